@@ -1,0 +1,13 @@
+//! The signup Lambda.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    steller::telemetry::init_json();
+    let config = steller::Config::from_env()?;
+    let aws = steller::aws::from_environment().await;
+    let state = steller::AppState::new(
+        steller::Store::new(steller::aws::dynamodb(&aws), &config.table),
+        config,
+    );
+    lambda_http::run(signup::router(state)).await
+}

@@ -1,0 +1,120 @@
+//! `POST /api/public/signup`: one call gives a developer a partner account, a sandbox
+//! API key and a sandbox wallet holding the configured fake USD.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use steller::AppState;
+use steller::domain::{CompanyName, ContactName, Email, Mode, SignUp};
+use steller::http::{ApiError, Json, Problem, Validation};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct SignupRequest {
+    /// The partner's company, 1–200 characters.
+    #[schema(required = true, example = "Acme Ltd")]
+    company_name: Option<String>,
+    /// A contact address, unique across partners regardless of letter case.
+    #[schema(required = true, example = "dev@acme.example")]
+    email: Option<String>,
+    /// The person to contact, up to 200 characters.
+    #[schema(example = "Ada Lovelace")]
+    contact_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SignupResponse {
+    partner: PartnerView,
+    /// The sandbox API key. Shown only here: store it now.
+    #[schema(example = "stl_sandbox_4f8KqZ0x…")]
+    api_key: String,
+    wallet: WalletView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PartnerView {
+    #[schema(example = "ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W")]
+    id: String,
+    company_name: String,
+    email: String,
+    #[schema(example = "2026-11-23T10:00:00Z")]
+    created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WalletView {
+    mode: Mode,
+    #[schema(example = "USD")]
+    currency: &'static str,
+    #[schema(value_type = String, example = "1000.00")]
+    balance: steller::domain::Money,
+}
+
+/// Turns the body into the signup command, naming every invalid field at once.
+fn command(body: SignupRequest, state: &AppState) -> Result<SignUp, ApiError> {
+    let mut check = Validation::default();
+    let company_name = check.field(
+        "company_name",
+        CompanyName::parse(body.company_name.as_deref()),
+    );
+    let email = check.field("email", Email::parse(body.email.as_deref()));
+    let contact_name = check.optional(
+        "contact_name",
+        body.contact_name.as_deref(),
+        ContactName::parse,
+    );
+    let (Some(company_name), Some(email), Some(contact_name)) = (company_name, email, contact_name)
+    else {
+        return Err(check.into_error());
+    };
+    Ok(SignUp::new(
+        company_name,
+        email,
+        contact_name,
+        state.config.sandbox_credit,
+    ))
+}
+
+/// Sign up: creates the partner, a sandbox key and both wallets in one transaction.
+#[utoipa::path(
+    post,
+    path = "/api/public/signup",
+    tag = "public",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Signed up; the API key is shown only in this response", body = SignupResponse),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`; `errors[]` names each field", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn sign_up(
+    State(state): State<AppState>,
+    Json(body): Json<SignupRequest>,
+) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
+    let signup = command(body, &state)?;
+    state.store.sign_up(&signup).await?;
+    tracing::info!(partner_id = %signup.partner.id, "partner signed up");
+    let partner = &signup.partner;
+    let wallet = signup.sandbox_wallet();
+    Ok((
+        StatusCode::CREATED,
+        Json(SignupResponse {
+            partner: PartnerView {
+                id: partner.id.to_string(),
+                company_name: partner.company_name.to_string(),
+                email: partner.email.to_string(),
+                created_at: partner.created_at.clone(),
+            },
+            api_key: signup.first_key.key.expose().to_owned(),
+            wallet: WalletView {
+                mode: wallet.mode,
+                currency: "USD",
+                balance: wallet.balance,
+            },
+        }),
+    ))
+}

@@ -1,0 +1,153 @@
+//! `GET /api/keys`, `POST /api/keys`, `DELETE /api/keys/{id}`: a partner's API keys.
+//! A new key is shown once; listings show only its prefix.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use steller::AppState;
+use steller::domain::{KeyId, KeyName, KeySummary, Mode, NewKey};
+use steller::http::{ApiError, Json, PartnerCaller, Problem, Validation};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct KeyView {
+    #[schema(example = "key_01JD2X8Q9V4K7M3N5P6R8S0T2W")]
+    id: String,
+    name: Option<String>,
+    mode: Mode,
+    /// The start of the key, to recognise it by.
+    #[schema(example = "stl_live_4f8K")]
+    prefix: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl From<KeySummary> for KeyView {
+    fn from(key: KeySummary) -> Self {
+        KeyView {
+            id: key.id.to_string(),
+            name: key.name,
+            mode: key.mode,
+            prefix: key.prefix,
+            created_at: key.created_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct KeyList {
+    items: Vec<KeyView>,
+    /// Always null: a partner's keys fit in one page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateKeyRequest {
+    /// Which wallet and data the key works on.
+    #[schema(required = true, value_type = Mode)]
+    mode: Option<String>,
+    /// A label, up to 100 characters.
+    #[schema(example = "production backend")]
+    name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CreatedKey {
+    #[serde(flatten)]
+    summary: KeyView,
+    /// The key itself. Shown only in this response: store it now.
+    #[schema(example = "stl_live_4f8KqZ0x…")]
+    key: String,
+}
+
+/// The caller's keys, newest first, revoked ones included. Never the keys themselves.
+#[utoipa::path(
+    get,
+    path = "/api/keys",
+    tag = "keys",
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, body = KeyList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn list_keys(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+) -> Result<Json<KeyList>, ApiError> {
+    let keys = state.store.list_keys(&caller.partner_id).await?;
+    Ok(Json(KeyList {
+        items: keys.into_iter().map(KeyView::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Creates a sandbox or live key for the caller's partner.
+#[utoipa::path(
+    post,
+    path = "/api/keys",
+    tag = "keys",
+    security(("bearer" = []), ("api_key" = [])),
+    request_body = CreateKeyRequest,
+    responses(
+        (status = 201, description = "Created; the key is shown only in this response", body = CreatedKey),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn create_key(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Json(body): Json<CreateKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    let mut check = Validation::default();
+    let mode = check.field(
+        "mode",
+        body.mode.as_deref().unwrap_or_default().parse::<Mode>(),
+    );
+    let name = check.optional("name", body.name.as_deref(), KeyName::parse);
+    let (Some(mode), Some(name)) = (mode, name) else {
+        return Err(check.into_error());
+    };
+    let new = NewKey::generate(mode, name);
+    state.store.create_key(&caller.partner_id, &new).await?;
+    tracing::info!(key_id = %new.summary.id, mode = %mode, "key created");
+    let key = new.key.expose().to_owned();
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            summary: new.summary.into(),
+            key,
+        }),
+    ))
+}
+
+/// Revokes one of the caller's keys; it gets 401 from the next request on. Revoking a
+/// revoked key returns it unchanged.
+#[utoipa::path(
+    delete,
+    path = "/api/keys/{id}",
+    tag = "keys",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    responses(
+        (status = 200, description = "The key, now revoked", body = KeyView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key for this partner", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(key_id = %id))]
+pub(crate) async fn revoke_key(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+) -> Result<Json<KeyView>, ApiError> {
+    // An id that is not even well-formed names no key of this partner.
+    let key_id = KeyId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let revoked = state.store.revoke_key(&caller.partner_id, &key_id).await?;
+    tracing::info!("key revoked");
+    Ok(Json(revoked.into()))
+}

@@ -1,0 +1,23 @@
+//! The wallet function: the caller's wallet (`GET /api/wallet`) and API keys
+//! (`GET/POST /api/keys`, `DELETE /api/keys/{id}`).
+
+mod keys;
+mod wallet;
+
+use axum::Router;
+use steller::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This function's routes with their OpenAPI descriptions.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(wallet::get_wallet))
+        .routes(routes!(keys::list_keys, keys::create_key))
+        .routes(routes!(keys::revoke_key))
+}
+
+/// The service Lambda runs.
+pub fn router(state: AppState) -> Router {
+    steller::http::app(routes(), state)
+}

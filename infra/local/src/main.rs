@@ -1,0 +1,65 @@
+//! `cargo run -p steller-local`: the whole Steller API on http://127.0.0.1:3000.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use steller_local::{Engine, Options, Running};
+
+/// Serves every Steller function on one local port, on an embedded DynamoDB engine.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// The port to listen on (127.0.0.1); 0 picks a free one.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Keep nothing: run dynoxide in memory instead of persisting to --data.
+    #[arg(long)]
+    in_memory: bool,
+    /// Where the embedded engine persists its data.
+    #[arg(long, default_value = ".steller/local.db")]
+    data: PathBuf,
+    /// Use the DynamoDB at this URL (LocalStack, moto or AWS) instead of the embedded
+    /// engine; the tables are created when absent.
+    #[arg(long, value_name = "URL")]
+    aws_endpoint: Option<String>,
+    /// Prefix of the table names.
+    #[arg(long, default_value = "steller-local")]
+    table_prefix: String,
+    /// Registers this exact key as an ops key at start-up (stl_ops_…, 40+ characters).
+    #[arg(long, env = "STELLER_OPS_KEY", hide_env_values = true, hide = true)]
+    ops_key: Option<String>,
+}
+
+fn banner(running: &Running) {
+    let url = format!("http://{}", running.address);
+    println!("Steller local API   {url}/api");
+    println!("OpenAPI document    {url}/api/public/openapi.json");
+    println!("DynamoDB            {}", running.dynamodb);
+    println!(
+        "Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\"
+    );
+    println!(
+        "                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'"
+    );
+    println!("Press Ctrl-C to stop.");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    steller::telemetry::init_text();
+    let args = Args::parse();
+    let engine = match args.aws_endpoint {
+        Some(endpoint) => Engine::Endpoint(endpoint),
+        None if args.in_memory => Engine::Embedded(None),
+        None => Engine::Embedded(Some(args.data)),
+    };
+    let options = Options {
+        engine,
+        table_prefix: args.table_prefix,
+        ops_key: args.ops_key,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    steller_local::serve(options, listener, banner, steller_local::stop_signal()).await?;
+    println!("Stopped.");
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! AWS SDK configuration: the default chain on Lambda, or an explicit endpoint for the
+//! local server, the ops CLI and the tests (dynoxide, moto, LocalStack or AWS itself).
+
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+
+/// Bounded timeouts: a Lambda should answer 503 rather than hang until its own timeout.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(20))
+        .build()
+}
+
+/// The configuration a Lambda uses: region, credentials and (when set) `AWS_ENDPOINT_URL`
+/// from the environment.
+pub async fn from_environment() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .load()
+        .await
+}
+
+/// The configuration for an explicit endpoint. Emulators accept any credentials, so when
+/// none are configured (no `AWS_ACCESS_KEY_ID`, no `AWS_PROFILE`) fixed test ones are used;
+/// the region defaults to us-east-1.
+pub async fn for_endpoint(endpoint: &str) -> SdkConfig {
+    let region = RegionProviderChain::default_provider().or_else("us-east-1");
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(region)
+        .timeout_config(timeouts());
+    let has_credentials = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some());
+    let loader = if has_credentials {
+        loader
+    } else {
+        loader.credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "steller-emulator",
+        ))
+    };
+    loader.load().await
+}
+
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}

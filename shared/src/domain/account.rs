@@ -1,0 +1,113 @@
+//! Partners, their wallets and their keys, as the domain sees them, and the signup command.
+
+use serde::Serialize;
+
+use super::{
+    ApiKey, CompanyName, ContactName, Email, KeyId, KeyName, KeyRole, Mode, Money, PartnerId,
+    Timestamp, TransactionId, now,
+};
+
+/// A company that signed up to use the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    pub id: PartnerId,
+    pub company_name: CompanyName,
+    pub email: Email,
+    pub contact_name: Option<ContactName>,
+    pub created_at: Timestamp,
+}
+
+/// One of a partner's two wallets. USD only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wallet {
+    pub mode: Mode,
+    pub balance: Money,
+    pub updated_at: Timestamp,
+}
+
+/// What listing a key shows: never the key, only its recognisable prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeySummary {
+    pub id: KeyId,
+    pub name: Option<String>,
+    pub mode: Mode,
+    pub prefix: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Who a valid key acts for; the auth layer puts it in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Partner {
+        partner_id: PartnerId,
+        mode: Mode,
+        key_id: KeyId,
+    },
+    Ops {
+        key_id: KeyId,
+    },
+}
+
+/// A freshly made key: the secret to show once, and what will be stored about it.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub key: ApiKey,
+    pub summary: KeySummary,
+}
+
+impl NewKey {
+    pub fn generate(mode: Mode, name: Option<KeyName>) -> Self {
+        let key = ApiKey::generate(KeyRole::Partner(mode));
+        let summary = KeySummary {
+            id: KeyId::generate(),
+            name: name.map(|name| name.to_string()),
+            mode,
+            prefix: key.prefix(),
+            created_at: now(),
+            revoked_at: None,
+        };
+        NewKey { key, summary }
+    }
+}
+
+/// The signup command: everything one atomic write creates for a new partner.
+#[derive(Debug, Clone)]
+pub struct SignUp {
+    pub partner: Partner,
+    pub sandbox_credit: Money,
+    pub credit_id: TransactionId,
+    pub first_key: NewKey,
+}
+
+impl SignUp {
+    pub fn new(
+        company_name: CompanyName,
+        email: Email,
+        contact_name: Option<ContactName>,
+        sandbox_credit: Money,
+    ) -> Self {
+        let partner = Partner {
+            id: PartnerId::generate(),
+            company_name,
+            email,
+            contact_name,
+            created_at: now(),
+        };
+        SignUp {
+            partner,
+            sandbox_credit,
+            credit_id: TransactionId::generate(),
+            first_key: NewKey::generate(Mode::Sandbox, Some(KeyName::first_key())),
+        }
+    }
+
+    /// The sandbox wallet as signup leaves it.
+    pub fn sandbox_wallet(&self) -> Wallet {
+        Wallet {
+            mode: Mode::Sandbox,
+            balance: self.sandbox_credit,
+            updated_at: self.partner.created_at.clone(),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Prefixed, time-sortable identifiers (`ptn_…`, `key_…`, `txn_…`): a ULID behind a
+//! prefix that says what the id names, so ids of different things never mix.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not an id of the expected kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("is not a valid {kind} id (expected `{prefix}_` followed by 26 base32 characters)")]
+pub struct IdError {
+    kind: &'static str,
+    prefix: &'static str,
+}
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(ulid::Ulid);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A new id; ids made later sort after ids made earlier.
+            pub fn generate() -> Self {
+                Self(ulid::Ulid::new())
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, IdError> {
+                let error = IdError { kind: $kind, prefix: $prefix };
+                let body = raw
+                    .strip_prefix($prefix)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .ok_or(error.clone())?;
+                ulid::Ulid::from_string(body).map(Self).map_err(|_| error)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}_{}", $prefix, self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                Self::parse(raw)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.to_string()
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// A partner (company) account.
+    PartnerId, "ptn", "partner"
+);
+prefixed_id!(
+    /// An API key's public identifier (never the key itself).
+    KeyId, "key", "key"
+);
+prefixed_id!(
+    /// A ledger entry.
+    TransactionId, "txn", "transaction"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_round_trips_through_its_text_form() {
+        let id = PartnerId::generate();
+        assert_eq!(PartnerId::parse(&id.to_string()), Ok(id));
+        assert!(id.to_string().starts_with("ptn_"));
+    }
+
+    #[test]
+    fn an_id_of_another_kind_is_refused() {
+        let key = KeyId::generate().to_string();
+        assert!(PartnerId::parse(&key).is_err());
+        assert!(PartnerId::parse("ptn_").is_err());
+        assert!(PartnerId::parse("ptn_not-a-ulid").is_err());
+        assert!(PartnerId::parse("").is_err());
+    }
+
+    #[test]
+    fn later_ids_sort_after_earlier_ones() {
+        let first = TransactionId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = TransactionId::generate();
+        assert!(first.to_string() < second.to_string());
+    }
+}

@@ -1,0 +1,188 @@
+//! Money: USD amounts as exact decimals with at most two places, exchanged as strings.
+
+use std::fmt;
+use std::ops::{Add, Neg};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The largest magnitude Steller handles (a trillion USD); anything larger is a typo
+/// or an attack, and refusing it keeps every sum far from Decimal's limits.
+const LIMIT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0); // 1_000_000_000_000
+
+/// Why a text is not an amount of money.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("must be a decimal number as a string, such as \"12.50\"")]
+    NotANumber,
+    #[error("must have at most 2 decimal places")]
+    TooPrecise,
+    #[error("must not be negative")]
+    Negative,
+    #[error("is too large")]
+    TooLarge,
+}
+
+/// A USD amount, signed, with exactly two decimal places once built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Money(Decimal);
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Parses a non-negative amount from its decimal text (`"1000"`, `"12.50"`).
+    pub fn parse(raw: &str) -> Result<Self, MoneyError> {
+        let raw = raw.trim();
+        let valid_chars = !raw.is_empty()
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-');
+        let value: Decimal = if valid_chars {
+            raw.parse().map_err(|_| MoneyError::NotANumber)?
+        } else {
+            return Err(MoneyError::NotANumber);
+        };
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        Self::from_decimal(value)
+    }
+
+    /// Builds an amount (possibly negative, as in a debit) from an exact decimal.
+    pub fn from_decimal(value: Decimal) -> Result<Self, MoneyError> {
+        let value = value.normalize();
+        if value.scale() > 2 {
+            return Err(MoneyError::TooPrecise);
+        }
+        if value.abs() >= LIMIT {
+            return Err(MoneyError::TooLarge);
+        }
+        let mut value = value;
+        value.rescale(2);
+        Ok(Money(value))
+    }
+
+    /// A whole number of dollars; infallible because every u32 is far below the limit.
+    pub fn dollars(amount: u32) -> Self {
+        let mut value = Decimal::from(amount);
+        value.rescale(2);
+        Money(value)
+    }
+
+    pub fn decimal(self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        // Both sides are below LIMIT, so the sum cannot overflow a Decimal.
+        let mut sum = self.0 + other.0;
+        sum.rescale(2);
+        Money(sum)
+    }
+}
+
+impl Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut value = self.0;
+        if value.is_zero() {
+            value = Decimal::ZERO; // never "-0.00"
+        }
+        value.rescale(2);
+        write!(f, "{value}")
+    }
+}
+
+impl TryFrom<String> for Money {
+    type Error = MoneyError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let value: Decimal = raw.trim().parse().map_err(|_| MoneyError::NotANumber)?;
+        Self::from_decimal(value)
+    }
+}
+
+impl From<Money> for String {
+    fn from(money: Money) -> String {
+        money.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_shown_with_two_decimal_places() {
+        assert_eq!(
+            Money::parse("1000").map(|m| m.to_string()),
+            Ok("1000.00".into())
+        );
+        assert_eq!(
+            Money::parse("12.5").map(|m| m.to_string()),
+            Ok("12.50".into())
+        );
+        assert_eq!(
+            Money::parse("0.01").map(|m| m.to_string()),
+            Ok("0.01".into())
+        );
+        assert_eq!(
+            Money::parse("12.500").map(|m| m.to_string()),
+            Ok("12.50".into())
+        );
+    }
+
+    #[test]
+    fn malformed_or_out_of_range_amounts_are_refused() {
+        assert_eq!(Money::parse("12.345"), Err(MoneyError::TooPrecise));
+        assert_eq!(Money::parse("-1.00"), Err(MoneyError::Negative));
+        assert_eq!(Money::parse("abc"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse(""), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("1e3"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("NaN"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("1000000000000"), Err(MoneyError::TooLarge));
+        assert!(Money::parse("999999999999.99").is_ok());
+    }
+
+    #[test]
+    fn sums_are_exact_and_debits_are_signed() {
+        let a = Money::parse("0.10").expect("valid");
+        let b = Money::parse("0.20").expect("valid");
+        assert_eq!((a + b).to_string(), "0.30");
+        assert_eq!((-a).to_string(), "-0.10");
+        assert!((-a).is_negative());
+        assert_eq!((a + -a).to_string(), "0.00");
+    }
+
+    #[test]
+    fn money_travels_as_a_json_string() {
+        let money = Money::parse("5").expect("valid");
+        assert_eq!(
+            serde_json::to_string(&money).expect("serialises"),
+            "\"5.00\""
+        );
+        let back: Money = serde_json::from_str("\"-7.25\"").expect("parses");
+        assert_eq!(back.to_string(), "-7.25");
+        assert!(
+            serde_json::from_str::<Money>("7.25").is_err(),
+            "a JSON number is not money"
+        );
+    }
+}

@@ -1,0 +1,185 @@
+//! Text values a partner gives us: email addresses, company, contact and key names.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Why a text field was refused; the message completes "`field` …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("is required")]
+    Missing,
+    #[error("must be at most {0} characters")]
+    TooLong(usize),
+    #[error("must not contain control characters")]
+    ControlCharacters,
+    #[error("is not a valid email address")]
+    NotAnEmail,
+}
+
+/// Trims the text and checks it is present, short enough and printable.
+fn clean(raw: Option<&str>, max: usize) -> Result<String, TextError> {
+    let text = raw.map(str::trim).unwrap_or_default();
+    if text.is_empty() {
+        return Err(TextError::Missing);
+    }
+    if text.chars().count() > max {
+        return Err(TextError::TooLong(max));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(TextError::ControlCharacters);
+    }
+    Ok(text.to_owned())
+}
+
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident, max = $max:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(raw: Option<&str>) -> Result<Self, TextError> {
+                clean(raw, $max).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_value!(
+    /// The partner's company name, as they wrote it.
+    CompanyName, max = 200
+);
+text_value!(
+    /// The person to contact at the partner.
+    ContactName, max = 200
+);
+text_value!(
+    /// A label a partner gives an API key ("production backend").
+    KeyName, max = 100
+);
+
+impl KeyName {
+    /// The name of the key signup creates.
+    pub fn first_key() -> Self {
+        KeyName("default".to_owned())
+    }
+}
+
+/// An email address: kept as written, unique case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    /// RFC 5321 caps a forward path at 254 characters.
+    pub const MAX_CHARS: usize = 254;
+
+    /// A deliberately plain check (one `@`, a dotted domain, no spaces): the real
+    /// proof of an address is the welcome email reaching it.
+    pub fn parse(raw: Option<&str>) -> Result<Self, TextError> {
+        let text = clean(raw, Self::MAX_CHARS)?;
+        let (local, domain) = text.split_once('@').ok_or(TextError::NotAnEmail)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        let no_spaces = !text.chars().any(char::is_whitespace);
+        if local.is_empty() || local.len() > 64 || !domain_ok || !no_spaces {
+            return Err(TextError::NotAnEmail);
+        }
+        Ok(Email(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is decided on: `Ada@Example.com` and `ada@example.com` are one.
+    pub fn canonical(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_emails_are_kept_as_written_and_compared_in_lower_case() {
+        let email = Email::parse(Some("  Ada.Lovelace@Example.COM ")).expect("valid");
+        assert_eq!(email.as_str(), "Ada.Lovelace@Example.COM");
+        assert_eq!(email.canonical(), "ada.lovelace@example.com");
+    }
+
+    #[test]
+    fn invalid_emails_are_refused() {
+        for bad in [
+            "",
+            "   ",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ada lovelace@example.com",
+            "ada@.example.com",
+            "ada@example..com",
+            "ada@example.com.",
+        ] {
+            assert!(
+                Email::parse(Some(bad)).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        assert_eq!(Email::parse(None), Err(TextError::Missing));
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(Some(&long)).is_err());
+    }
+
+    #[test]
+    fn names_are_trimmed_bounded_and_printable() {
+        assert_eq!(
+            CompanyName::parse(Some("  Acme  ")).map(|n| n.to_string()),
+            Ok("Acme".into())
+        );
+        assert_eq!(CompanyName::parse(Some("")), Err(TextError::Missing));
+        assert_eq!(CompanyName::parse(None), Err(TextError::Missing));
+        assert_eq!(
+            CompanyName::parse(Some(&"x".repeat(201))),
+            Err(TextError::TooLong(200))
+        );
+        assert!(
+            CompanyName::parse(Some(&"é".repeat(200))).is_ok(),
+            "limits count characters, not bytes"
+        );
+        assert_eq!(
+            ContactName::parse(Some("Ada\u{0}")),
+            Err(TextError::ControlCharacters)
+        );
+        assert_eq!(
+            KeyName::parse(Some(&"k".repeat(101))),
+            Err(TextError::TooLong(100))
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! RFC 3339 UTC timestamps, as the API and the store exchange them.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A point in time, always UTC, serialised as RFC 3339 (`2026-11-23T10:00:00.123Z`).
+pub type Timestamp = String;
+
+/// The current time, formatted for the API and the store.
+pub fn now() -> Timestamp {
+    format(OffsetDateTime::now_utc())
+}
+
+pub(crate) fn format(at: OffsetDateTime) -> Timestamp {
+    // Formatting a UTC OffsetDateTime as RFC 3339 only fails for years outside 0..=9999.
+    at.format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn now_is_rfc3339_utc() {
+        let now = super::now();
+        assert!(now.ends_with('Z'), "{now}");
+        assert!(
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The outermost layer: gives every request an id (the `X-Request-Id` response header,
+//! the `request_id` of problem bodies, and a field of every log line), and makes sure
+//! no error leaves in any shape but problem+json.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use super::error::{ApiError, PROBLEM_JSON};
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled, or `"-"` outside one.
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// A request id: `req_` and a ULID, so ids sort by time in the logs.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub async fn edge(mut request: Request, next: Next) -> Response {
+    let id = format!("req_{}", ulid::Ulid::new());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_owned(),
+        |path| path.as_str().to_owned(),
+    );
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        route = %route,
+        partner_id = tracing::field::Empty,
+        mode = tracing::field::Empty,
+    );
+    let response = REQUEST_ID
+        .scope(id.clone(), async move {
+            let response = next.run(request).await;
+            as_problem(response)
+        })
+        .instrument(span)
+        .await;
+    with_request_id(response, &id)
+}
+
+/// Rewrites an error response some layer built in another shape (axum's 405, a body
+/// limit's 413) as problem+json; must run inside the request-id scope.
+fn as_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        ApiError::for_status(status).into_response()
+    } else {
+        response
+    }
+}
+
+fn with_request_id(mut response: Response, id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}

@@ -1,0 +1,55 @@
+//! HTTP plumbing shared by every function: the state handlers get, the error type, the
+//! JSON extractor, the auth and request-id layers, and `app`, which assembles a
+//! function's routes into the router Lambda, the local server and the tests all serve.
+
+mod auth;
+mod edge;
+mod error;
+mod json;
+pub mod openapi;
+mod validation;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller};
+pub use edge::{REQUEST_ID_HEADER, RequestId, current_request_id};
+pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
+pub use json::{BODY_LIMIT, Json};
+pub use validation::Validation;
+
+use crate::{Config, Store};
+
+/// What every handler can reach: built once per process (once per Lambda cold start).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        AppState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Turns a function's documented routes into its service: unknown routes and methods
+/// answer problem+json, bodies are capped at 64 KiB, keys are checked, and every
+/// response gets an `X-Request-Id`.
+pub fn app(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+    let (router, _api) = routes.split_for_parts();
+    router
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn(edge::edge))
+        .with_state(state)
+}

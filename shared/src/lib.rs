@@ -1,0 +1,18 @@
+//! Steller's shared core: domain values, the DynamoDB store, the ports, and the HTTP
+//! plumbing every function's router is built from. Nothing here knows about Lambda.
+
+pub mod aws;
+pub mod config;
+pub mod domain;
+#[cfg(feature = "embedded")]
+pub mod engine;
+pub mod http;
+pub mod schema;
+pub mod store;
+pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use config::Config;
+pub use http::AppState;
+pub use store::Store;

@@ -1,0 +1,109 @@
+//! Building and reading DynamoDB items: the attribute-level mapping, private to the store.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use rust_decimal::Decimal;
+
+use super::StoreError;
+use crate::domain::Money;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Key attribute names of the domain table (see template.yaml and docs/data-model.md).
+pub(crate) const PK: &str = "pk";
+pub(crate) const SK: &str = "sk";
+
+/// An item under construction: `item(pk, sk).s("name", ..).n("balance", ..)`.
+pub(crate) struct ItemBuilder(Item);
+
+pub(crate) fn item(pk: impl Into<String>, sk: impl Into<String>) -> ItemBuilder {
+    ItemBuilder(HashMap::new()).s(PK, pk).s(SK, sk)
+}
+
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    item(pk, sk).build()
+}
+
+impl ItemBuilder {
+    pub(crate) fn s(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.0
+            .insert(name.to_owned(), AttributeValue::S(value.into()));
+        self
+    }
+
+    pub(crate) fn s_opt(self, name: &str, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(value) => self.s(name, value),
+            None => self,
+        }
+    }
+
+    pub(crate) fn money(mut self, name: &str, value: Money) -> Self {
+        self.0
+            .insert(name.to_owned(), AttributeValue::N(value.to_string()));
+        self
+    }
+
+    pub(crate) fn build(self) -> Item {
+        self.0
+    }
+}
+
+/// Reads typed attributes out of an item, naming the item when one is missing or wrong.
+pub(crate) struct Reader<'a>(&'a Item);
+
+pub(crate) fn read(item: &Item) -> Reader<'_> {
+    Reader(item)
+}
+
+impl Reader<'_> {
+    fn corrupt(&self, reason: String) -> StoreError {
+        let part = |name| {
+            self.0
+                .get(name)
+                .and_then(|v| v.as_s().ok())
+                .map_or("?", String::as_str)
+        };
+        StoreError::Corrupt {
+            key: format!("{}/{}", part(PK), part(SK)),
+            reason,
+        }
+    }
+
+    pub(crate) fn s(&self, name: &str) -> Result<&str, StoreError> {
+        self.s_opt(name)?
+            .ok_or_else(|| self.corrupt(format!("{name} is missing")))
+    }
+
+    pub(crate) fn s_opt(&self, name: &str) -> Result<Option<&str>, StoreError> {
+        match self.0.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::S(value)) => Ok(Some(value)),
+            Some(_) => Err(self.corrupt(format!("{name} is not a string"))),
+        }
+    }
+
+    /// Parses a string attribute with `T`'s own parser (ids, modes, …).
+    pub(crate) fn parsed<T: FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        let raw = self.s(name)?;
+        raw.parse()
+            .map_err(|_| self.corrupt(format!("{name} has an unexpected value")))
+    }
+
+    pub(crate) fn money(&self, name: &str) -> Result<Money, StoreError> {
+        let raw = match self.0.get(name) {
+            Some(AttributeValue::N(raw)) => raw,
+            _ => return Err(self.corrupt(format!("{name} is not a number"))),
+        };
+        Decimal::from_str(raw)
+            .ok()
+            .and_then(|value| Money::from_decimal(value).ok())
+            .ok_or_else(|| self.corrupt(format!("{name} is not an amount of money")))
+    }
+}
+
+pub(crate) fn partner_pk(partner: &crate::domain::PartnerId) -> String {
+    format!("PARTNER#{partner}")
+}

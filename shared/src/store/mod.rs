@@ -1,0 +1,98 @@
+//! The DynamoDB store: the only code that knows how the domain maps onto items.
+//!
+//! Every money movement is one method issuing one `TransactWriteItems`, whose condition
+//! expressions guard the invariants (an email is taken once, a balance never goes below
+//! zero). The same code runs on AWS, on dynoxide and on moto or LocalStack.
+
+mod accounts;
+mod item;
+mod keys;
+mod retry;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
+
+pub use retry::RetryPolicy;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What can go wrong in the store, split into expected outcomes and failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another partner already signed up with this email (in any letter case).
+    #[error("the email address is already registered")]
+    EmailTaken,
+    /// The item does not exist for this partner and mode.
+    #[error("not found")]
+    NotFound,
+    /// DynamoDB kept refusing (throttling, transaction conflicts) after bounded retries;
+    /// nothing was written.
+    #[error("DynamoDB is unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// An item that does not have the shape the store writes.
+    #[error("item {key} is corrupt: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// Any other DynamoDB failure.
+    #[error("DynamoDB call failed")]
+    Dynamo(#[source] BoxError),
+}
+
+impl StoreError {
+    pub(crate) fn dynamo(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Dynamo(Box::new(error))
+    }
+}
+
+/// The domain table, reached through one shared SDK client.
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+    retry: RetryPolicy,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Writes `items` atomically, retrying conflicts and throttling with jittered backoff.
+    /// When DynamoDB cancels the transaction for a failed condition, `on_condition_failed`
+    /// gets the reasons (one per item, in order) and names the domain outcome.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        on_condition_failed: impl Fn(&[CancellationReason]) -> StoreError,
+    ) -> Result<(), StoreError> {
+        self.retry
+            .run(|| {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .send()
+            })
+            .await
+            .map(|_| ())
+            .map_err(|failure| failure.into_store_error(&on_condition_failed))
+    }
+}
+
+/// The reason DynamoDB gave for cancelling item `index` of a transaction.
+pub(crate) fn condition_failed_at(reasons: &[CancellationReason], index: usize) -> bool {
+    reasons
+        .get(index)
+        .and_then(CancellationReason::code)
+        .is_some_and(|code| code == "ConditionalCheckFailed")
+}

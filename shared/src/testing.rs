@@ -1,0 +1,279 @@
+//! `TestApp`: a function's router over a fresh DynamoDB (in-process dynoxide, or the AWS
+//! emulator named by `STELLER_TEST_AWS_ENDPOINT`), with typed calls for the tests.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::domain::{CompanyName, Email, SignUp};
+use crate::engine::{EmbeddedEngine, Storage};
+use crate::schema::{TableNames, bootstrap};
+use crate::{AppState, Config, Store, aws};
+
+/// The variable naming an AWS emulator (moto, LocalStack) for the emulator suite.
+pub const AWS_ENDPOINT_VAR: &str = "STELLER_TEST_AWS_ENDPOINT";
+
+/// The endpoint of the AWS emulator, or a panic that says how to get one.
+pub fn aws_emulator_endpoint() -> String {
+    match std::env::var(AWS_ENDPOINT_VAR) {
+        Ok(endpoint) if !endpoint.trim().is_empty() => endpoint,
+        _ => panic!(
+            "this test needs the AWS emulator, but {AWS_ENDPOINT_VAR} is not set.\n\
+             Run the whole suite with `make test` (it installs and starts moto), or start one \
+             yourself (`make emulator`, or LocalStack) and set {AWS_ENDPOINT_VAR}=http://127.0.0.1:PORT"
+        ),
+    }
+}
+
+/// A unique table prefix, so tests on a shared emulator never see each other's data.
+pub fn unique_prefix() -> String {
+    format!("test-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// The DynamoDB a test runs on. Holding it keeps an embedded engine alive.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub store: Store,
+    pub endpoint: String,
+    _engine: Option<EmbeddedEngine>,
+}
+
+impl TestDatabase {
+    /// A fresh in-memory dynoxide with the template's tables.
+    pub async fn embedded() -> Self {
+        let engine = EmbeddedEngine::start(Storage::Memory)
+            .await
+            .expect("dynoxide starts");
+        let endpoint = engine.endpoint().to_owned();
+        Self::on(endpoint, Some(engine)).await
+    }
+
+    /// Fresh, uniquely named tables on the AWS emulator.
+    pub async fn aws_emulator() -> Self {
+        Self::on(aws_emulator_endpoint(), None).await
+    }
+
+    async fn on(endpoint: String, engine: Option<EmbeddedEngine>) -> Self {
+        let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
+        let names = TableNames::new(unique_prefix());
+        bootstrap(&client, &names)
+            .await
+            .expect("the template's tables are created");
+        TestDatabase {
+            store: Store::new(client, names.domain()),
+            endpoint,
+            _engine: engine,
+        }
+    }
+
+    /// Every item of the domain table, for asserting on what is (not) stored.
+    pub async fn scan(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .store
+                .client()
+                .scan()
+                .table_name(self.store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("the table scans");
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+}
+
+/// A response as tests see it.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// Asserts a problem+json response with this status and code, and returns its body.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected code; body: {}",
+            self.body
+        );
+        let content_type = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(content_type, Some("application/problem+json"));
+        assert_eq!(self.body["status"], status);
+        assert!(
+            self.body["request_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("req_")),
+            "{}",
+            self.body
+        );
+        assert_eq!(
+            self.headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok()),
+            self.body["request_id"].as_str(),
+            "the body's request_id is the X-Request-Id header"
+        );
+        &self.body
+    }
+
+    /// The `field`s named in a 422's `errors[]`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A partner signed up through the API, with its first (sandbox) key.
+#[derive(Debug, Clone)]
+pub struct TestPartner {
+    pub id: String,
+    pub email: String,
+    pub key: String,
+}
+
+/// A function's routes served over a test database, called in-process with `oneshot`.
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    /// `routes` on a fresh in-process dynoxide.
+    pub async fn embedded(routes: OpenApiRouter<AppState>) -> Self {
+        Self::on(routes, TestDatabase::embedded().await)
+    }
+
+    /// `routes` on fresh tables of the AWS emulator.
+    pub async fn aws_emulator(routes: OpenApiRouter<AppState>) -> Self {
+        Self::on(routes, TestDatabase::aws_emulator().await)
+    }
+
+    pub fn on(routes: OpenApiRouter<AppState>, db: TestDatabase) -> Self {
+        let state = AppState::new(db.store.clone(), Config::for_table(db.store.table()));
+        TestApp {
+            router: crate::http::app(routes, state.clone()),
+            state,
+            db,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body reads")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.expect("a valid request")).await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> TestResponse {
+        self.call(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, path: &str, key: Option<&str>, body: Value) -> TestResponse {
+        self.call(Method::POST, path, key, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> TestResponse {
+        self.call(Method::DELETE, path, Some(key), None).await
+    }
+
+    /// A new partner with a unique email and a sandbox key, created through the store's
+    /// signup command (the same write `POST /api/public/signup` makes).
+    pub async fn new_partner(&self) -> TestPartner {
+        let email = format!(
+            "dev-{}@example.com",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let signup = SignUp::new(
+            CompanyName::parse(Some("Acme Test")).expect("a valid name"),
+            Email::parse(Some(&email)).expect("a valid email"),
+            None,
+            self.state.config.sandbox_credit,
+        );
+        self.state
+            .store
+            .sign_up(&signup)
+            .await
+            .expect("the partner signs up");
+        TestPartner {
+            id: signup.partner.id.to_string(),
+            email,
+            key: signup.first_key.key.expose().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The OpenAPI document served at /api/public/openapi.json is generated from the code.
+//!
+//! docs/openapi.json is committed (the signup Lambda compiles it in); this test fails
+//! when it is stale. Regenerate it with `STELLER_UPDATE_OPENAPI=1 cargo test -p steller-tests --test openapi`.
+
+use std::path::PathBuf;
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json")
+}
+
+fn generated() -> String {
+    let document = steller_local::openapi()
+        .to_pretty_json()
+        .expect("the document serialises");
+    format!("{document}\n")
+}
+
+#[test]
+fn the_committed_openapi_document_is_the_one_the_code_generates() {
+    let generated = generated();
+    if std::env::var_os("STELLER_UPDATE_OPENAPI").is_some() {
+        std::fs::write(committed_path(), &generated).expect("docs/openapi.json is writable");
+    }
+    let committed = std::fs::read_to_string(committed_path()).expect("docs/openapi.json exists");
+    assert!(
+        committed == generated,
+        "docs/openapi.json is stale; regenerate it with \
+         `STELLER_UPDATE_OPENAPI=1 cargo test -p steller-tests --test openapi` and commit it"
+    );
+}
+
+#[test]
+fn the_document_is_openapi_3_1_and_lists_every_route() {
+    let document: serde_json::Value = serde_json::from_str(&generated()).expect("valid JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    let expected = [
+        ("post", "/api/public/signup"),
+        ("get", "/api/public/openapi.json"),
+        ("get", "/api/wallet"),
+        ("get", "/api/keys"),
+        ("post", "/api/keys"),
+        ("delete", "/api/keys/{id}"),
+    ];
+    let mut listed: Vec<(String, String)> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(method, _)| (method.clone(), path.clone()))
+        })
+        .collect();
+    listed.sort();
+    let mut expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["api_key"]["name"], "X-Api-Key");
+}
