@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -30,7 +31,10 @@ pub async fn from_environment() -> SdkConfig {
 /// none are configured (no `AWS_ACCESS_KEY_ID`, no `AWS_PROFILE`) fixed test ones are used;
 /// the region defaults to us-east-1.
 pub async fn for_endpoint(endpoint: &str) -> SdkConfig {
-    let region = RegionProviderChain::default_provider().or_else("us-east-1");
+    // Region from the environment only: asking the instance metadata service first would
+    // stall every local start on a machine that is not an EC2 instance.
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else("us-east-1");
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(region)

@@ -147,22 +147,38 @@ impl TableNames {
 /// Creates every table of the template that `client`'s endpoint does not have yet, and
 /// waits until each is ACTIVE. Existing tables are left as they are.
 pub async fn bootstrap(client: &Client, names: &TableNames) -> Result<Vec<String>, SchemaError> {
+    let existing = existing_tables(client).await?;
     let mut created = Vec::new();
     for spec in tables()? {
         let name = names.name_of(&spec.logical_id);
-        let exists = client
-            .describe_table()
-            .table_name(&name)
-            .send()
-            .await
-            .is_ok();
-        if !exists {
+        if !existing.contains(&name) {
             create(client, &name, &spec).await?;
             created.push(name.clone());
         }
         wait_until_active(client, &name).await?;
     }
     Ok(created)
+}
+
+async fn existing_tables(client: &Client) -> Result<Vec<String>, SchemaError> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let page = client
+            .list_tables()
+            .set_exclusive_start_table_name(start)
+            .send()
+            .await
+            .map_err(|e| SchemaError::Create {
+                table: "(listing tables)".into(),
+                source: e.into(),
+            })?;
+        names.extend(page.table_names().iter().cloned());
+        start = page.last_evaluated_table_name;
+        if start.is_none() {
+            return Ok(names);
+        }
+    }
 }
 
 async fn create(client: &Client, name: &str, spec: &TableSpec) -> Result<(), SchemaError> {

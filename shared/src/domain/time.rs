@@ -1,9 +1,10 @@
 //! RFC 3339 UTC timestamps, as the API and the store exchange them.
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 
-/// A point in time, always UTC, serialised as RFC 3339 (`2026-11-23T10:00:00.123Z`).
+/// A point in time, always UTC, serialised as RFC 3339 with milliseconds
+/// (`2026-11-23T10:00:00.123Z`), so timestamps sort as text.
 pub type Timestamp = String;
 
 /// The current time, formatted for the API and the store.
@@ -12,8 +13,11 @@ pub fn now() -> Timestamp {
 }
 
 pub(crate) fn format(at: OffsetDateTime) -> Timestamp {
-    // Formatting a UTC OffsetDateTime as RFC 3339 only fails for years outside 0..=9999.
-    at.format(&Rfc3339)
+    let layout =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let at = at.to_offset(time::UtcOffset::UTC);
+    // Only years outside 0..=9999 fail to format; fall back to seconds since the epoch.
+    at.format(&layout)
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 

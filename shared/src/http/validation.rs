@@ -6,7 +6,7 @@ use super::{ApiError, FieldError};
 
 /// Checks fields one by one and remembers each failure.
 ///
-/// ```ignore
+/// ```text
 /// let mut check = Validation::default();
 /// let email = check.field("email", Email::parse(body.email.as_deref()));
 /// let name = check.field("company_name", CompanyName::parse(body.company_name.as_deref()));

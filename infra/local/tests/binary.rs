@@ -1,0 +1,53 @@
+//! `cargo run -p steller-local` as a developer runs it: the banner, a request, Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steller-local"))
+        .args(["--in-memory", "--port", "0"])
+        .env_remove("STELLER_OPS_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let banner = lines.next().expect("a banner line").expect("readable");
+    let api = banner.split_whitespace().last().expect("a URL").to_owned();
+    assert!(
+        banner.starts_with("Steller local API") && api.starts_with("http://127.0.0.1:"),
+        "{banner}"
+    );
+    let docs = lines.next().expect("a docs line").expect("readable");
+    assert!(docs.contains("/api/public/openapi.json"), "{docs}");
+
+    let response = reqwest::Client::new()
+        .post(format!("{api}/public/signup"))
+        .json(&serde_json::json!({"company_name": "Acme", "email": "bin@acme.example"}))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 201);
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop within 15 s of Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "a clean exit on Ctrl-C, got {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(rest.last().map(String::as_str), Some("Stopped."));
+}

@@ -1,0 +1,220 @@
+//! Signup, wallets and keys through every function's routes, on both engines: the
+//! in-process dynoxide and the AWS emulator (`STELLER_TEST_AWS_ENDPOINT`; `make test`
+//! starts moto). Each scenario is written once and run on each engine.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::StatusCode;
+use serde_json::json;
+use steller::testing::TestApp;
+
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {
+        mod dynoxide {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(steller::testing::TestApp::embedded(steller_local::routes()).await).await;
+            })*
+        }
+        mod aws_emulator {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(steller::testing::TestApp::aws_emulator(steller_local::routes()).await).await;
+            })*
+        }
+    };
+}
+
+on_both_engines!(
+    a_signup_key_reads_the_sandbox_wallet_and_makes_a_live_key,
+    a_duplicate_email_in_another_case_is_refused_and_writes_nothing,
+    twenty_parallel_signups_with_one_email_make_exactly_one_partner,
+    keys_are_stored_only_as_their_sha256,
+    a_revoked_key_stops_working_and_other_partners_keys_are_out_of_reach,
+);
+
+async fn sign_up(app: &TestApp, email: &str) -> (StatusCode, serde_json::Value) {
+    let response = app
+        .post(
+            "/api/public/signup",
+            None,
+            json!({"company_name": "Acme", "email": email}),
+        )
+        .await;
+    (response.status, response.body)
+}
+
+fn text_of(value: &AttributeValue) -> String {
+    match value {
+        AttributeValue::S(text) | AttributeValue::N(text) => text.clone(),
+        AttributeValue::M(map) => map.values().map(text_of).collect(),
+        AttributeValue::L(list) => list.iter().map(text_of).collect(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn count_where(items: &[HashMap<String, AttributeValue>], sk: &str) -> usize {
+    items
+        .iter()
+        .filter(|item| {
+            item.get("sk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|s| s == sk)
+        })
+        .count()
+}
+
+async fn a_signup_key_reads_the_sandbox_wallet_and_makes_a_live_key(app: TestApp) {
+    let (status, body) = sign_up(&app, "flow@acme.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = body["api_key"].as_str().expect("a key");
+
+    let sandbox = app.get("/api/wallet", key).await;
+    assert_eq!(
+        (
+            sandbox.body["mode"].as_str(),
+            sandbox.body["balance"].as_str()
+        ),
+        (Some("sandbox"), Some("1000.00"))
+    );
+
+    let live = app
+        .post(
+            "/api/keys",
+            Some(key),
+            json!({"mode": "live", "name": "prod"}),
+        )
+        .await;
+    assert_eq!(live.status, StatusCode::CREATED, "{}", live.body);
+    let live_wallet = app
+        .get(
+            "/api/wallet",
+            live.body["key"].as_str().expect("a live key"),
+        )
+        .await;
+    assert_eq!(
+        (
+            live_wallet.body["mode"].as_str(),
+            live_wallet.body["balance"].as_str()
+        ),
+        (Some("live"), Some("0.00"))
+    );
+}
+
+async fn a_duplicate_email_in_another_case_is_refused_and_writes_nothing(app: TestApp) {
+    assert_eq!(
+        sign_up(&app, "Ada@Example.com").await.0,
+        StatusCode::CREATED
+    );
+    let before = app.db.scan().await.len();
+
+    let (status, body) = sign_up(&app, "ada@EXAMPLE.COM").await;
+
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("email_taken"))
+    );
+    assert_eq!(
+        app.db.scan().await.len(),
+        before,
+        "nothing of the refused signup is stored"
+    );
+}
+
+async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner(app: TestApp) {
+    let attempts = (0..20).map(|_| sign_up(&app, "race@acme.example"));
+
+    let outcomes = futures::future::join_all(attempts).await;
+
+    let created = outcomes
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    let taken = outcomes
+        .iter()
+        .filter(|(status, body)| *status == StatusCode::CONFLICT && body["code"] == "email_taken")
+        .count();
+    assert_eq!((created, taken), (1, 19), "{outcomes:?}");
+    let items = app.db.scan().await;
+    assert_eq!(count_where(&items, "PROFILE"), 1);
+    assert_eq!(count_where(&items, "WALLET#sandbox"), 1);
+    assert_eq!(count_where(&items, "EMAIL"), 1);
+}
+
+async fn keys_are_stored_only_as_their_sha256(app: TestApp) {
+    let (_, body) = sign_up(&app, "secret@acme.example").await;
+    let sandbox_key = body["api_key"].as_str().expect("a key").to_owned();
+    let live = app
+        .post("/api/keys", Some(&sandbox_key), json!({"mode": "live"}))
+        .await;
+    let live_key = live.body["key"].as_str().expect("a live key").to_owned();
+
+    let stored: String = app
+        .db
+        .scan()
+        .await
+        .iter()
+        .flat_map(|item| item.values().map(text_of))
+        .collect();
+
+    for key in [&sandbox_key, &live_key] {
+        assert!(
+            !stored.contains(key.as_str()),
+            "a key is stored in clear text"
+        );
+        let hash = steller::domain::ApiKey::parse(key)
+            .expect("a valid key")
+            .hash();
+        assert!(
+            stored.contains(hash.as_str()),
+            "the key's SHA-256 is stored"
+        );
+    }
+}
+
+async fn a_revoked_key_stops_working_and_other_partners_keys_are_out_of_reach(app: TestApp) {
+    let (_, alice) = sign_up(&app, "alice@acme.example").await;
+    let (_, bob) = sign_up(&app, "bob@acme.example").await;
+    let alice_key = alice["api_key"].as_str().expect("a key");
+    let bob_key = bob["api_key"].as_str().expect("a key");
+    let extra = app
+        .post(
+            "/api/keys",
+            Some(alice_key),
+            json!({"mode": "sandbox", "name": "spare"}),
+        )
+        .await;
+    let (extra_id, extra_key) = (
+        extra.body["id"].as_str().expect("id"),
+        extra.body["key"].as_str().expect("key"),
+    );
+
+    app.delete(&format!("/api/keys/{extra_id}"), bob_key)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get("/api/wallet", extra_key).await.status,
+        StatusCode::OK,
+        "bob could not revoke it"
+    );
+    let bobs_keys = app.get("/api/keys", bob_key).await;
+    assert_eq!(
+        bobs_keys.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "bob sees only his own key"
+    );
+
+    let revoked = app
+        .delete(&format!("/api/keys/{extra_id}"), alice_key)
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    app.get("/api/wallet", extra_key)
+        .await
+        .assert_problem(401, "unauthorized");
+    assert_eq!(
+        app.get("/api/wallet", alice_key).await.status,
+        StatusCode::OK,
+        "alice's other key still works"
+    );
+}
