@@ -60,6 +60,17 @@ impl TestDatabase {
         Self::on(aws_emulator_endpoint(), None).await
     }
 
+    /// A database that is down: loopback port 9 refuses every connection.
+    pub async fn unreachable() -> Self {
+        let endpoint = "http://127.0.0.1:9".to_owned();
+        let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
+        TestDatabase {
+            store: Store::new(client, "steller-down-domain"),
+            endpoint,
+            _engine: None,
+        }
+    }
+
     async fn on(endpoint: String, engine: Option<EmbeddedEngine>) -> Self {
         let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
         let names = TableNames::new(unique_prefix());

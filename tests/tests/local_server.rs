@@ -1,44 +1,76 @@
 //! The local server's composition root over real HTTP: every function's routes on one
-//! port, over an embedded in-memory dynoxide, with an ops key from STELLER_OPS_KEY.
+//! port, on an embedded dynoxide (in memory or persisted) or on the AWS emulator.
 
 use serde_json::{Value, json};
 use steller_local::{Engine, Options};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 const OPS_KEY: &str = "stl_ops_local0123456789abcdefghijklmnopqrstuv";
 
-#[tokio::test]
-async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let options = Options {
+struct Server {
+    base: String,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    async fn start(options: Options) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (ready, is_ready) = oneshot::channel::<()>();
+        let task = tokio::spawn(steller_local::serve(
+            options,
+            listener,
+            move |_| {
+                let _ = ready.send(());
+            },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        is_ready.await.expect("the server gets ready");
+        Server { base, stop, task }
+    }
+
+    async fn sign_up(&self, email: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/api/public/signup", self.base))
+            .json(&json!({"company_name": "Acme", "email": email}))
+            .send()
+            .await
+            .expect("signup answers")
+    }
+
+    async fn stop(self) {
+        self.stop.send(()).expect("the server is still running");
+        self.task
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+    }
+}
+
+fn in_memory(ops_key: Option<&str>) -> Options {
+    Options {
         engine: Engine::Embedded(None),
         table_prefix: "steller-local".into(),
-        ops_key: Some(OPS_KEY.into()),
-    };
-    let (ready_tx, ready_rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(steller_local::serve(
-        options,
-        listener,
-        move |_| {
-            let _ = ready_tx.send(());
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    ready_rx.await.expect("the server gets ready");
+        ops_key: ops_key.map(Into::into),
+    }
+}
+
+#[tokio::test]
+async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
+    let server = Server::start(in_memory(Some(OPS_KEY))).await;
+    let base = &server.base;
     let http = reqwest::Client::new();
 
-    let signup: Value = http
-        .post(format!("{base}/api/public/signup"))
-        .json(&json!({"company_name": "Acme", "email": "local@acme.example"}))
-        .send()
+    let signup: Value = server
+        .sign_up("local@acme.example")
         .await
-        .expect("signup answers")
         .json()
         .await
         .expect("JSON");
@@ -87,11 +119,7 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
         .expect("JSON");
     assert_eq!(document["openapi"], "3.1.0");
 
-    stop.send(()).expect("the server is still running");
-    server
-        .await
-        .expect("the server task ends")
-        .expect("the server stops cleanly");
+    server.stop().await;
 }
 
 #[tokio::test]
@@ -99,14 +127,50 @@ async fn a_malformed_ops_key_is_refused_at_start_up() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
-    let options = Options {
-        engine: Engine::Embedded(None),
-        table_prefix: "steller-local".into(),
-        ops_key: Some("stl_ops_short".into()),
-    };
 
-    let result = steller_local::serve(options, listener, |_| {}, async {}).await;
+    let result =
+        steller_local::serve(in_memory(Some("stl_ops_short")), listener, |_| {}, async {}).await;
 
     let error = result.expect_err("a short ops key is refused");
     assert!(error.to_string().contains("STELLER_OPS_KEY"), "{error}");
+}
+
+#[tokio::test]
+async fn the_local_server_keeps_its_data_across_restarts() {
+    let folder = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("local-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let options = Options {
+        engine: Engine::Embedded(Some(folder.join("local.db"))),
+        table_prefix: "steller-local".into(),
+        ops_key: None,
+    };
+
+    let first_run = Server::start(options.clone()).await;
+    assert_eq!(first_run.sign_up("kept@acme.example").await.status(), 201);
+    first_run.stop().await;
+
+    let second_run = Server::start(options).await;
+    assert_eq!(
+        second_run.sign_up("kept@acme.example").await.status(),
+        409,
+        "the first run's partner is still there"
+    );
+    second_run.stop().await;
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[tokio::test]
+async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
+    let options = Options {
+        engine: Engine::Endpoint(steller::testing::aws_emulator_endpoint()),
+        table_prefix: steller::testing::unique_prefix(),
+        ops_key: Some(OPS_KEY.into()),
+    };
+
+    let server = Server::start(options).await;
+
+    assert_eq!(server.sign_up("emulated@acme.example").await.status(), 201);
+    assert_eq!(server.sign_up("EMULATED@acme.example").await.status(), 409);
+    server.stop().await;
 }

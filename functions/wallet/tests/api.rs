@@ -271,3 +271,17 @@ async fn every_response_carries_a_request_id() {
     assert!(first.starts_with("req_") && second.starts_with("req_"));
     assert_ne!(first, second);
 }
+
+#[tokio::test]
+async fn when_dynamodb_is_unreachable_the_answer_is_503_not_500() {
+    let app = TestApp::on(
+        wallet::routes(),
+        steller::testing::TestDatabase::unreachable().await,
+    );
+    let key = ApiKey::generate(KeyRole::Partner(steller::domain::Mode::Sandbox));
+
+    let response = app.get("/api/wallet", key.expose()).await;
+
+    response.assert_problem(503, "unavailable");
+    assert!(response.headers.contains_key(header::RETRY_AFTER));
+}

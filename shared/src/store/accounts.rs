@@ -112,7 +112,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::from_sdk)?;
         let item = output.item.ok_or(StoreError::NotFound)?;
         let item = read(&item);
         Ok(Wallet {

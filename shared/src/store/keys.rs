@@ -70,7 +70,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::from_sdk)?;
         let Some(item) = output.item else {
             return Ok(None);
         };
@@ -123,7 +123,7 @@ impl Store {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(StoreError::dynamo)?;
+                .map_err(StoreError::from_sdk)?;
             for item in output.items() {
                 keys.push(summary_from(item)?);
             }
@@ -151,7 +151,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::dynamo)?
+            .map_err(StoreError::from_sdk)?
             .item
             .ok_or(StoreError::NotFound)?;
         let summary = summary_from(&current)?;
@@ -229,7 +229,7 @@ impl Store {
             .set_item(Some(lookup))
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::from_sdk)?;
         Ok(key_id)
     }
 }

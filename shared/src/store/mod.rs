@@ -10,6 +10,7 @@ mod keys;
 mod retry;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 
 pub use retry::RetryPolicy;
@@ -40,6 +41,20 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn dynamo(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Dynamo(Box::new(error))
+    }
+
+    /// A failed SDK call: `Unavailable` (503) when DynamoDB was unreachable or throttled
+    /// after the SDK's own retries, otherwise a plain failure (500).
+    pub(crate) fn from_sdk<E, R>(error: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        if retry::is_transient(&error) {
+            StoreError::Unavailable(Box::new(error))
+        } else {
+            StoreError::Dynamo(Box::new(error))
+        }
     }
 }
 

@@ -1,4 +1,9 @@
 //! Bounded, jittered retries for transactions DynamoDB refuses for transient reasons.
+//!
+//! The SDK already retries throttling, timeouts and connection failures of each call
+//! (standard mode, 3 attempts). What it cannot retry is a transaction *cancelled* because
+//! another transaction touched the same item at the same moment (`TransactionConflict`):
+//! that is this module's job.
 
 use std::time::Duration;
 
@@ -11,17 +16,16 @@ use rand::Rng;
 
 use super::StoreError;
 
-/// Error codes that mean "try again later": nothing was written.
-const TRANSIENT_CODES: [&str; 5] = [
-    "TransactionConflict",
-    "ThrottlingError",
+/// Codes meaning "DynamoDB is overloaded; nothing was written".
+const THROTTLING_CODES: [&str; 4] = [
+    "ThrottlingException",
     "ProvisionedThroughputExceeded",
     "RequestLimitExceeded",
     "TransactionInProgressException",
 ];
 
-/// How hard to retry. Bounded so a hot item turns into a quick 503 instead of a Lambda
-/// timeout: full jitter spreads competing writers apart.
+/// How hard to retry a conflicting transaction. Bounded so a hot item turns into a quick
+/// 503 instead of a Lambda timeout; full jitter spreads competing writers apart.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub attempts: u32,
@@ -39,14 +43,17 @@ impl Default for RetryPolicy {
     }
 }
 
-pub(crate) type TransactResult =
-    Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError>>;
+type TransactError = SdkError<TransactWriteItemsError>;
 
 /// A transaction that did not go through, classified.
 pub(crate) enum TransactFailure {
+    /// A condition failed: the domain decides what that means.
     Cancelled(Vec<CancellationReason>),
-    Transient(SdkError<TransactWriteItemsError>),
-    Failed(SdkError<TransactWriteItemsError>),
+    /// Lost a race with another transaction; worth another try.
+    Conflict(TransactError),
+    /// Throttled or unreachable even after the SDK's own retries.
+    Unavailable(TransactError),
+    Failed(TransactError),
 }
 
 impl TransactFailure {
@@ -56,44 +63,58 @@ impl TransactFailure {
     ) -> StoreError {
         match self {
             TransactFailure::Cancelled(reasons) => on_condition_failed(&reasons),
-            TransactFailure::Transient(error) => StoreError::Unavailable(Box::new(error)),
+            TransactFailure::Conflict(error) | TransactFailure::Unavailable(error) => {
+                StoreError::Unavailable(Box::new(error))
+            }
             TransactFailure::Failed(error) => StoreError::dynamo(error),
         }
     }
 }
 
-fn classify(error: SdkError<TransactWriteItemsError>) -> TransactFailure {
+fn classify(error: TransactError) -> TransactFailure {
     if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
         error.as_service_error()
     {
         let reasons = cancelled.cancellation_reasons().to_vec();
-        let transient = reasons
-            .iter()
-            .filter_map(CancellationReason::code)
-            .any(|code| TRANSIENT_CODES.contains(&code));
-        let failed_condition = reasons
-            .iter()
-            .filter_map(CancellationReason::code)
-            .any(|code| code == "ConditionalCheckFailed");
+        let has = |wanted: &str| {
+            reasons
+                .iter()
+                .filter_map(CancellationReason::code)
+                .any(|code| code == wanted)
+        };
         // A failed condition is the answer, even if another item also conflicted.
-        return if transient && !failed_condition {
-            TransactFailure::Transient(error)
+        return if has("ConditionalCheckFailed") {
+            TransactFailure::Cancelled(reasons)
+        } else if has("TransactionConflict") || has("ThrottlingError") {
+            TransactFailure::Conflict(error)
         } else {
             TransactFailure::Cancelled(reasons)
         };
     }
-    let transient = error
-        .code()
-        .is_some_and(|code| TRANSIENT_CODES.iter().any(|t| code.starts_with(t)))
-        || matches!(
-            error,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
-        );
-    if transient {
-        TransactFailure::Transient(error)
+    if error.code() == Some("TransactionInProgressException") {
+        TransactFailure::Conflict(error)
+    } else if is_transient(&error) {
+        TransactFailure::Unavailable(error)
     } else {
         TransactFailure::Failed(error)
     }
+}
+
+/// Throttling, timeouts and unreachable endpoints: failures that mean "nothing happened,
+/// try again later" rather than a bug.
+pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    let throttled = match error {
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| THROTTLING_CODES.contains(&code)),
+        _ => false,
+    };
+    throttled
+        || matches!(
+            error,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+        )
 }
 
 impl RetryPolicy {
@@ -103,19 +124,15 @@ impl RetryPolicy {
     ) -> Result<TransactWriteItemsOutput, TransactFailure>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = TransactResult>,
+        Fut: std::future::Future<Output = Result<TransactWriteItemsOutput, TransactError>>,
     {
         let mut tries = 0;
         loop {
             tries += 1;
             match attempt().await.map_err(classify) {
                 Ok(output) => return Ok(output),
-                Err(TransactFailure::Transient(error)) if tries < self.attempts => {
-                    tracing::warn!(
-                        attempt = tries,
-                        code = error.code(),
-                        "transaction refused, retrying"
-                    );
+                Err(TransactFailure::Conflict(_)) if tries < self.attempts => {
+                    tracing::info!(attempt = tries, "transaction conflicted, retrying");
                     tokio::time::sleep(self.backoff(tries)).await;
                 }
                 Err(failure) => return Err(failure),
