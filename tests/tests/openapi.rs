@@ -65,3 +65,24 @@ fn the_document_is_openapi_3_1_and_lists_every_route() {
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["api_key"]["name"], "X-Api-Key");
 }
+
+#[test]
+fn no_two_functions_define_a_schema_of_the_same_name_differently() {
+    // Merging documents keeps one schema per name, so a clash would silently describe one
+    // function's body with another's.
+    let merged = serde_json::to_value(steller_local::openapi()).expect("serialises");
+    for (function, routes) in [("signup", signup::routes()), ("wallet", wallet::routes())] {
+        let (_, own) = routes.split_for_parts();
+        let own = serde_json::to_value(own).expect("serialises");
+        for (name, schema) in own["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(
+                &merged["components"]["schemas"][name], schema,
+                "{function}'s schema {name} is overridden"
+            );
+        }
+    }
+}

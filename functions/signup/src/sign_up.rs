@@ -28,7 +28,7 @@ pub(crate) struct SignupResponse {
     /// The sandbox API key. Shown only here: store it now.
     #[schema(example = "stl_sandbox_4f8KqZ0x…")]
     api_key: String,
-    wallet: WalletView,
+    wallet: SignupWallet,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,7 +42,7 @@ pub(crate) struct PartnerView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct WalletView {
+pub(crate) struct SignupWallet {
     mode: Mode,
     #[schema(example = "USD")]
     currency: &'static str,
@@ -110,7 +110,7 @@ pub(crate) async fn sign_up(
                 created_at: partner.created_at.clone(),
             },
             api_key: signup.first_key.key.expose().to_owned(),
-            wallet: WalletView {
+            wallet: SignupWallet {
                 mode: wallet.mode,
                 currency: "USD",
                 balance: wallet.balance,

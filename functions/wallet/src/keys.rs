@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{KeyId, KeyName, KeySummary, Mode, NewKey};
-use steller::http::{ApiError, Json, PartnerCaller, Problem, Validation};
+use steller::http::{
+    ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem, Validation,
+};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,13 +37,6 @@ impl From<KeySummary> for KeyView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct KeyList {
-    items: Vec<KeyView>,
-    /// Always null: a partner's keys fit in one page.
-    next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateKeyRequest {
     /// Which wallet and data the key works on.
@@ -67,21 +62,22 @@ pub(crate) struct CreatedKey {
     path = "/api/keys",
     tag = "keys",
     security(("bearer" = []), ("api_key" = [])),
+    params(ListParams),
     responses(
-        (status = 200, body = KeyList),
+        (status = 200, body = List<KeyView>),
+        (status = 400, description = "A tampered cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` is not 1–100", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list_keys(
     State(state): State<AppState>,
     caller: PartnerCaller,
-) -> Result<Json<KeyList>, ApiError> {
-    let keys = state.store.list_keys(&caller.partner_id).await?;
-    Ok(Json(KeyList {
-        items: keys.into_iter().map(KeyView::from).collect(),
-        next_cursor: None,
-    }))
+    ListQuery(page): ListQuery,
+) -> Result<Json<List<KeyView>>, ApiError> {
+    let keys = state.store.list_keys(&caller.partner_id, &page).await?;
+    Ok(Json(List::from_page(keys, KeyView::from)))
 }
 
 /// Creates a sandbox or live key for the caller's partner.

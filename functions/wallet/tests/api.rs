@@ -285,3 +285,82 @@ async fn when_dynamodb_is_unreachable_the_answer_is_503_not_500() {
     response.assert_problem(503, "unavailable");
     assert!(response.headers.contains_key(header::RETRY_AFTER));
 }
+
+#[tokio::test]
+async fn keys_page_newest_first_and_each_key_appears_exactly_once() {
+    let app = app().await;
+    let partner = app.new_partner().await;
+    for i in 0..22 {
+        let created = app
+            .post(
+                "/api/keys",
+                Some(&partner.key),
+                json!({"mode": "sandbox", "name": format!("k{i}")}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+    }
+
+    let mut seen = Vec::new();
+    let mut path = "/api/keys?limit=10".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = app.get(&path, &partner.key).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        pages += 1;
+        seen.extend(
+            page.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|k| k["name"].as_str().unwrap_or("").to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/keys?limit=10&cursor={cursor}"),
+            None => break,
+        }
+    }
+
+    assert_eq!(pages, 3);
+    let mut expected: Vec<String> = (0..22).rev().map(|i| format!("k{i}")).collect();
+    expected.push("default".to_owned());
+    assert_eq!(seen, expected, "newest first, each once");
+    let default_page = app.get("/api/keys", &partner.key).await;
+    assert_eq!(
+        default_page.body["items"].as_array().map(Vec::len),
+        Some(20),
+        "20 by default"
+    );
+}
+
+#[tokio::test]
+async fn bad_limits_and_tampered_or_foreign_cursors_are_refused() {
+    let app = app().await;
+    let alice = app.new_partner().await;
+    let bob = app.new_partner().await;
+    app.post("/api/keys", Some(&alice.key), json!({"mode": "live"}))
+        .await;
+    let first = app.get("/api/keys?limit=1", &alice.key).await;
+    let alices_cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("a second page exists")
+        .to_owned();
+
+    for limit in ["0", "101", "ten", "-1"] {
+        let response = app
+            .get(&format!("/api/keys?limit={limit}"), &alice.key)
+            .await;
+        response.assert_problem(422, "validation_failed");
+        assert_eq!(response.error_fields(), ["limit"]);
+    }
+    app.get("/api/keys?cursor=%21%21garbage", &alice.key)
+        .await
+        .assert_problem(400, "malformed_request");
+    let tampered = format!("{}x", &alices_cursor[..alices_cursor.len() - 2]);
+    app.get(&format!("/api/keys?cursor={tampered}"), &alice.key)
+        .await
+        .assert_problem(400, "malformed_request");
+    app.get(&format!("/api/keys?cursor={alices_cursor}"), &bob.key)
+        .await
+        .assert_problem(400, "malformed_request");
+}

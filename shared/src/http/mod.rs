@@ -7,6 +7,7 @@ mod edge;
 mod error;
 mod json;
 pub mod openapi;
+mod pagination;
 mod validation;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller};
 pub use edge::{REQUEST_ID_HEADER, RequestId, current_request_id};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use json::{BODY_LIMIT, Json};
+pub use pagination::{List, ListParams, ListQuery};
 pub use validation::Validation;
 
 use crate::{Config, Store};

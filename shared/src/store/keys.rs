@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
 use super::accounts::put_new;
 use super::item::{Item, item, key, partner_pk, read};
-use super::{Store, StoreError, condition_failed_at};
+use super::{Page, PageError, PageRequest, Store, StoreError, condition_failed_at};
 use crate::domain::{
     ApiKey, KeyHash, KeyId, KeyRole, KeySummary, NewKey, PartnerId, Principal, now,
 };
@@ -100,38 +100,24 @@ impl Store {
         .await
     }
 
-    /// The partner's keys, newest first, revoked ones included.
-    pub async fn list_keys(&self, partner: &PartnerId) -> Result<Vec<KeySummary>, StoreError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(
-                    ":pk",
-                    aws_sdk_dynamodb::types::AttributeValue::S(partner_pk(partner)),
-                )
-                .expression_attribute_values(
-                    ":prefix",
-                    aws_sdk_dynamodb::types::AttributeValue::S("KEY#".into()),
-                )
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in output.items() {
-                keys.push(summary_from(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(keys);
-            }
-        }
+    /// A page of the partner's keys, newest first, revoked ones included.
+    pub async fn list_keys(
+        &self,
+        partner: &PartnerId,
+        page: &PageRequest,
+    ) -> Result<Page<KeySummary>, PageError> {
+        let found = self
+            .newest_first(&partner_pk(partner), "KEY#", page)
+            .await?;
+        let items = found
+            .items
+            .iter()
+            .map(summary_from)
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: found.next,
+        })
     }
 
     /// Revokes one of the partner's keys: the lookup item is deleted in the same

@@ -7,12 +7,14 @@
 mod accounts;
 mod item;
 mod keys;
+mod page;
 mod retry;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 
+pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,212 @@
+//! Cursor pagination over a partition: newest first, `limit` items a page, and an opaque
+//! cursor that can only continue the listing it came from.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::item::{Item, PK, SK};
+use super::{Store, StoreError};
+
+/// How many items a page holds: 1–100, 20 unless the caller asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(u8);
+
+impl Limit {
+    pub const MAX: u8 = 100;
+    pub const DEFAULT: Limit = Limit(20);
+
+    pub fn parse(raw: &str) -> Result<Self, LimitError> {
+        match raw.trim().parse::<u8>() {
+            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Limit(n)),
+            _ => Err(LimitError),
+        }
+    }
+
+    pub fn get(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be a whole number from 1 to 100")]
+pub struct LimitError;
+
+/// Where the previous page stopped: the key of its last item, base64url-encoded JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(BTreeMap<String, String>);
+
+/// A cursor that was not produced by this listing (edited, truncated or from elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the cursor is not valid for this listing")]
+pub struct InvalidCursor;
+
+impl Cursor {
+    pub fn decode(text: &str) -> Result<Self, InvalidCursor> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| InvalidCursor)?;
+        serde_json::from_slice(&bytes)
+            .map(Cursor)
+            .map_err(|_| InvalidCursor)
+    }
+
+    pub fn encode(&self) -> String {
+        // Serialising a map of strings cannot fail.
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&self.0).unwrap_or_default())
+    }
+
+    fn from_item(item: &Item) -> Option<Self> {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        Some(Cursor(BTreeMap::from([
+            (PK.to_owned(), text(PK)?),
+            (SK.to_owned(), text(SK)?),
+        ])))
+    }
+
+    /// The cursor as a start key, if it continues the listing of `pk` under `prefix`: a
+    /// cursor naming another partition (another partner's data) is refused, not followed.
+    fn start_key(&self, pk: &str, prefix: &str) -> Result<Item, InvalidCursor> {
+        let fits = self.0.len() == 2
+            && self.0.get(PK).is_some_and(|value| value == pk)
+            && self
+                .0
+                .get(SK)
+                .is_some_and(|value| value.starts_with(prefix));
+        if !fits {
+            return Err(InvalidCursor);
+        }
+        Ok(self
+            .0
+            .iter()
+            .map(|(name, value)| (name.clone(), AttributeValue::S(value.clone())))
+            .collect())
+    }
+}
+
+/// What to list: a page size and where to continue from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: Limit,
+    pub after: Option<Cursor>,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            limit: Limit::DEFAULT,
+            after: None,
+        }
+    }
+}
+
+/// One page of a listing; `next` is `None` on the last page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// Why a page could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error(transparent)]
+    Cursor(#[from] InvalidCursor),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// The items of partition `pk` whose sort key starts with `prefix`, newest first
+    /// (sort keys end in ULIDs), read strongly consistently.
+    pub(crate) async fn newest_first(
+        &self,
+        pk: &str,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Item>, PageError> {
+        let start = page
+            .after
+            .as_ref()
+            .map(|cursor| cursor.start_key(pk, prefix))
+            .transpose()?;
+        let limit = page.limit.get();
+        // One item more than asked tells whether another page exists, so the last page
+        // never carries a cursor to an empty one.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(i32::from(page.limit.0) + 1)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let mut items = output.items.unwrap_or_default();
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().and_then(Cursor::from_item)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(pk: &str, sk: &str) -> Cursor {
+        Cursor(BTreeMap::from([
+            (PK.to_owned(), pk.to_owned()),
+            (SK.to_owned(), sk.to_owned()),
+        ]))
+    }
+
+    #[test]
+    fn a_cursor_round_trips_and_only_continues_its_own_listing() {
+        let original = cursor("PARTNER#ptn_a", "KEY#key_1");
+        let decoded = Cursor::decode(&original.encode()).expect("decodes");
+        assert_eq!(decoded, original);
+        assert!(decoded.start_key("PARTNER#ptn_a", "KEY#").is_ok());
+        assert_eq!(
+            decoded.start_key("PARTNER#ptn_b", "KEY#"),
+            Err(InvalidCursor),
+            "another partner"
+        );
+        assert_eq!(
+            decoded.start_key("PARTNER#ptn_a", "ORDER#"),
+            Err(InvalidCursor),
+            "another listing"
+        );
+    }
+
+    #[test]
+    fn a_tampered_cursor_is_invalid() {
+        assert_eq!(Cursor::decode("not base64!"), Err(InvalidCursor));
+        assert_eq!(
+            Cursor::decode(&URL_SAFE_NO_PAD.encode(b"[1,2]")),
+            Err(InvalidCursor)
+        );
+        let mut text = cursor("PARTNER#ptn_a", "KEY#key_1").encode();
+        text.truncate(text.len() - 3);
+        assert_eq!(Cursor::decode(&text), Err(InvalidCursor));
+    }
+
+    #[test]
+    fn limits_are_1_to_100() {
+        assert_eq!(Limit::parse("1").map(Limit::get), Ok(1));
+        assert_eq!(Limit::parse("100").map(Limit::get), Ok(100));
+        for bad in ["0", "101", "-1", "ten", "", "1.5"] {
+            assert_eq!(Limit::parse(bad), Err(LimitError), "{bad:?}");
+        }
+    }
+}
