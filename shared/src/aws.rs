@@ -21,10 +21,7 @@ fn timeouts() -> TimeoutConfig {
 /// The configuration a Lambda uses: region, credentials and (when set) `AWS_ENDPOINT_URL`
 /// from the environment.
 pub async fn from_environment() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts())
-        .load()
-        .await
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).load().await
 }
 
 /// The configuration for an explicit endpoint. Emulators accept any credentials, so when
@@ -33,29 +30,18 @@ pub async fn from_environment() -> SdkConfig {
 pub async fn for_endpoint(endpoint: &str) -> SdkConfig {
     // Region from the environment only: asking the instance metadata service first would
     // stall every local start on a machine that is not an EC2 instance.
-    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-        .or_else("us-east-1");
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new()).or_else("us-east-1");
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(region)
         .timeout_config(timeouts());
-    let has_credentials = [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    ]
-    .iter()
-    .any(|name| std::env::var_os(name).is_some());
+    let has_credentials = ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
     let loader = if has_credentials {
         loader
     } else {
-        loader.credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "steller-emulator",
-        ))
+        loader.credentials_provider(Credentials::new("test", "test", None, None, "steller-emulator"))
     };
     loader.load().await
 }

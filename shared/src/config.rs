@@ -36,39 +36,27 @@ impl Config {
     /// Reads the configuration through `lookup`, so tests never touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let table = lookup(TABLE_VAR).ok_or(ConfigError::Missing(TABLE_VAR))?;
-        let table = parse_table_name(&table).map_err(|reason| ConfigError::Malformed {
-            name: TABLE_VAR,
-            reason: reason.into(),
-        })?;
+        let table = parse_table_name(&table)
+            .map_err(|reason| ConfigError::Malformed { name: TABLE_VAR, reason: reason.into() })?;
         let sandbox_credit = match lookup(SANDBOX_CREDIT_VAR) {
             None => Money::dollars(DEFAULT_SANDBOX_DOLLARS),
-            Some(credit) => {
-                Money::parse(&credit).map_err(|error: MoneyError| ConfigError::Malformed {
-                    name: SANDBOX_CREDIT_VAR,
-                    reason: format!("the amount {error}"),
-                })?
-            }
+            Some(credit) => Money::parse(&credit).map_err(|error: MoneyError| ConfigError::Malformed {
+                name: SANDBOX_CREDIT_VAR,
+                reason: format!("the amount {error}"),
+            })?,
         };
-        Ok(Config {
-            table,
-            sandbox_credit,
-        })
+        Ok(Config { table, sandbox_credit })
     }
 
     /// A configuration for `table` with every other value at its default.
     pub fn for_table(table: impl Into<String>) -> Self {
-        Config {
-            table: table.into(),
-            sandbox_credit: Money::dollars(DEFAULT_SANDBOX_DOLLARS),
-        }
+        Config { table: table.into(), sandbox_credit: Money::dollars(DEFAULT_SANDBOX_DOLLARS) }
     }
 }
 
 /// DynamoDB's rule: 3–255 characters of `a-z A-Z 0-9 _ - .`.
 fn parse_table_name(raw: &str) -> Result<String, &'static str> {
-    let ok_chars = raw
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    let ok_chars = raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if (3..=255).contains(&raw.len()) && ok_chars {
         Ok(raw.to_owned())
     } else {
@@ -83,10 +71,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -107,25 +92,9 @@ mod tests {
     #[test]
     fn malformed_values_name_their_variable() {
         let error = config(&[(TABLE_VAR, "t"), (SANDBOX_CREDIT_VAR, "5")]).expect_err("bad table");
-        assert!(matches!(
-            error,
-            ConfigError::Malformed {
-                name: TABLE_VAR,
-                ..
-            }
-        ));
-        let error = config(&[(TABLE_VAR, "steller"), (SANDBOX_CREDIT_VAR, "lots")])
-            .expect_err("bad credit");
-        assert!(
-            matches!(
-                error,
-                ConfigError::Malformed {
-                    name: SANDBOX_CREDIT_VAR,
-                    ..
-                }
-            ),
-            "{error}"
-        );
+        assert!(matches!(error, ConfigError::Malformed { name: TABLE_VAR, .. }));
+        let error = config(&[(TABLE_VAR, "steller"), (SANDBOX_CREDIT_VAR, "lots")]).expect_err("bad credit");
+        assert!(matches!(error, ConfigError::Malformed { name: SANDBOX_CREDIT_VAR, .. }), "{error}");
         assert!(error.to_string().contains(SANDBOX_CREDIT_VAR));
         let ok = config(&[(TABLE_VAR, "steller"), (SANDBOX_CREDIT_VAR, "25.5")]).expect("valid");
         assert_eq!(ok.sandbox_credit.to_string(), "25.50");

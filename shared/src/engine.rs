@@ -35,40 +35,25 @@ pub struct EmbeddedEngine {
 impl EmbeddedEngine {
     pub async fn start(storage: Storage<'_>) -> Result<Self, EngineError> {
         let database = match storage {
-            Storage::Memory => dynoxide::Database::memory().map_err(|e| EngineError::Open {
-                path: ":memory:".into(),
-                reason: e.to_string(),
-            })?,
+            Storage::Memory => dynoxide::Database::memory()
+                .map_err(|e| EngineError::Open { path: ":memory:".into(), reason: e.to_string() })?,
             Storage::File(path) => {
-                let open_failed = |reason: String| EngineError::Open {
-                    path: path.display().to_string(),
-                    reason,
-                };
+                let open_failed = |reason: String| EngineError::Open { path: path.display().to_string(), reason };
                 if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(folder).map_err(|e| open_failed(e.to_string()))?;
                 }
-                let text = path
-                    .to_str()
-                    .ok_or_else(|| open_failed("the path is not UTF-8".into()))?;
+                let text = path.to_str().ok_or_else(|| open_failed("the path is not UTF-8".into()))?;
                 dynoxide::Database::new(text).map_err(|e| open_failed(e.to_string()))?
             }
         };
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(EngineError::Listen)?;
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(EngineError::Listen)?;
         let address = listener.local_addr().map_err(EngineError::Listen)?;
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(dynoxide::server::serve_with_shutdown(
-            listener, database, shutdown,
-        ));
-        Ok(EmbeddedEngine {
-            endpoint: format!("http://{address}"),
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let task = tokio::spawn(dynoxide::server::serve_with_shutdown(listener, database, shutdown));
+        Ok(EmbeddedEngine { endpoint: format!("http://{address}"), stop: Some(stop), task: Some(task) })
     }
 
     /// The engine's URL, for the AWS SDK's `endpoint_url`.

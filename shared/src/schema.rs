@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -20,10 +20,7 @@ pub enum SchemaError {
     #[error("template.yaml does not parse: {0}")]
     Template(String),
     #[error("creating table {table} failed")]
-    Create {
-        table: String,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    Create { table: String, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("table {0} did not become ACTIVE in time")]
     NotActive(String),
 }
@@ -97,8 +94,7 @@ pub fn tables() -> Result<Vec<TableSpec>, SchemaError> {
 }
 
 fn tables_in(template: &str) -> Result<Vec<TableSpec>, SchemaError> {
-    let template: Template =
-        serde_norway::from_str(template).map_err(|e| SchemaError::Template(e.to_string()))?;
+    let template: Template = serde_norway::from_str(template).map_err(|e| SchemaError::Template(e.to_string()))?;
     template
         .resources
         .into_iter()
@@ -121,9 +117,7 @@ pub struct TableNames {
 
 impl TableNames {
     pub fn new(prefix: impl Into<String>) -> Self {
-        TableNames {
-            prefix: prefix.into(),
-        }
+        TableNames { prefix: prefix.into() }
     }
 
     pub fn name_of(&self, logical_id: &str) -> String {
@@ -169,10 +163,7 @@ async fn existing_tables(client: &Client) -> Result<Vec<String>, SchemaError> {
             .set_exclusive_start_table_name(start)
             .send()
             .await
-            .map_err(|e| SchemaError::Create {
-                table: "(listing tables)".into(),
-                source: e.into(),
-            })?;
+            .map_err(|e| SchemaError::Create { table: "(listing tables)".into(), source: e.into() })?;
         names.extend(page.table_names().iter().cloned());
         start = page.last_evaluated_table_name;
         if start.is_none() {
@@ -182,10 +173,8 @@ async fn existing_tables(client: &Client) -> Result<Vec<String>, SchemaError> {
 }
 
 async fn create(client: &Client, name: &str, spec: &TableSpec) -> Result<(), SchemaError> {
-    let failed = |source: Box<dyn std::error::Error + Send + Sync>| SchemaError::Create {
-        table: name.to_owned(),
-        source,
-    };
+    let failed =
+        |source: Box<dyn std::error::Error + Send + Sync>| SchemaError::Create { table: name.to_owned(), source };
     let keys = |keys: &[KeySpec]| -> Result<Vec<KeySchemaElement>, SchemaError> {
         keys.iter()
             .map(|k| {
@@ -197,10 +186,7 @@ async fn create(client: &Client, name: &str, spec: &TableSpec) -> Result<(), Sch
             })
             .collect()
     };
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
+    let mut request = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
     for attribute in &spec.attribute_definitions {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
@@ -213,9 +199,7 @@ async fn create(client: &Client, name: &str, spec: &TableSpec) -> Result<(), Sch
     request = request.set_key_schema(Some(keys(&spec.key_schema)?));
     for index in &spec.global_secondary_indexes {
         let projection = Projection::builder()
-            .projection_type(ProjectionType::from(
-                index.projection.projection_type.as_str(),
-            ))
+            .projection_type(ProjectionType::from(index.projection.projection_type.as_str()))
             .build();
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
@@ -228,11 +212,7 @@ async fn create(client: &Client, name: &str, spec: &TableSpec) -> Result<(), Sch
     }
     request.send().await.map_err(|e| failed(e.into()))?;
     wait_until_active(client, name).await?;
-    if let Some(ttl) = spec
-        .time_to_live_specification
-        .as_ref()
-        .filter(|ttl| ttl.enabled)
-    {
+    if let Some(ttl) = spec.time_to_live_specification.as_ref().filter(|ttl| ttl.enabled) {
         let ttl = TimeToLiveSpecification::builder()
             .attribute_name(&ttl.attribute_name)
             .enabled(true)
@@ -275,40 +255,21 @@ mod tests {
     #[test]
     fn the_template_declares_the_domain_table_with_pk_sk_and_ttl() {
         let tables = tables().expect("template.yaml parses");
-        let domain = tables
-            .iter()
-            .find(|t| t.logical_id == "DomainTable")
-            .expect("DomainTable is declared");
-        let keys: Vec<_> = domain
-            .key_schema
-            .iter()
-            .map(|k| (k.attribute_name.as_str(), k.key_type.as_str()))
-            .collect();
+        let domain = tables.iter().find(|t| t.logical_id == "DomainTable").expect("DomainTable is declared");
+        let keys: Vec<_> = domain.key_schema.iter().map(|k| (k.attribute_name.as_str(), k.key_type.as_str())).collect();
         assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
-        assert_eq!(
-            domain
-                .time_to_live_specification
-                .as_ref()
-                .map(|t| t.attribute_name.as_str()),
-            Some("expires_at")
-        );
+        assert_eq!(domain.time_to_live_specification.as_ref().map(|t| t.attribute_name.as_str()), Some("expires_at"));
     }
 
     #[test]
     fn physical_names_are_the_prefix_and_the_logical_id_in_kebab_case() {
         let names = TableNames::new("steller-local");
         assert_eq!(names.domain(), "steller-local-domain");
-        assert_eq!(
-            names.name_of("RequestLogTable"),
-            "steller-local-request-log"
-        );
+        assert_eq!(names.name_of("RequestLogTable"), "steller-local-request-log");
     }
 
     #[test]
     fn a_broken_template_is_reported() {
-        assert!(matches!(
-            tables_in("Resources: [1, 2"),
-            Err(SchemaError::Template(_))
-        ));
+        assert!(matches!(tables_in("Resources: [1, 2"), Err(SchemaError::Template(_))));
     }
 }

@@ -48,9 +48,7 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A fresh in-memory dynoxide with the template's tables.
     pub async fn embedded() -> Self {
-        let engine = EmbeddedEngine::start(Storage::Memory)
-            .await
-            .expect("dynoxide starts");
+        let engine = EmbeddedEngine::start(Storage::Memory).await.expect("dynoxide starts");
         let endpoint = engine.endpoint().to_owned();
         Self::on(endpoint, Some(engine)).await
     }
@@ -64,24 +62,14 @@ impl TestDatabase {
     pub async fn unreachable() -> Self {
         let endpoint = "http://127.0.0.1:9".to_owned();
         let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
-        TestDatabase {
-            store: Store::new(client, "steller-down-domain"),
-            endpoint,
-            _engine: None,
-        }
+        TestDatabase { store: Store::new(client, "steller-down-domain"), endpoint, _engine: None }
     }
 
     async fn on(endpoint: String, engine: Option<EmbeddedEngine>) -> Self {
         let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
         let names = TableNames::new(unique_prefix());
-        bootstrap(&client, &names)
-            .await
-            .expect("the template's tables are created");
-        TestDatabase {
-            store: Store::new(client, names.domain()),
-            endpoint,
-            _engine: engine,
-        }
+        bootstrap(&client, &names).await.expect("the template's tables are created");
+        TestDatabase { store: Store::new(client, names.domain()), endpoint, _engine: engine }
     }
 
     /// Every item of the domain table, for asserting on what is (not) stored.
@@ -120,34 +108,14 @@ impl TestResponse {
     /// Asserts a problem+json response with this status and code, and returns its body.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        assert_eq!(
-            self.body["code"], code,
-            "unexpected code; body: {}",
-            self.body
-        );
-        let content_type = self
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.body["code"], code, "unexpected code; body: {}", self.body);
+        let content_type = self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         assert_eq!(content_type, Some("application/problem+json"));
         assert_eq!(self.body["status"], status);
-        assert!(
-            self.body["request_id"]
-                .as_str()
-                .is_some_and(|id| id.starts_with("req_")),
-            "{}",
-            self.body
-        );
+        assert!(self.body["request_id"].as_str().is_some_and(|id| id.starts_with("req_")), "{}", self.body);
         assert_eq!(
-            self.headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok()),
+            self.headers.get("x-request-id").and_then(|v| v.to_str().ok()),
             self.body["request_id"].as_str(),
             "the body's request_id is the X-Request-Id header"
         );
@@ -158,12 +126,7 @@ impl TestResponse {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     }
 }
@@ -196,56 +159,29 @@ impl TestApp {
 
     pub fn on(routes: OpenApiRouter<AppState>, db: TestDatabase) -> Self {
         let state = AppState::new(db.store.clone(), Config::for_table(db.store.table()));
-        TestApp {
-            router: crate::http::app(routes, state.clone()),
-            state,
-            db,
-        }
+        TestApp { router: crate::http::app(routes, state.clone()), state, db }
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router answers");
+        let response = self.router.clone().oneshot(request).await.expect("the router answers");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the body reads")
-            .to_bytes();
+        let bytes = response.into_body().collect().await.expect("the body reads").to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        TestResponse { status, headers, body }
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> TestResponse {
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> TestResponse {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(key) = key {
             request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
         }
         let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
+            Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
             None => request.body(Body::empty()),
         };
         self.send(request.expect("a valid request")).await
@@ -266,25 +202,14 @@ impl TestApp {
     /// A new partner with a unique email and a sandbox key, created through the store's
     /// signup command (the same write `POST /api/public/signup` makes).
     pub async fn new_partner(&self) -> TestPartner {
-        let email = format!(
-            "dev-{}@example.com",
-            ulid::Ulid::new().to_string().to_lowercase()
-        );
+        let email = format!("dev-{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
         let signup = SignUp::new(
             CompanyName::parse(Some("Acme Test")).expect("a valid name"),
             Email::parse(Some(&email)).expect("a valid email"),
             None,
             self.state.config.sandbox_credit,
         );
-        self.state
-            .store
-            .sign_up(&signup)
-            .await
-            .expect("the partner signs up");
-        TestPartner {
-            id: signup.partner.id.to_string(),
-            email,
-            key: signup.first_key.key.expose().to_owned(),
-        }
+        self.state.store.sign_up(&signup).await.expect("the partner signs up");
+        TestPartner { id: signup.partner.id.to_string(), email, key: signup.first_key.key.expose().to_owned() }
     }
 }

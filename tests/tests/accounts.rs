@@ -35,13 +35,7 @@ on_both_engines!(
 );
 
 async fn sign_up(app: &TestApp, email: &str) -> (StatusCode, serde_json::Value) {
-    let response = app
-        .post(
-            "/api/public/signup",
-            None,
-            json!({"company_name": "Acme", "email": email}),
-        )
-        .await;
+    let response = app.post("/api/public/signup", None, json!({"company_name": "Acme", "email": email})).await;
     (response.status, response.body)
 }
 
@@ -55,14 +49,7 @@ fn text_of(value: &AttributeValue) -> String {
 }
 
 fn count_where(items: &[HashMap<String, AttributeValue>], sk: &str) -> usize {
-    items
-        .iter()
-        .filter(|item| {
-            item.get("sk")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|s| s == sk)
-        })
-        .count()
+    items.iter().filter(|item| item.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == sk)).count()
 }
 
 async fn a_signup_key_reads_the_sandbox_wallet_and_makes_a_live_key(app: TestApp) {
@@ -71,55 +58,22 @@ async fn a_signup_key_reads_the_sandbox_wallet_and_makes_a_live_key(app: TestApp
     let key = body["api_key"].as_str().expect("a key");
 
     let sandbox = app.get("/api/wallet", key).await;
-    assert_eq!(
-        (
-            sandbox.body["mode"].as_str(),
-            sandbox.body["balance"].as_str()
-        ),
-        (Some("sandbox"), Some("1000.00"))
-    );
+    assert_eq!((sandbox.body["mode"].as_str(), sandbox.body["balance"].as_str()), (Some("sandbox"), Some("1000.00")));
 
-    let live = app
-        .post(
-            "/api/keys",
-            Some(key),
-            json!({"mode": "live", "name": "prod"}),
-        )
-        .await;
+    let live = app.post("/api/keys", Some(key), json!({"mode": "live", "name": "prod"})).await;
     assert_eq!(live.status, StatusCode::CREATED, "{}", live.body);
-    let live_wallet = app
-        .get(
-            "/api/wallet",
-            live.body["key"].as_str().expect("a live key"),
-        )
-        .await;
-    assert_eq!(
-        (
-            live_wallet.body["mode"].as_str(),
-            live_wallet.body["balance"].as_str()
-        ),
-        (Some("live"), Some("0.00"))
-    );
+    let live_wallet = app.get("/api/wallet", live.body["key"].as_str().expect("a live key")).await;
+    assert_eq!((live_wallet.body["mode"].as_str(), live_wallet.body["balance"].as_str()), (Some("live"), Some("0.00")));
 }
 
 async fn a_duplicate_email_in_another_case_is_refused_and_writes_nothing(app: TestApp) {
-    assert_eq!(
-        sign_up(&app, "Ada@Example.com").await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(sign_up(&app, "Ada@Example.com").await.0, StatusCode::CREATED);
     let before = app.db.scan().await.len();
 
     let (status, body) = sign_up(&app, "ada@EXAMPLE.COM").await;
 
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("email_taken"))
-    );
-    assert_eq!(
-        app.db.scan().await.len(),
-        before,
-        "nothing of the refused signup is stored"
-    );
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")));
+    assert_eq!(app.db.scan().await.len(), before, "nothing of the refused signup is stored");
 }
 
 async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner(app: TestApp) {
@@ -127,10 +81,7 @@ async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner(app: Te
 
     let outcomes = futures::future::join_all(attempts).await;
 
-    let created = outcomes
-        .iter()
-        .filter(|(status, _)| *status == StatusCode::CREATED)
-        .count();
+    let created = outcomes.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
     let taken = outcomes
         .iter()
         .filter(|(status, body)| *status == StatusCode::CONFLICT && body["code"] == "email_taken")
@@ -145,31 +96,15 @@ async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner(app: Te
 async fn keys_are_stored_only_as_their_sha256(app: TestApp) {
     let (_, body) = sign_up(&app, "secret@acme.example").await;
     let sandbox_key = body["api_key"].as_str().expect("a key").to_owned();
-    let live = app
-        .post("/api/keys", Some(&sandbox_key), json!({"mode": "live"}))
-        .await;
+    let live = app.post("/api/keys", Some(&sandbox_key), json!({"mode": "live"})).await;
     let live_key = live.body["key"].as_str().expect("a live key").to_owned();
 
-    let stored: String = app
-        .db
-        .scan()
-        .await
-        .iter()
-        .flat_map(|item| item.values().map(text_of))
-        .collect();
+    let stored: String = app.db.scan().await.iter().flat_map(|item| item.values().map(text_of)).collect();
 
     for key in [&sandbox_key, &live_key] {
-        assert!(
-            !stored.contains(key.as_str()),
-            "a key is stored in clear text"
-        );
-        let hash = steller::domain::ApiKey::parse(key)
-            .expect("a valid key")
-            .hash();
-        assert!(
-            stored.contains(hash.as_str()),
-            "the key's SHA-256 is stored"
-        );
+        assert!(!stored.contains(key.as_str()), "a key is stored in clear text");
+        let hash = steller::domain::ApiKey::parse(key).expect("a valid key").hash();
+        assert!(stored.contains(hash.as_str()), "the key's SHA-256 is stored");
     }
 }
 
@@ -178,43 +113,16 @@ async fn a_revoked_key_stops_working_and_other_partners_keys_are_out_of_reach(ap
     let (_, bob) = sign_up(&app, "bob@acme.example").await;
     let alice_key = alice["api_key"].as_str().expect("a key");
     let bob_key = bob["api_key"].as_str().expect("a key");
-    let extra = app
-        .post(
-            "/api/keys",
-            Some(alice_key),
-            json!({"mode": "sandbox", "name": "spare"}),
-        )
-        .await;
-    let (extra_id, extra_key) = (
-        extra.body["id"].as_str().expect("id"),
-        extra.body["key"].as_str().expect("key"),
-    );
+    let extra = app.post("/api/keys", Some(alice_key), json!({"mode": "sandbox", "name": "spare"})).await;
+    let (extra_id, extra_key) = (extra.body["id"].as_str().expect("id"), extra.body["key"].as_str().expect("key"));
 
-    app.delete(&format!("/api/keys/{extra_id}"), bob_key)
-        .await
-        .assert_problem(404, "not_found");
-    assert_eq!(
-        app.get("/api/wallet", extra_key).await.status,
-        StatusCode::OK,
-        "bob could not revoke it"
-    );
+    app.delete(&format!("/api/keys/{extra_id}"), bob_key).await.assert_problem(404, "not_found");
+    assert_eq!(app.get("/api/wallet", extra_key).await.status, StatusCode::OK, "bob could not revoke it");
     let bobs_keys = app.get("/api/keys", bob_key).await;
-    assert_eq!(
-        bobs_keys.body["items"].as_array().map(Vec::len),
-        Some(1),
-        "bob sees only his own key"
-    );
+    assert_eq!(bobs_keys.body["items"].as_array().map(Vec::len), Some(1), "bob sees only his own key");
 
-    let revoked = app
-        .delete(&format!("/api/keys/{extra_id}"), alice_key)
-        .await;
+    let revoked = app.delete(&format!("/api/keys/{extra_id}"), alice_key).await;
     assert_eq!(revoked.status, StatusCode::OK);
-    app.get("/api/wallet", extra_key)
-        .await
-        .assert_problem(401, "unauthorized");
-    assert_eq!(
-        app.get("/api/wallet", alice_key).await.status,
-        StatusCode::OK,
-        "alice's other key still works"
-    );
+    app.get("/api/wallet", extra_key).await.assert_problem(401, "unauthorized");
+    assert_eq!(app.get("/api/wallet", alice_key).await.status, StatusCode::OK, "alice's other key still works");
 }

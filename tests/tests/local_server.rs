@@ -16,9 +16,7 @@ struct Server {
 
 impl Server {
     async fn start(options: Options) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("an address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready, is_ready) = oneshot::channel::<()>();
@@ -47,19 +45,12 @@ impl Server {
 
     async fn stop(self) {
         self.stop.send(()).expect("the server is still running");
-        self.task
-            .await
-            .expect("the server task ends")
-            .expect("the server stops cleanly");
+        self.task.await.expect("the server task ends").expect("the server stops cleanly");
     }
 }
 
 fn in_memory(ops_key: Option<&str>) -> Options {
-    Options {
-        engine: Engine::Embedded(None),
-        table_prefix: "steller-local".into(),
-        ops_key: ops_key.map(Into::into),
-    }
+    Options { engine: Engine::Embedded(None), table_prefix: "steller-local".into(), ops_key: ops_key.map(Into::into) }
 }
 
 #[tokio::test]
@@ -68,20 +59,10 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
     let base = &server.base;
     let http = reqwest::Client::new();
 
-    let signup: Value = server
-        .sign_up("local@acme.example")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let signup: Value = server.sign_up("local@acme.example").await.json().await.expect("JSON");
     let key = signup["api_key"].as_str().expect("a key");
 
-    let wallet = http
-        .get(format!("{base}/api/wallet"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("wallet answers");
+    let wallet = http.get(format!("{base}/api/wallet")).bearer_auth(key).send().await.expect("wallet answers");
     assert!(wallet.headers().contains_key("x-request-id"));
     let wallet: Value = wallet.json().await.expect("JSON");
     assert_eq!(wallet["balance"], "1000.00");
@@ -97,26 +78,11 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
         .expect("JSON");
     assert_eq!(keys["items"].as_array().map(Vec::len), Some(1));
 
-    let ops = http
-        .get(format!("{base}/api/wallet"))
-        .bearer_auth(OPS_KEY)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(
-        ops.status(),
-        403,
-        "STELLER_OPS_KEY is registered as an ops key, which has no wallet"
-    );
+    let ops = http.get(format!("{base}/api/wallet")).bearer_auth(OPS_KEY).send().await.expect("answers");
+    assert_eq!(ops.status(), 403, "STELLER_OPS_KEY is registered as an ops key, which has no wallet");
 
-    let document: Value = http
-        .get(format!("{base}/api/public/openapi.json"))
-        .send()
-        .await
-        .expect("docs")
-        .json()
-        .await
-        .expect("JSON");
+    let document: Value =
+        http.get(format!("{base}/api/public/openapi.json")).send().await.expect("docs").json().await.expect("JSON");
     assert_eq!(document["openapi"], "3.1.0");
 
     server.stop().await;
@@ -124,12 +90,9 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
 
 #[tokio::test]
 async fn a_malformed_ops_key_is_refused_at_start_up() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
 
-    let result =
-        steller_local::serve(in_memory(Some("stl_ops_short")), listener, |_| {}, async {}).await;
+    let result = steller_local::serve(in_memory(Some("stl_ops_short")), listener, |_| {}, async {}).await;
 
     let error = result.expect_err("a short ops key is refused");
     assert!(error.to_string().contains("STELLER_OPS_KEY"), "{error}");
@@ -137,8 +100,7 @@ async fn a_malformed_ops_key_is_refused_at_start_up() {
 
 #[tokio::test]
 async fn the_local_server_keeps_its_data_across_restarts() {
-    let folder = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("local-{}", std::process::id()));
+    let folder = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("local-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&folder);
     let options = Options {
         engine: Engine::Embedded(Some(folder.join("local.db"))),
@@ -151,11 +113,7 @@ async fn the_local_server_keeps_its_data_across_restarts() {
     first_run.stop().await;
 
     let second_run = Server::start(options).await;
-    assert_eq!(
-        second_run.sign_up("kept@acme.example").await.status(),
-        409,
-        "the first run's partner is still there"
-    );
+    assert_eq!(second_run.sign_up("kept@acme.example").await.status(), 409, "the first run's partner is still there");
     second_run.stop().await;
     let _ = std::fs::remove_dir_all(&folder);
 }

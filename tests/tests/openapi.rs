@@ -10,9 +10,7 @@ fn committed_path() -> PathBuf {
 }
 
 fn generated() -> String {
-    let document = steller_local::openapi()
-        .to_pretty_json()
-        .expect("the document serialises");
+    let document = steller_local::openapi().to_pretty_json().expect("the document serialises");
     format!("{document}\n")
 }
 
@@ -47,18 +45,11 @@ fn the_document_is_openapi_3_1_and_lists_every_route() {
         .expect("paths")
         .iter()
         .flat_map(|(path, operations)| {
-            operations
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(move |(method, _)| (method.clone(), path.clone()))
+            operations.as_object().into_iter().flatten().map(move |(method, _)| (method.clone(), path.clone()))
         })
         .collect();
     listed.sort();
-    let mut expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
+    let mut expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     expected.sort();
     assert_eq!(listed, expected);
     let schemes = &document["components"]["securitySchemes"];
@@ -74,15 +65,46 @@ fn no_two_functions_define_a_schema_of_the_same_name_differently() {
     for (function, routes) in [("signup", signup::routes()), ("wallet", wallet::routes())] {
         let (_, own) = routes.split_for_parts();
         let own = serde_json::to_value(own).expect("serialises");
-        for (name, schema) in own["components"]["schemas"]
-            .as_object()
-            .into_iter()
-            .flatten()
-        {
-            assert_eq!(
-                &merged["components"]["schemas"][name], schema,
-                "{function}'s schema {name} is overridden"
-            );
+        for (name, schema) in own["components"]["schemas"].as_object().into_iter().flatten() {
+            assert_eq!(&merged["components"]["schemas"][name], schema, "{function}'s schema {name} is overridden");
+        }
+    }
+}
+
+fn refs(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                found.push(target.clone());
+            }
+            map.values().for_each(|v| refs(v, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_resolves_and_every_error_is_problem_json() {
+    let document: serde_json::Value = serde_json::from_str(&generated()).expect("valid JSON");
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    for target in found {
+        let name = target.strip_prefix("#/components/schemas/").expect("a schema reference");
+        assert!(document["components"]["schemas"][name].is_object(), "{target} does not resolve");
+    }
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let responses = operation["responses"].as_object().expect("responses");
+            if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}");
+            }
+            for (status, response) in responses.iter().filter(|(status, _)| status.as_str() >= "400") {
+                assert!(
+                    response["content"]["application/problem+json"].is_object(),
+                    "{method} {path} {status} is not problem+json"
+                );
+            }
         }
     }
 }

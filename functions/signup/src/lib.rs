@@ -11,9 +11,7 @@ use utoipa_axum::routes;
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(sign_up::sign_up))
-        .routes(routes!(openapi_document::openapi_json))
+    OpenApiRouter::new().routes(routes!(sign_up::sign_up)).routes(routes!(openapi_document::openapi_json))
 }
 
 /// The service Lambda runs.

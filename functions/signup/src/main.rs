@@ -1,13 +1,8 @@
-//! The signup Lambda.
+//! The signup Lambda: the router of `signup::router`, served by lambda_http.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let config = steller::Config::from_env()?;
-    let aws = steller::aws::from_environment().await;
-    let state = steller::AppState::new(
-        steller::Store::new(steller::aws::dynamodb(&aws), &config.table),
-        config,
-    );
+    let state = steller::AppState::from_env().await?;
     lambda_http::run(signup::router(state)).await
 }

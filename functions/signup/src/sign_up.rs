@@ -53,26 +53,13 @@ pub(crate) struct SignupWallet {
 /// Turns the body into the signup command, naming every invalid field at once.
 fn command(body: SignupRequest, state: &AppState) -> Result<SignUp, ApiError> {
     let mut check = Validation::default();
-    let company_name = check.field(
-        "company_name",
-        CompanyName::parse(body.company_name.as_deref()),
-    );
+    let company_name = check.field("company_name", CompanyName::parse(body.company_name.as_deref()));
     let email = check.field("email", Email::parse(body.email.as_deref()));
-    let contact_name = check.optional(
-        "contact_name",
-        body.contact_name.as_deref(),
-        ContactName::parse,
-    );
-    let (Some(company_name), Some(email), Some(contact_name)) = (company_name, email, contact_name)
-    else {
+    let contact_name = check.optional("contact_name", body.contact_name.as_deref(), ContactName::parse);
+    let (Some(company_name), Some(email), Some(contact_name)) = (company_name, email, contact_name) else {
         return Err(check.into_error());
     };
-    Ok(SignUp::new(
-        company_name,
-        email,
-        contact_name,
-        state.config.sandbox_credit,
-    ))
+    Ok(SignUp::new(company_name, email, contact_name, state.config.sandbox_credit))
 }
 
 /// Sign up: creates the partner, a sandbox key and both wallets in one transaction.
@@ -83,11 +70,7 @@ fn command(body: SignupRequest, state: &AppState) -> Result<SignUp, ApiError> {
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Signed up; the API key is shown only in this response", body = SignupResponse),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`; `errors[]` names each field", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -110,11 +93,7 @@ pub(crate) async fn sign_up(
                 created_at: partner.created_at.clone(),
             },
             api_key: signup.first_key.key.expose().to_owned(),
-            wallet: SignupWallet {
-                mode: wallet.mode,
-                currency: "USD",
-                balance: wallet.balance,
-            },
+            wallet: SignupWallet { mode: wallet.mode, currency: "USD", balance: wallet.balance },
         }),
     ))
 }

@@ -39,53 +39,23 @@ async fn stored_kinds(app: &TestApp) -> Vec<String> {
 async fn a_signup_creates_the_partner_a_sandbox_key_and_a_credited_sandbox_wallet() {
     let app = app().await;
 
-    let response = sign_up(
-        &app,
-        json!({"company_name": "Acme Ltd", "email": "Dev@Acme.example", "contact_name": "Ada"}),
-    )
-    .await;
+    let response =
+        sign_up(&app, json!({"company_name": "Acme Ltd", "email": "Dev@Acme.example", "contact_name": "Ada"})).await;
 
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     let body = &response.body;
-    assert!(
-        body["partner"]["id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("ptn_"))
-    );
+    assert!(body["partner"]["id"].as_str().is_some_and(|id| id.starts_with("ptn_")));
     assert_eq!(body["partner"]["company_name"], "Acme Ltd");
     assert_eq!(body["partner"]["email"], "Dev@Acme.example");
-    assert!(
-        body["partner"]["created_at"]
-            .as_str()
-            .is_some_and(|at| at.ends_with('Z'))
-    );
-    assert!(
-        body["api_key"]
-            .as_str()
-            .is_some_and(|key| key.starts_with("stl_sandbox_") && key.len() >= 44)
-    );
-    assert_eq!(
-        body["wallet"],
-        json!({"mode": "sandbox", "currency": "USD", "balance": "1000.00"})
-    );
+    assert!(body["partner"]["created_at"].as_str().is_some_and(|at| at.ends_with('Z')));
+    assert!(body["api_key"].as_str().is_some_and(|key| key.starts_with("stl_sandbox_") && key.len() >= 44));
+    assert_eq!(body["wallet"], json!({"mode": "sandbox", "currency": "USD", "balance": "1000.00"}));
     assert!(response.headers.get("x-request-id").is_some());
 
-    let key = steller::domain::ApiKey::parse(body["api_key"].as_str().unwrap_or_default())
-        .expect("a valid key");
-    let principal = app
-        .state
-        .store
-        .principal(&key)
-        .await
-        .expect("the store answers");
+    let key = steller::domain::ApiKey::parse(body["api_key"].as_str().unwrap_or_default()).expect("a valid key");
+    let principal = app.state.store.principal(&key).await.expect("the store answers");
     assert!(
-        matches!(
-            principal,
-            Some(steller::domain::Principal::Partner {
-                mode: steller::domain::Mode::Sandbox,
-                ..
-            })
-        ),
+        matches!(principal, Some(steller::domain::Principal::Partner { mode: steller::domain::Mode::Sandbox, .. })),
         "the returned key authenticates as the new partner's sandbox key"
     );
 }
@@ -93,11 +63,7 @@ async fn a_signup_creates_the_partner_a_sandbox_key_and_a_credited_sandbox_walle
 #[tokio::test]
 async fn a_signup_writes_every_item_in_one_go_and_the_ledger_matches_the_balance() {
     let app = app().await;
-    let response = sign_up(
-        &app,
-        json!({"company_name": "Acme", "email": "ledger@acme.example"}),
-    )
-    .await;
+    let response = sign_up(&app, json!({"company_name": "Acme", "email": "ledger@acme.example"})).await;
     assert_eq!(response.status, StatusCode::CREATED);
 
     assert_eq!(
@@ -113,44 +79,18 @@ async fn a_signup_writes_every_item_in_one_go_and_the_ledger_matches_the_balance
         ]
     );
     let items = app.db.scan().await;
-    let ledger = items
-        .iter()
-        .find(|i| i["sk"].as_s().is_ok_and(|sk| sk.starts_with("LEDGER#")))
-        .expect("a ledger entry");
-    assert_eq!(
-        ledger["type"].as_s().map(String::as_str),
-        Ok("signup_credit")
-    );
-    let number =
-        |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-         name: &str| {
-            item[name]
-                .as_n()
-                .expect("a number")
-                .parse::<rust_decimal::Decimal>()
-                .expect("a decimal")
-        };
-    assert_eq!(
-        number(ledger, "amount"),
-        rust_decimal::Decimal::new(1000, 0)
-    );
-    assert_eq!(
-        number(ledger, "balance_after"),
-        rust_decimal::Decimal::new(1000, 0)
-    );
-    let sandbox = items
-        .iter()
-        .find(|i| i["sk"].as_s().is_ok_and(|sk| sk == "WALLET#sandbox"))
-        .expect("a sandbox wallet");
-    assert_eq!(
-        number(sandbox, "balance"),
-        number(ledger, "amount"),
-        "the ledger sums to the balance"
-    );
-    let live = items
-        .iter()
-        .find(|i| i["sk"].as_s().is_ok_and(|sk| sk == "WALLET#live"))
-        .expect("a live wallet");
+    let ledger =
+        items.iter().find(|i| i["sk"].as_s().is_ok_and(|sk| sk.starts_with("LEDGER#"))).expect("a ledger entry");
+    assert_eq!(ledger["type"].as_s().map(String::as_str), Ok("signup_credit"));
+    let number = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, name: &str| {
+        item[name].as_n().expect("a number").parse::<rust_decimal::Decimal>().expect("a decimal")
+    };
+    assert_eq!(number(ledger, "amount"), rust_decimal::Decimal::new(1000, 0));
+    assert_eq!(number(ledger, "balance_after"), rust_decimal::Decimal::new(1000, 0));
+    let sandbox =
+        items.iter().find(|i| i["sk"].as_s().is_ok_and(|sk| sk == "WALLET#sandbox")).expect("a sandbox wallet");
+    assert_eq!(number(sandbox, "balance"), number(ledger, "amount"), "the ledger sums to the balance");
+    let live = items.iter().find(|i| i["sk"].as_s().is_ok_and(|sk| sk == "WALLET#live")).expect("a live wallet");
     assert!(number(live, "balance").is_zero(), "no live money at signup");
 }
 
@@ -167,11 +107,7 @@ async fn the_configured_sandbox_credit_is_what_a_new_wallet_gets() {
     app.state = steller::AppState::new(app.db.store.clone(), config);
     app.router = steller::http::app(signup::routes(), app.state.clone());
 
-    let response = sign_up(
-        &app,
-        json!({"company_name": "Acme", "email": "credit@acme.example"}),
-    )
-    .await;
+    let response = sign_up(&app, json!({"company_name": "Acme", "email": "credit@acme.example"})).await;
 
     assert_eq!(response.status, StatusCode::CREATED);
     assert_eq!(response.body["wallet"]["balance"], "25.50");
@@ -185,42 +121,22 @@ async fn every_invalid_field_is_named_in_one_422() {
     response.assert_problem(422, "validation_failed");
     assert_eq!(response.error_fields(), ["company_name", "email"]);
 
-    let response = sign_up(
-        &app,
-        json!({"company_name": "x".repeat(201), "email": "not-an-email", "contact_name": "Ada\u{7}"}),
-    )
-    .await;
+    let response =
+        sign_up(&app, json!({"company_name": "x".repeat(201), "email": "not-an-email", "contact_name": "Ada\u{7}"}))
+            .await;
     response.assert_problem(422, "validation_failed");
-    assert_eq!(
-        response.error_fields(),
-        ["company_name", "email", "contact_name"]
-    );
-    let messages: Vec<&str> = response.body["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["message"].as_str())
-        .collect();
+    assert_eq!(response.error_fields(), ["company_name", "email", "contact_name"]);
+    let messages: Vec<&str> =
+        response.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["message"].as_str()).collect();
     assert_eq!(
         messages,
-        [
-            "must be at most 200 characters",
-            "is not a valid email address",
-            "must not contain control characters"
-        ]
+        ["must be at most 200 characters", "is not a valid email address", "must not contain control characters"]
     );
 
-    let response = sign_up(
-        &app,
-        json!({"company_name": "  ", "email": "ada@example.com"}),
-    )
-    .await;
+    let response = sign_up(&app, json!({"company_name": "  ", "email": "ada@example.com"})).await;
     assert_eq!(response.error_fields(), ["company_name"]);
 
-    assert!(
-        stored_kinds(&app).await.is_empty(),
-        "a refused signup writes nothing"
-    );
+    assert!(stored_kinds(&app).await.is_empty(), "a refused signup writes nothing");
 }
 
 #[tokio::test]
@@ -234,59 +150,31 @@ async fn a_field_of_the_wrong_type_is_a_422_naming_it() {
 #[tokio::test]
 async fn the_same_email_in_another_case_is_taken_and_leaves_nothing_behind() {
     let app = app().await;
-    let first = sign_up(
-        &app,
-        json!({"company_name": "Acme", "email": "dev@acme.example"}),
-    )
-    .await;
+    let first = sign_up(&app, json!({"company_name": "Acme", "email": "dev@acme.example"})).await;
     assert_eq!(first.status, StatusCode::CREATED);
     let before = stored_kinds(&app).await;
 
-    let second = sign_up(
-        &app,
-        json!({"company_name": "Other", "email": "DEV@Acme.Example"}),
-    )
-    .await;
+    let second = sign_up(&app, json!({"company_name": "Other", "email": "DEV@Acme.Example"})).await;
 
     second.assert_problem(409, "email_taken");
-    assert_eq!(
-        stored_kinds(&app).await,
-        before,
-        "the refused signup wrote nothing"
-    );
+    assert_eq!(stored_kinds(&app).await, before, "the refused signup wrote nothing");
 }
 
 #[tokio::test]
 async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner() {
     let app = app().await;
     let attempts = (0..20).map(|i| {
-        let email = if i % 2 == 0 {
-            "race@acme.example"
-        } else {
-            "RACE@acme.example"
-        };
-        sign_up(
-            &app,
-            json!({"company_name": format!("Racer {i}"), "email": email}),
-        )
+        let email = if i % 2 == 0 { "race@acme.example" } else { "RACE@acme.example" };
+        sign_up(&app, json!({"company_name": format!("Racer {i}"), "email": email}))
     });
 
     let responses = futures::future::join_all(attempts).await;
 
-    let created = responses
-        .iter()
-        .filter(|r| r.status == StatusCode::CREATED)
-        .count();
-    let taken = responses
-        .iter()
-        .filter(|r| r.status == StatusCode::CONFLICT && r.body["code"] == "email_taken")
-        .count();
+    let created = responses.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let taken =
+        responses.iter().filter(|r| r.status == StatusCode::CONFLICT && r.body["code"] == "email_taken").count();
     assert_eq!((created, taken), (1, 19));
-    let partners = stored_kinds(&app)
-        .await
-        .iter()
-        .filter(|k| k.as_str() == "PARTNER PROFILE")
-        .count();
+    let partners = stored_kinds(&app).await.iter().filter(|k| k.as_str() == "PARTNER PROFILE").count();
     assert_eq!(partners, 1);
 }
 
@@ -294,60 +182,36 @@ async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner() {
 async fn a_body_that_is_not_json_gets_a_problem_not_axums_plain_text() {
     let app = app().await;
     let send = |content_type: Option<&'static str>, body: Vec<u8>| {
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri("/api/public/signup");
+        let mut request = Request::builder().method(Method::POST).uri("/api/public/signup");
         if let Some(content_type) = content_type {
             request = request.header(header::CONTENT_TYPE, content_type);
         }
         app.send(request.body(Body::from(body)).expect("a request"))
     };
 
-    send(Some("application/json"), b"{\"company_name\": ".to_vec())
-        .await
-        .assert_problem(400, "malformed_request");
-    send(Some("application/json"), b"".to_vec())
-        .await
-        .assert_problem(400, "malformed_request");
-    send(Some("text/plain"), b"{}".to_vec())
-        .await
-        .assert_problem(415, "unsupported_media_type");
-    send(None, b"{}".to_vec())
-        .await
-        .assert_problem(415, "unsupported_media_type");
+    send(Some("application/json"), b"{\"company_name\": ".to_vec()).await.assert_problem(400, "malformed_request");
+    send(Some("application/json"), b"".to_vec()).await.assert_problem(400, "malformed_request");
+    send(Some("text/plain"), b"{}".to_vec()).await.assert_problem(415, "unsupported_media_type");
+    send(None, b"{}".to_vec()).await.assert_problem(415, "unsupported_media_type");
     let huge = format!("{{\"company_name\": \"{}\"}}", "x".repeat(70 * 1024)).into_bytes();
-    send(Some("application/json"), huge)
-        .await
-        .assert_problem(413, "payload_too_large");
-    let ok = send(
-        Some("application/json; charset=utf-8"),
-        br#"{"company_name":"A","email":"cs@acme.example"}"#.to_vec(),
-    )
-    .await;
-    assert_eq!(
-        ok.status,
-        StatusCode::CREATED,
-        "charset parameters are accepted"
-    );
+    send(Some("application/json"), huge).await.assert_problem(413, "payload_too_large");
+    let ok =
+        send(Some("application/json; charset=utf-8"), br#"{"company_name":"A","email":"cs@acme.example"}"#.to_vec())
+            .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "charset parameters are accepted");
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_problem_json() {
     let app = app().await;
-    app.call(Method::GET, "/api/public/nothing-here", None, None)
-        .await
-        .assert_problem(404, "not_found");
-    app.call(Method::GET, "/api/public/signup", None, None)
-        .await
-        .assert_problem(405, "method_not_allowed");
+    app.call(Method::GET, "/api/public/nothing-here", None, None).await.assert_problem(404, "not_found");
+    app.call(Method::GET, "/api/public/signup", None, None).await.assert_problem(405, "method_not_allowed");
 }
 
 #[tokio::test]
 async fn the_openapi_document_is_served_publicly() {
     let app = app().await;
-    let response = app
-        .call(Method::GET, "/api/public/openapi.json", None, None)
-        .await;
+    let response = app.call(Method::GET, "/api/public/openapi.json", None, None).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body["openapi"], "3.1.0");
     assert!(response.body["paths"]["/api/public/signup"]["post"].is_object());

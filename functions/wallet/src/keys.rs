@@ -6,9 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{KeyId, KeyName, KeySummary, Mode, NewKey};
-use steller::http::{
-    ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem, Validation,
-};
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem, Validation};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,7 +64,6 @@ pub(crate) struct CreatedKey {
     responses(
         (status = 200, body = List<KeyView>),
         (status = 400, description = "A tampered cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`limit` is not 1–100", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -89,8 +86,6 @@ pub(crate) async fn list_keys(
     request_body = CreateKeyRequest,
     responses(
         (status = 201, description = "Created; the key is shown only in this response", body = CreatedKey),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -100,10 +95,7 @@ pub(crate) async fn create_key(
     Json(body): Json<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let mut check = Validation::default();
-    let mode = check.field(
-        "mode",
-        body.mode.as_deref().unwrap_or_default().parse::<Mode>(),
-    );
+    let mode = check.field("mode", body.mode.as_deref().unwrap_or_default().parse::<Mode>());
     let name = check.optional("name", body.name.as_deref(), KeyName::parse);
     let (Some(mode), Some(name)) = (mode, name) else {
         return Err(check.into_error());
@@ -112,13 +104,7 @@ pub(crate) async fn create_key(
     state.store.create_key(&caller.partner_id, &new).await?;
     tracing::info!(key_id = %new.summary.id, mode = %mode, "key created");
     let key = new.key.expose().to_owned();
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedKey {
-            summary: new.summary.into(),
-            key,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedKey { summary: new.summary.into(), key })))
 }
 
 /// Revokes one of the caller's keys; it gets 401 from the next request on. Revoking a
@@ -131,7 +117,6 @@ pub(crate) async fn create_key(
     params(("id" = String, Path, description = "The key's id (`key_…`)")),
     responses(
         (status = 200, description = "The key, now revoked", body = KeyView),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key for this partner", body = Problem, content_type = "application/problem+json"),
     ),
 )]

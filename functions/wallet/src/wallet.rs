@@ -4,7 +4,7 @@ use axum::extract::State;
 use serde::Serialize;
 use steller::AppState;
 use steller::domain::{Mode, Money, Wallet};
-use steller::http::{ApiError, Json, PartnerCaller, Problem};
+use steller::http::{ApiError, Json, PartnerCaller};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,12 +20,7 @@ pub(crate) struct WalletView {
 
 impl From<Wallet> for WalletView {
     fn from(wallet: Wallet) -> Self {
-        WalletView {
-            mode: wallet.mode,
-            currency: "USD",
-            balance: wallet.balance,
-            updated_at: wallet.updated_at,
-        }
+        WalletView { mode: wallet.mode, currency: "USD", balance: wallet.balance, updated_at: wallet.updated_at }
     }
 }
 
@@ -37,8 +32,6 @@ impl From<Wallet> for WalletView {
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = WalletView),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a partner key", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -22,11 +22,7 @@ async fn a_sandbox_key_reads_the_sandbox_wallet() {
     assert_eq!(response.body["mode"], "sandbox");
     assert_eq!(response.body["currency"], "USD");
     assert_eq!(response.body["balance"], "1000.00");
-    assert!(
-        response.body["updated_at"]
-            .as_str()
-            .is_some_and(|at| at.ends_with('Z'))
-    );
+    assert!(response.body["updated_at"].as_str().is_some_and(|at| at.ends_with('Z')));
 }
 
 #[tokio::test]
@@ -34,13 +30,7 @@ async fn a_live_key_reads_the_empty_live_wallet() {
     let app = app().await;
     let partner = app.new_partner().await;
 
-    let created = app
-        .post(
-            "/api/keys",
-            Some(&partner.key),
-            json!({"mode": "live", "name": "backend"}),
-        )
-        .await;
+    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "live", "name": "backend"})).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let live_key = created.body["key"].as_str().expect("the key is shown once");
     assert!(live_key.starts_with("stl_live_"));
@@ -49,13 +39,7 @@ async fn a_live_key_reads_the_empty_live_wallet() {
     assert!(live_key.starts_with(created.body["prefix"].as_str().expect("a prefix")));
 
     let wallet = app.get("/api/wallet", live_key).await;
-    assert_eq!(
-        (
-            wallet.body["mode"].as_str(),
-            wallet.body["balance"].as_str()
-        ),
-        (Some("live"), Some("0.00"))
-    );
+    assert_eq!((wallet.body["mode"].as_str(), wallet.body["balance"].as_str()), (Some("live"), Some("0.00")));
 }
 
 #[tokio::test]
@@ -63,22 +47,11 @@ async fn both_auth_headers_are_accepted() {
     let app = app().await;
     let partner = app.new_partner().await;
     let with_header = |name: &str, value: String| {
-        Request::builder()
-            .uri("/api/wallet")
-            .header(name, value)
-            .body(Body::empty())
-            .expect("a request")
+        Request::builder().uri("/api/wallet").header(name, value).body(Body::empty()).expect("a request")
     };
 
-    let bearer = app
-        .send(with_header(
-            "authorization",
-            format!("Bearer {}", partner.key),
-        ))
-        .await;
-    let api_key = app
-        .send(with_header("x-api-key", partner.key.clone()))
-        .await;
+    let bearer = app.send(with_header("authorization", format!("Bearer {}", partner.key))).await;
+    let api_key = app.send(with_header("x-api-key", partner.key.clone())).await;
 
     assert_eq!(bearer.status, StatusCode::OK);
     assert_eq!(api_key.status, StatusCode::OK);
@@ -91,49 +64,27 @@ async fn missing_malformed_and_unknown_keys_are_unauthorized() {
 
     let missing = app.call(Method::GET, "/api/wallet", None, None).await;
     missing.assert_problem(401, "unauthorized");
-    assert_eq!(
-        missing
-            .headers
-            .get(header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok()),
-        Some("Bearer")
-    );
-    app.get("/api/wallet", "not-a-key")
-        .await
-        .assert_problem(401, "unauthorized");
-    app.get("/api/wallet", unknown.expose())
-        .await
-        .assert_problem(401, "unauthorized");
-    app.call(Method::GET, "/api/keys", None, None)
-        .await
-        .assert_problem(401, "unauthorized");
+    assert_eq!(missing.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()), Some("Bearer"));
+    app.get("/api/wallet", "not-a-key").await.assert_problem(401, "unauthorized");
+    app.get("/api/wallet", unknown.expose()).await.assert_problem(401, "unauthorized");
+    app.call(Method::GET, "/api/keys", None, None).await.assert_problem(401, "unauthorized");
 }
 
 #[tokio::test]
 async fn an_ops_key_is_forbidden_on_partner_routes() {
     let app = app().await;
     let ops = ApiKey::generate(KeyRole::Ops);
-    app.state
-        .store
-        .register_ops_key(&ops, "test ops")
-        .await
-        .expect("registered");
+    app.state.store.register_ops_key(&ops, "test ops").await.expect("registered");
 
-    app.get("/api/wallet", ops.expose())
-        .await
-        .assert_problem(403, "forbidden");
-    app.get("/api/keys", ops.expose())
-        .await
-        .assert_problem(403, "forbidden");
+    app.get("/api/wallet", ops.expose()).await.assert_problem(403, "forbidden");
+    app.get("/api/keys", ops.expose()).await.assert_problem(403, "forbidden");
 }
 
 #[tokio::test]
 async fn a_key_listing_shows_prefixes_but_never_a_key() {
     let app = app().await;
     let partner = app.new_partner().await;
-    let created = app
-        .post("/api/keys", Some(&partner.key), json!({"mode": "live"}))
-        .await;
+    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "live"})).await;
     let live_key = created.body["key"].as_str().expect("a key").to_owned();
 
     let listing = app.get("/api/keys", &partner.key).await;
@@ -151,10 +102,7 @@ async fn a_key_listing_shows_prefixes_but_never_a_key() {
         assert_eq!(item["revoked_at"], serde_json::Value::Null);
     }
     let text = listing.body.to_string();
-    assert!(
-        !text.contains(&live_key) && !text.contains(&partner.key),
-        "no secret in a listing"
-    );
+    assert!(!text.contains(&live_key) && !text.contains(&partner.key), "no secret in a listing");
 }
 
 #[tokio::test]
@@ -166,57 +114,26 @@ async fn a_new_key_needs_a_valid_mode_and_name() {
     response.assert_problem(422, "validation_failed");
     assert_eq!(response.error_fields(), ["mode"]);
 
-    let response = app
-        .post(
-            "/api/keys",
-            Some(&partner.key),
-            json!({"mode": "ops", "name": "n".repeat(101)}),
-        )
-        .await;
+    let response = app.post("/api/keys", Some(&partner.key), json!({"mode": "ops", "name": "n".repeat(101)})).await;
     assert_eq!(response.error_fields(), ["mode", "name"]);
-    assert_eq!(
-        app.get("/api/keys", &partner.key).await.body["items"]
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(app.get("/api/keys", &partner.key).await.body["items"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
 async fn a_revoked_key_is_refused_from_the_next_request_on() {
     let app = app().await;
     let partner = app.new_partner().await;
-    let created = app
-        .post("/api/keys", Some(&partner.key), json!({"mode": "live"}))
-        .await;
-    let (live_id, live_key) = (
-        created.body["id"].as_str().expect("id"),
-        created.body["key"].as_str().expect("key"),
-    );
-    assert_eq!(
-        app.get("/api/wallet", live_key).await.status,
-        StatusCode::OK
-    );
+    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "live"})).await;
+    let (live_id, live_key) = (created.body["id"].as_str().expect("id"), created.body["key"].as_str().expect("key"));
+    assert_eq!(app.get("/api/wallet", live_key).await.status, StatusCode::OK);
 
-    let revoked = app
-        .delete(&format!("/api/keys/{live_id}"), &partner.key)
-        .await;
+    let revoked = app.delete(&format!("/api/keys/{live_id}"), &partner.key).await;
 
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
-    let revoked_at = revoked.body["revoked_at"]
-        .as_str()
-        .expect("revoked_at is set")
-        .to_owned();
-    app.get("/api/wallet", live_key)
-        .await
-        .assert_problem(401, "unauthorized");
-    let again = app
-        .delete(&format!("/api/keys/{live_id}"), &partner.key)
-        .await;
-    assert_eq!(
-        (again.status, again.body["revoked_at"].as_str()),
-        (StatusCode::OK, Some(revoked_at.as_str()))
-    );
+    let revoked_at = revoked.body["revoked_at"].as_str().expect("revoked_at is set").to_owned();
+    app.get("/api/wallet", live_key).await.assert_problem(401, "unauthorized");
+    let again = app.delete(&format!("/api/keys/{live_id}"), &partner.key).await;
+    assert_eq!((again.status, again.body["revoked_at"].as_str()), (StatusCode::OK, Some(revoked_at.as_str())));
     let listed = app.get("/api/keys", &partner.key).await;
     assert_eq!(listed.body["items"][0]["revoked_at"], revoked_at.as_str());
 }
@@ -230,26 +147,12 @@ async fn a_partner_cannot_see_or_revoke_another_partners_keys() {
     let alice_key_id = alice_keys.body["items"][0]["id"].as_str().expect("an id");
 
     let bobs_view = app.get("/api/keys", &bob.key).await;
-    let bobs_attempt = app
-        .delete(&format!("/api/keys/{alice_key_id}"), &bob.key)
-        .await;
+    let bobs_attempt = app.delete(&format!("/api/keys/{alice_key_id}"), &bob.key).await;
 
-    assert!(
-        bobs_view.body["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|k| k["id"] != alice_key_id)
-    );
+    assert!(bobs_view.body["items"].as_array().expect("items").iter().all(|k| k["id"] != alice_key_id));
     bobs_attempt.assert_problem(404, "not_found");
-    assert_eq!(
-        app.get("/api/wallet", &alice.key).await.status,
-        StatusCode::OK,
-        "alice's key still works"
-    );
-    app.delete("/api/keys/not-an-id", &bob.key)
-        .await
-        .assert_problem(404, "not_found");
+    assert_eq!(app.get("/api/wallet", &alice.key).await.status, StatusCode::OK, "alice's key still works");
+    app.delete("/api/keys/not-an-id", &bob.key).await.assert_problem(404, "not_found");
 }
 
 #[tokio::test]
@@ -258,26 +161,15 @@ async fn every_response_carries_a_request_id() {
     let partner = app.new_partner().await;
     let ok = app.get("/api/wallet", &partner.key).await;
     let refused = app.call(Method::GET, "/api/wallet", None, None).await;
-    let first = ok
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("a request id");
-    let second = refused
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("a request id");
+    let first = ok.headers.get("x-request-id").and_then(|v| v.to_str().ok()).expect("a request id");
+    let second = refused.headers.get("x-request-id").and_then(|v| v.to_str().ok()).expect("a request id");
     assert!(first.starts_with("req_") && second.starts_with("req_"));
     assert_ne!(first, second);
 }
 
 #[tokio::test]
 async fn when_dynamodb_is_unreachable_the_answer_is_503_not_500() {
-    let app = TestApp::on(
-        wallet::routes(),
-        steller::testing::TestDatabase::unreachable().await,
-    );
+    let app = TestApp::on(wallet::routes(), steller::testing::TestDatabase::unreachable().await);
     let key = ApiKey::generate(KeyRole::Partner(steller::domain::Mode::Sandbox));
 
     let response = app.get("/api/wallet", key.expose()).await;
@@ -291,13 +183,8 @@ async fn keys_page_newest_first_and_each_key_appears_exactly_once() {
     let app = app().await;
     let partner = app.new_partner().await;
     for i in 0..22 {
-        let created = app
-            .post(
-                "/api/keys",
-                Some(&partner.key),
-                json!({"mode": "sandbox", "name": format!("k{i}")}),
-            )
-            .await;
+        let created =
+            app.post("/api/keys", Some(&partner.key), json!({"mode": "sandbox", "name": format!("k{i}")})).await;
         assert_eq!(created.status, StatusCode::CREATED);
     }
 
@@ -309,11 +196,7 @@ async fn keys_page_newest_first_and_each_key_appears_exactly_once() {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         pages += 1;
         seen.extend(
-            page.body["items"]
-                .as_array()
-                .expect("items")
-                .iter()
-                .map(|k| k["name"].as_str().unwrap_or("").to_owned()),
+            page.body["items"].as_array().expect("items").iter().map(|k| k["name"].as_str().unwrap_or("").to_owned()),
         );
         match page.body["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/keys?limit=10&cursor={cursor}"),
@@ -326,11 +209,7 @@ async fn keys_page_newest_first_and_each_key_appears_exactly_once() {
     expected.push("default".to_owned());
     assert_eq!(seen, expected, "newest first, each once");
     let default_page = app.get("/api/keys", &partner.key).await;
-    assert_eq!(
-        default_page.body["items"].as_array().map(Vec::len),
-        Some(20),
-        "20 by default"
-    );
+    assert_eq!(default_page.body["items"].as_array().map(Vec::len), Some(20), "20 by default");
 }
 
 #[tokio::test]
@@ -338,29 +217,17 @@ async fn bad_limits_and_tampered_or_foreign_cursors_are_refused() {
     let app = app().await;
     let alice = app.new_partner().await;
     let bob = app.new_partner().await;
-    app.post("/api/keys", Some(&alice.key), json!({"mode": "live"}))
-        .await;
+    app.post("/api/keys", Some(&alice.key), json!({"mode": "live"})).await;
     let first = app.get("/api/keys?limit=1", &alice.key).await;
-    let alices_cursor = first.body["next_cursor"]
-        .as_str()
-        .expect("a second page exists")
-        .to_owned();
+    let alices_cursor = first.body["next_cursor"].as_str().expect("a second page exists").to_owned();
 
     for limit in ["0", "101", "ten", "-1"] {
-        let response = app
-            .get(&format!("/api/keys?limit={limit}"), &alice.key)
-            .await;
+        let response = app.get(&format!("/api/keys?limit={limit}"), &alice.key).await;
         response.assert_problem(422, "validation_failed");
         assert_eq!(response.error_fields(), ["limit"]);
     }
-    app.get("/api/keys?cursor=%21%21garbage", &alice.key)
-        .await
-        .assert_problem(400, "malformed_request");
+    app.get("/api/keys?cursor=%21%21garbage", &alice.key).await.assert_problem(400, "malformed_request");
     let tampered = format!("{}x", &alices_cursor[..alices_cursor.len() - 2]);
-    app.get(&format!("/api/keys?cursor={tampered}"), &alice.key)
-        .await
-        .assert_problem(400, "malformed_request");
-    app.get(&format!("/api/keys?cursor={alices_cursor}"), &bob.key)
-        .await
-        .assert_problem(400, "malformed_request");
+    app.get(&format!("/api/keys?cursor={tampered}"), &alice.key).await.assert_problem(400, "malformed_request");
+    app.get(&format!("/api/keys?cursor={alices_cursor}"), &bob.key).await.assert_problem(400, "malformed_request");
 }

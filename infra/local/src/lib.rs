@@ -60,18 +60,14 @@ pub async fn serve(
         .as_deref()
         .map(|raw| match ApiKey::parse(raw) {
             Ok(key) if key.role() == KeyRole::Ops => Ok(key),
-            _ => Err(anyhow::anyhow!(
-                "STELLER_OPS_KEY must start with stl_ops_ and be at least 40 characters"
-            )),
+            _ => Err(anyhow::anyhow!("STELLER_OPS_KEY must start with stl_ops_ and be at least 40 characters")),
         })
         .transpose()?;
 
     let (engine, endpoint, dynamodb) = match &options.engine {
         Engine::Embedded(file) => {
             let storage = file.as_deref().map_or(Storage::Memory, Storage::File);
-            let engine = EmbeddedEngine::start(storage)
-                .await
-                .context("starting the embedded dynoxide")?;
+            let engine = EmbeddedEngine::start(storage).await.context("starting the embedded dynoxide")?;
             let endpoint = engine.endpoint().to_owned();
             let described = file.as_ref().map_or_else(
                 || "embedded dynoxide, in memory".to_owned(),
@@ -84,35 +80,19 @@ pub async fn serve(
 
     let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
     let names = TableNames::new(&options.table_prefix);
-    bootstrap(&client, &names)
-        .await
-        .with_context(|| format!("creating the tables on {dynamodb}"))?;
+    bootstrap(&client, &names).await.with_context(|| format!("creating the tables on {dynamodb}"))?;
     let table = names.domain();
-    let config = Config::from_lookup(|name| {
-        if name == TABLE_VAR {
-            Some(table.clone())
-        } else {
-            std::env::var(name).ok()
-        }
-    })?;
+    let config =
+        Config::from_lookup(|name| if name == TABLE_VAR { Some(table.clone()) } else { std::env::var(name).ok() })?;
     let store = Store::new(client, &table);
     if let Some(key) = &ops_key {
-        store
-            .register_ops_key(key, "local (STELLER_OPS_KEY)")
-            .await
-            .context("registering STELLER_OPS_KEY")?;
+        store.register_ops_key(key, "local (STELLER_OPS_KEY)").await.context("registering STELLER_OPS_KEY")?;
     }
 
     let app = steller::http::app(routes(), AppState::new(store, config));
-    let running = Running {
-        address: listener.local_addr()?,
-        dynamodb,
-    };
+    let running = Running { address: listener.local_addr()?, dynamodb };
     on_ready(&running);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving the API")?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API")?;
     if let Some(engine) = engine {
         engine.stop().await;
     }

@@ -35,12 +35,8 @@ fn banner(running: &Running) {
     println!("Steller local API   {url}/api");
     println!("OpenAPI document    {url}/api/public/openapi.json");
     println!("DynamoDB            {}", running.dynamodb);
-    println!(
-        "Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\"
-    );
-    println!(
-        "                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'"
-    );
+    println!("Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\");
+    println!("                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'");
     println!("Press Ctrl-C to stop.");
 }
 
@@ -53,11 +49,7 @@ async fn main() -> anyhow::Result<()> {
         None if args.in_memory => Engine::Embedded(None),
         None => Engine::Embedded(Some(args.data)),
     };
-    let options = Options {
-        engine,
-        table_prefix: args.table_prefix,
-        ops_key: args.ops_key,
-    };
+    let options = Options { engine, table_prefix: args.table_prefix, ops_key: args.ops_key };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     steller_local::serve(options, listener, banner, steller_local::stop_signal()).await?;
     println!("Stopped.");

@@ -16,10 +16,7 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let banner = lines.next().expect("a banner line").expect("readable");
     let api = banner.split_whitespace().last().expect("a URL").to_owned();
-    assert!(
-        banner.starts_with("Steller local API") && api.starts_with("http://127.0.0.1:"),
-        "{banner}"
-    );
+    assert!(banner.starts_with("Steller local API") && api.starts_with("http://127.0.0.1:"), "{banner}");
     let docs = lines.next().expect("a docs line").expect("readable");
     assert!(docs.contains("/api/public/openapi.json"), "{docs}");
 
@@ -31,20 +28,14 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
         .expect("the server answers");
     assert_eq!(response.status(), 201);
 
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
+    let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(interrupted.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(status) = child.try_wait().expect("waitable") {
             break status;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop within 15 s of Ctrl-C"
-        );
+        assert!(Instant::now() < deadline, "the server did not stop within 15 s of Ctrl-C");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "a clean exit on Ctrl-C, got {status}");

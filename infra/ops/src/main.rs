@@ -30,22 +30,13 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     steller::telemetry::init_text();
     match Cli::parse().command {
-        Command::Bootstrap {
-            endpoint,
-            table_prefix,
-        } => {
+        Command::Bootstrap { endpoint, table_prefix } => {
             let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
             let names = TableNames::new(table_prefix);
-            let created = bootstrap(&client, &names)
-                .await
-                .with_context(|| format!("bootstrapping {endpoint}"))?;
+            let created = bootstrap(&client, &names).await.with_context(|| format!("bootstrapping {endpoint}"))?;
             for spec in tables()? {
                 let name = names.name_of(&spec.logical_id);
-                let state = if created.contains(&name) {
-                    "created"
-                } else {
-                    "already there"
-                };
+                let state = if created.contains(&name) { "created" } else { "already there" };
                 println!("{:<16} {name:<40} {state}", spec.logical_id);
             }
         }

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::{
-    ApiKey, CompanyName, ContactName, Email, KeyId, KeyName, KeyRole, Mode, Money, PartnerId,
-    Timestamp, TransactionId, now,
+    ApiKey, CompanyName, ContactName, Email, KeyId, KeyName, KeyRole, Mode, Money, PartnerId, Timestamp, TransactionId,
+    now,
 };
 
 /// A company that signed up to use the API.
@@ -39,14 +39,8 @@ pub struct KeySummary {
 /// Who a valid key acts for; the auth layer puts it in the request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Partner {
-        partner_id: PartnerId,
-        mode: Mode,
-        key_id: KeyId,
-    },
-    Ops {
-        key_id: KeyId,
-    },
+    Partner { partner_id: PartnerId, mode: Mode, key_id: KeyId },
+    Ops { key_id: KeyId },
 }
 
 /// A freshly made key: the secret to show once, and what will be stored about it.
@@ -87,13 +81,7 @@ impl SignUp {
         contact_name: Option<ContactName>,
         sandbox_credit: Money,
     ) -> Self {
-        let partner = Partner {
-            id: PartnerId::generate(),
-            company_name,
-            email,
-            contact_name,
-            created_at: now(),
-        };
+        let partner = Partner { id: PartnerId::generate(), company_name, email, contact_name, created_at: now() };
         SignUp {
             partner,
             sandbox_credit,
@@ -104,10 +92,6 @@ impl SignUp {
 
     /// The sandbox wallet as signup leaves it.
     pub fn sandbox_wallet(&self) -> Wallet {
-        Wallet {
-            mode: Mode::Sandbox,
-            balance: self.sandbox_credit,
-            updated_at: self.partner.created_at.clone(),
-        }
+        Wallet { mode: Mode::Sandbox, balance: self.sandbox_credit, updated_at: self.partner.created_at.clone() }
     }
 }

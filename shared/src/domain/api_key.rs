@@ -50,22 +50,15 @@ pub struct KeyHash(String);
 
 /// Why a text is not an API key. Deliberately vague: callers get a plain 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "is not a Steller API key (expected stl_<sandbox|live|ops>_ and at least {MIN_SECRET_CHARS} characters)"
-)]
+#[error("is not a Steller API key (expected stl_<sandbox|live|ops>_ and at least {MIN_SECRET_CHARS} characters)")]
 pub struct NotAnApiKey;
 
 impl ApiKey {
     /// A fresh key with 40 random base62 characters (about 238 bits).
     pub fn generate(role: KeyRole) -> Self {
         let mut rng = rand::rng();
-        let secret: String = (0..SECRET_CHARS)
-            .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
-            .collect();
-        ApiKey {
-            role,
-            text: format!("stl_{}_{secret}", role.as_str()),
-        }
+        let secret: String = (0..SECRET_CHARS).map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())])).collect();
+        ApiKey { role, text: format!("stl_{}_{secret}", role.as_str()) }
     }
 
     pub fn parse(raw: &str) -> Result<Self, NotAnApiKey> {
@@ -73,16 +66,11 @@ impl ApiKey {
         let (role, secret) = rest.split_once('_').ok_or(NotAnApiKey)?;
         let role = KeyRole::parse(role).ok_or(NotAnApiKey)?;
         let secret_ok = (MIN_SECRET_CHARS..=MAX_SECRET_CHARS).contains(&secret.len())
-            && secret
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !secret_ok {
             return Err(NotAnApiKey);
         }
-        Ok(ApiKey {
-            role,
-            text: raw.to_owned(),
-        })
+        Ok(ApiKey { role, text: raw.to_owned() })
     }
 
     pub fn role(&self) -> KeyRole {
@@ -101,10 +89,7 @@ impl ApiKey {
     /// The recognisable start of the key (`stl_live_Ab3x`), safe to list.
     pub fn prefix(&self) -> String {
         let head = format!("stl_{}_", self.role.as_str());
-        let secret_start: String = self.text[head.len()..]
-            .chars()
-            .take(PREFIX_SECRET_CHARS)
-            .collect();
+        let secret_start: String = self.text[head.len()..].chars().take(PREFIX_SECRET_CHARS).collect();
         format!("{head}{secret_start}")
     }
 }
@@ -127,11 +112,7 @@ mod tests {
 
     #[test]
     fn a_generated_key_parses_back_with_its_role() {
-        for role in [
-            KeyRole::Partner(Mode::Sandbox),
-            KeyRole::Partner(Mode::Live),
-            KeyRole::Ops,
-        ] {
+        for role in [KeyRole::Partner(Mode::Sandbox), KeyRole::Partner(Mode::Live), KeyRole::Ops] {
             let key = ApiKey::generate(role);
             let parsed = ApiKey::parse(key.expose()).expect("a generated key parses");
             assert_eq!(parsed.role(), role);
@@ -147,10 +128,7 @@ mod tests {
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.hash().as_str().len(), 64);
         let known = ApiKey::parse("stl_ops_0123456789abcdef0123456789abcdef").expect("valid");
-        assert_eq!(
-            known.hash().as_str(),
-            hex::encode(Sha256::digest(b"stl_ops_0123456789abcdef0123456789abcdef"))
-        );
+        assert_eq!(known.hash().as_str(), hex::encode(Sha256::digest(b"stl_ops_0123456789abcdef0123456789abcdef")));
     }
 
     #[test]

@@ -34,10 +34,7 @@ impl Money {
     /// Parses a non-negative amount from its decimal text (`"1000"`, `"12.50"`).
     pub fn parse(raw: &str) -> Result<Self, MoneyError> {
         let raw = raw.trim();
-        let valid_chars = !raw.is_empty()
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-');
+        let valid_chars = !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-');
         let value: Decimal = if valid_chars {
             raw.parse().map_err(|_| MoneyError::NotANumber)?
         } else {
@@ -131,22 +128,10 @@ mod tests {
 
     #[test]
     fn amounts_are_shown_with_two_decimal_places() {
-        assert_eq!(
-            Money::parse("1000").map(|m| m.to_string()),
-            Ok("1000.00".into())
-        );
-        assert_eq!(
-            Money::parse("12.5").map(|m| m.to_string()),
-            Ok("12.50".into())
-        );
-        assert_eq!(
-            Money::parse("0.01").map(|m| m.to_string()),
-            Ok("0.01".into())
-        );
-        assert_eq!(
-            Money::parse("12.500").map(|m| m.to_string()),
-            Ok("12.50".into())
-        );
+        assert_eq!(Money::parse("1000").map(|m| m.to_string()), Ok("1000.00".into()));
+        assert_eq!(Money::parse("12.5").map(|m| m.to_string()), Ok("12.50".into()));
+        assert_eq!(Money::parse("0.01").map(|m| m.to_string()), Ok("0.01".into()));
+        assert_eq!(Money::parse("12.500").map(|m| m.to_string()), Ok("12.50".into()));
     }
 
     #[test]
@@ -174,15 +159,9 @@ mod tests {
     #[test]
     fn money_travels_as_a_json_string() {
         let money = Money::parse("5").expect("valid");
-        assert_eq!(
-            serde_json::to_string(&money).expect("serialises"),
-            "\"5.00\""
-        );
+        assert_eq!(serde_json::to_string(&money).expect("serialises"), "\"5.00\"");
         let back: Money = serde_json::from_str("\"-7.25\"").expect("parses");
         assert_eq!(back.to_string(), "-7.25");
-        assert!(
-            serde_json::from_str::<Money>("7.25").is_err(),
-            "a JSON number is not money"
-        );
+        assert!(serde_json::from_str::<Money>("7.25").is_err(), "a JSON number is not money");
     }
 }

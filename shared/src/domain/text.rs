@@ -147,10 +147,7 @@ mod tests {
             "ada@example..com",
             "ada@example.com.",
         ] {
-            assert!(
-                Email::parse(Some(bad)).is_err(),
-                "{bad:?} should be refused"
-            );
+            assert!(Email::parse(Some(bad)).is_err(), "{bad:?} should be refused");
         }
         assert_eq!(Email::parse(None), Err(TextError::Missing));
         let long = format!("{}@example.com", "a".repeat(250));
@@ -159,27 +156,12 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_bounded_and_printable() {
-        assert_eq!(
-            CompanyName::parse(Some("  Acme  ")).map(|n| n.to_string()),
-            Ok("Acme".into())
-        );
+        assert_eq!(CompanyName::parse(Some("  Acme  ")).map(|n| n.to_string()), Ok("Acme".into()));
         assert_eq!(CompanyName::parse(Some("")), Err(TextError::Missing));
         assert_eq!(CompanyName::parse(None), Err(TextError::Missing));
-        assert_eq!(
-            CompanyName::parse(Some(&"x".repeat(201))),
-            Err(TextError::TooLong(200))
-        );
-        assert!(
-            CompanyName::parse(Some(&"é".repeat(200))).is_ok(),
-            "limits count characters, not bytes"
-        );
-        assert_eq!(
-            ContactName::parse(Some("Ada\u{0}")),
-            Err(TextError::ControlCharacters)
-        );
-        assert_eq!(
-            KeyName::parse(Some(&"k".repeat(101))),
-            Err(TextError::TooLong(100))
-        );
+        assert_eq!(CompanyName::parse(Some(&"x".repeat(201))), Err(TextError::TooLong(200)));
+        assert!(CompanyName::parse(Some(&"é".repeat(200))).is_ok(), "limits count characters, not bytes");
+        assert_eq!(ContactName::parse(Some("Ada\u{0}")), Err(TextError::ControlCharacters));
+        assert_eq!(KeyName::parse(Some(&"k".repeat(101))), Err(TextError::TooLong(100)));
     }
 }

@@ -13,12 +13,10 @@ pub fn now() -> Timestamp {
 }
 
 pub(crate) fn format(at: OffsetDateTime) -> Timestamp {
-    let layout =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let layout = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     let at = at.to_offset(time::UtcOffset::UTC);
     // Only years outside 0..=9999 fail to format; fall back to seconds since the epoch.
-    at.format(&layout)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.format(&layout).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 #[cfg(test)]
@@ -27,9 +25,6 @@ mod tests {
     fn now_is_rfc3339_utc() {
         let now = super::now();
         assert!(now.ends_with('Z'), "{now}");
-        assert!(
-            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
-                .is_ok()
-        );
+        assert!(time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339).is_ok());
     }
 }

@@ -21,14 +21,8 @@ fn presented_key(headers: &HeaderMap) -> Result<ApiKey, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        });
-    let header_key = headers
-        .get(API_KEY_HEADER)
-        .and_then(|value| value.to_str().ok());
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")));
+    let header_key = headers.get(API_KEY_HEADER).and_then(|value| value.to_str().ok());
     let raw = bearer.or(header_key).ok_or(ApiError::Unauthorized)?;
     ApiKey::parse(raw.trim()).map_err(|_| ApiError::Unauthorized)
 }
@@ -43,15 +37,8 @@ pub async fn authenticate(
         return Ok(next.run(request).await);
     }
     let key = presented_key(request.headers())?;
-    let principal = state
-        .store
-        .principal(&key)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if let Principal::Partner {
-        partner_id, mode, ..
-    } = &principal
-    {
+    let principal = state.store.principal(&key).await?.ok_or(ApiError::Unauthorized)?;
+    if let Principal::Partner { partner_id, mode, .. } = &principal {
         tracing::Span::current().record("partner_id", tracing::field::display(partner_id));
         tracing::Span::current().record("mode", mode.as_str());
     }
@@ -72,15 +59,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PartnerCaller {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Principal>() {
-            Some(Principal::Partner {
-                partner_id,
-                mode,
-                key_id,
-            }) => Ok(PartnerCaller {
-                partner_id: *partner_id,
-                mode: *mode,
-                key_id: *key_id,
-            }),
+            Some(Principal::Partner { partner_id, mode, key_id }) => {
+                Ok(PartnerCaller { partner_id: *partner_id, mode: *mode, key_id: *key_id })
+            }
             Some(Principal::Ops { .. }) => Err(ApiError::Forbidden),
             None => Err(ApiError::Unauthorized),
         }
@@ -117,10 +98,7 @@ mod tests {
     fn both_headers_present_a_key_and_bearer_wins() {
         let mut headers = HeaderMap::new();
         headers.insert(API_KEY_HEADER, HeaderValue::from_static(KEY));
-        assert_eq!(
-            presented_key(&headers).map(|k| k.expose().to_owned()).ok(),
-            Some(KEY.to_owned())
-        );
+        assert_eq!(presented_key(&headers).map(|k| k.expose().to_owned()).ok(), Some(KEY.to_owned()));
         headers.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer stl_live_0123456789abcdef0123456789abcdef"),
@@ -131,25 +109,10 @@ mod tests {
     #[test]
     fn missing_or_malformed_keys_are_unauthorized() {
         let mut headers = HeaderMap::new();
-        assert!(matches!(
-            presented_key(&headers),
-            Err(ApiError::Unauthorized)
-        ));
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Basic dXNlcjpwYXNz"),
-        );
-        assert!(matches!(
-            presented_key(&headers),
-            Err(ApiError::Unauthorized)
-        ));
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer nope"),
-        );
-        assert!(matches!(
-            presented_key(&headers),
-            Err(ApiError::Unauthorized)
-        ));
+        assert!(matches!(presented_key(&headers), Err(ApiError::Unauthorized)));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic dXNlcjpwYXNz"));
+        assert!(matches!(presented_key(&headers), Err(ApiError::Unauthorized)));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer nope"));
+        assert!(matches!(presented_key(&headers), Err(ApiError::Unauthorized)));
     }
 }

@@ -18,9 +18,7 @@ tokio::task_local! {
 
 /// The id of the request being handled, or `"-"` outside one.
 pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
 }
 
 /// A request id: `req_` and a ULID, so ids sort by time in the logs.
@@ -30,10 +28,10 @@ pub struct RequestId(pub String);
 pub async fn edge(mut request: Request, next: Next) -> Response {
     let id = format!("req_{}", ulid::Ulid::new());
     request.extensions_mut().insert(RequestId(id.clone()));
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || request.uri().path().to_owned(),
-        |path| path.as_str().to_owned(),
-    );
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| request.uri().path().to_owned(), |path| path.as_str().to_owned());
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -24,10 +24,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.to_string(),
-        }
+        FieldError { field: field.into(), message: message.to_string() }
     }
 }
 
@@ -117,14 +114,10 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::EmailTaken | ApiError::IdempotencyInProgress | ApiError::InvalidState(_) => {
-                StatusCode::CONFLICT
-            }
+            ApiError::EmailTaken | ApiError::IdempotencyInProgress | ApiError::InvalidState(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Validation(_) | ApiError::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Validation(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -180,12 +173,8 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
             StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited,
-            StatusCode::SERVICE_UNAVAILABLE => {
-                ApiError::Unavailable(format!("status {status}").into())
-            }
-            _ => ApiError::Internal(
-                format!("a layer answered {status} without a problem body").into(),
-            ),
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(format!("status {status}").into()),
+            _ => ApiError::Internal(format!("a layer answered {status} without a problem body").into()),
         }
     }
 }
@@ -208,11 +197,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code(), error = %chain(&self), "request failed");
         } else {
-            tracing::info!(
-                code = self.code(),
-                status = status.as_u16(),
-                "request refused"
-            );
+            tracing::info!(code = self.code(), status = status.as_u16(), "request refused");
         }
         let problem = self.problem();
         let mut response = (status, axum::Json(problem)).into_response();
@@ -234,9 +219,7 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => ApiError::EmailTaken,
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
-            StoreError::Corrupt { .. } | StoreError::Dynamo(_) => {
-                ApiError::Internal(Box::new(error))
-            }
+            StoreError::Corrupt { .. } | StoreError::Dynamo(_) => ApiError::Internal(Box::new(error)),
         }
     }
 }

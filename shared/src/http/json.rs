@@ -18,21 +18,11 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct Json<T>(pub T);
 
 fn is_json(request: &Request) -> bool {
-    let Some(content_type) = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(content_type) = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
@@ -42,18 +32,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !is_json(&request) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::Malformed(format!(
-                        "the request body could not be read: {}",
-                        rejection.body_text()
-                    ))
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::Malformed(format!("the request body could not be read: {}", rejection.body_text()))
+            }
+        })?;
         parse(&bytes).map(Json)
     }
 }
@@ -62,9 +47,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // serde would read a struct from an array too; every Steller body is an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::Malformed(
-            "the request body must be a JSON object".into(),
-        ));
+        return Err(ApiError::Malformed("the request body must be a JSON object".into()));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -74,15 +57,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data if path != "." => {
                 ApiError::validation([FieldError::new(path, data_message(&inner))])
             }
-            serde_json::error::Category::Data => {
-                ApiError::Malformed("the request body must be a JSON object".into())
-            }
+            serde_json::error::Category::Data => ApiError::Malformed("the request body must be a JSON object".into()),
             _ => ApiError::Malformed(format!("the request body is not valid JSON: {inner}")),
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::Malformed(format!("the request body is not valid JSON: {e}")))?;
+    deserializer.end().map_err(|e| ApiError::Malformed(format!("the request body is not valid JSON: {e}")))?;
     Ok(value)
 }
 
@@ -115,23 +94,13 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_malformed_and_type_errors_name_the_field() {
-        assert!(matches!(
-            parse::<Body>(b"{\"name\": "),
-            Err(ApiError::Malformed(_))
-        ));
+        assert!(matches!(parse::<Body>(b"{\"name\": "), Err(ApiError::Malformed(_))));
         assert!(matches!(parse::<Body>(b"[1]"), Err(ApiError::Malformed(_))));
-        assert!(matches!(
-            parse::<Body>(b"{} trailing"),
-            Err(ApiError::Malformed(_))
-        ));
+        assert!(matches!(parse::<Body>(b"{} trailing"), Err(ApiError::Malformed(_))));
         match parse::<Body>(b"{\"name\": 5}") {
             Err(ApiError::Validation(errors)) => {
                 assert_eq!(errors[0].field, "name");
-                assert!(
-                    errors[0].message.starts_with("invalid type"),
-                    "{}",
-                    errors[0].message
-                );
+                assert!(errors[0].message.starts_with("invalid type"), "{}", errors[0].message);
             }
             other => panic!("expected a validation error, got {other:?}"),
         }

@@ -35,10 +35,15 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
-        AppState {
-            store,
-            config: Arc::new(config),
-        }
+        AppState { store, config: Arc::new(config) }
+    }
+
+    /// A Lambda's state: configuration from the environment, AWS clients from the default
+    /// chain. Called once per cold start.
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let config = Config::from_env()?;
+        let aws = crate::aws::from_environment().await;
+        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config))
     }
 }
 

@@ -25,10 +25,7 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
-        components.add_security_scheme(
-            API_KEY,
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
-        );
+        components.add_security_scheme(API_KEY, SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))));
     }
 }
 
@@ -47,5 +44,53 @@ pub fn document(routes: utoipa_axum::router::OpenApiRouter<crate::AppState>) -> 
         .build();
     api.servers = Some(vec![utoipa::openapi::server::Server::new("/")]);
     SecuritySchemes.modify(&mut api);
+    CommonResponses.modify(&mut api);
     api
+}
+
+/// Adds the problem+json responses the shared layers give any route, so handlers only
+/// document their own: 401/403 where a key is needed, 400/413/415/422 where a body is
+/// read, and 500/503 everywhere.
+#[derive(Debug)]
+pub struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::{Content, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(crate::http::PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
+                .build()
+        };
+        let problem_schemas = utoipa::openapi::ComponentsBuilder::new().schema_from::<crate::http::Problem>().build();
+        openapi.components.get_or_insert_with(Default::default).schemas.extend(problem_schemas.schemas);
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let mut common = vec![
+                    ("500", "`internal`: an unexpected failure, logged with the request id"),
+                    ("503", "`unavailable`: a dependency is down; nothing was changed"),
+                ];
+                if secured {
+                    common.push(("401", "`unauthorized`: no valid API key"));
+                    common.push(("403", "`forbidden`: the key's role may not call this route"));
+                }
+                if operation.request_body.is_some() {
+                    common.push(("400", "`malformed_request`: the body is not a JSON object"));
+                    common.push(("413", "`payload_too_large`: the body is over 64 KiB"));
+                    common.push(("415", "`unsupported_media_type`: the body is not application/json"));
+                    common.push(("422", "`validation_failed`: `errors[]` names each invalid field"));
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                }
+            }
+        }
+    }
 }

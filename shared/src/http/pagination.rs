@@ -27,24 +27,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(params) = Query::<ListParams>::from_request_parts(parts, state)
-            .await
-            .map_err(|rejection| {
-                ApiError::Malformed(format!(
-                    "the query string is malformed: {}",
-                    rejection.body_text()
-                ))
-            })?;
+        let Query(params) = Query::<ListParams>::from_request_parts(parts, state).await.map_err(|rejection| {
+            ApiError::Malformed(format!("the query string is malformed: {}", rejection.body_text()))
+        })?;
         let limit = match params.limit.as_deref() {
             None => Limit::DEFAULT,
-            Some(raw) => Limit::parse(raw)
-                .map_err(|error| ApiError::validation([FieldError::new("limit", error)]))?,
+            Some(raw) => Limit::parse(raw).map_err(|error| ApiError::validation([FieldError::new("limit", error)]))?,
         };
         let after = match params.cursor.as_deref() {
             None | Some("") => None,
-            Some(raw) => {
-                Some(Cursor::decode(raw).map_err(|error| ApiError::Malformed(error.to_string()))?)
-            }
+            Some(raw) => Some(Cursor::decode(raw).map_err(|error| ApiError::Malformed(error.to_string()))?),
         };
         Ok(ListQuery(PageRequest { limit, after }))
     }
@@ -60,10 +52,7 @@ pub struct List<T> {
 
 impl<T> List<T> {
     pub fn from_page<U>(page: Page<U>, view: impl FnMut(U) -> T) -> Self {
-        List {
-            items: page.items.into_iter().map(view).collect(),
-            next_cursor: page.next.map(|c| c.encode()),
-        }
+        List { items: page.items.into_iter().map(view).collect(), next_cursor: page.next.map(|c| c.encode()) }
     }
 }
 

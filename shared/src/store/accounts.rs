@@ -50,15 +50,10 @@ impl Store {
             .s("partner_id", partner.id.to_string())
             .s("company_name", partner.company_name.as_str())
             .s("email", partner.email.as_str())
-            .s_opt(
-                "contact_name",
-                partner.contact_name.as_ref().map(|n| n.to_string()),
-            )
+            .s_opt("contact_name", partner.contact_name.as_ref().map(|n| n.to_string()))
             .s("created_at", at)
             .build();
-        let email = item(email_pk(&partner.email.canonical()), "EMAIL")
-            .s("partner_id", partner.id.to_string())
-            .build();
+        let email = item(email_pk(&partner.email.canonical()), "EMAIL").s("partner_id", partner.id.to_string()).build();
         let wallet = |wallet: &Wallet| {
             item(&pk, wallet_sk(wallet.mode))
                 .s("mode", wallet.mode.as_str())
@@ -67,11 +62,7 @@ impl Store {
                 .s("updated_at", &wallet.updated_at)
                 .build()
         };
-        let live = Wallet {
-            mode: Mode::Live,
-            balance: crate::domain::Money::ZERO,
-            updated_at: at.clone(),
-        };
+        let live = Wallet { mode: Mode::Live, balance: crate::domain::Money::ZERO, updated_at: at.clone() };
 
         let mut items = vec![
             put_new(&self.table, profile)?,

@@ -28,8 +28,7 @@ pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
 
 impl ItemBuilder {
     pub(crate) fn s(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.0
-            .insert(name.to_owned(), AttributeValue::S(value.into()));
+        self.0.insert(name.to_owned(), AttributeValue::S(value.into()));
         self
     }
 
@@ -41,8 +40,7 @@ impl ItemBuilder {
     }
 
     pub(crate) fn money(mut self, name: &str, value: Money) -> Self {
-        self.0
-            .insert(name.to_owned(), AttributeValue::N(value.to_string()));
+        self.0.insert(name.to_owned(), AttributeValue::N(value.to_string()));
         self
     }
 
@@ -60,21 +58,12 @@ pub(crate) fn read(item: &Item) -> Reader<'_> {
 
 impl Reader<'_> {
     fn corrupt(&self, reason: String) -> StoreError {
-        let part = |name| {
-            self.0
-                .get(name)
-                .and_then(|v| v.as_s().ok())
-                .map_or("?", String::as_str)
-        };
-        StoreError::Corrupt {
-            key: format!("{}/{}", part(PK), part(SK)),
-            reason,
-        }
+        let part = |name| self.0.get(name).and_then(|v| v.as_s().ok()).map_or("?", String::as_str);
+        StoreError::Corrupt { key: format!("{}/{}", part(PK), part(SK)), reason }
     }
 
     pub(crate) fn s(&self, name: &str) -> Result<&str, StoreError> {
-        self.s_opt(name)?
-            .ok_or_else(|| self.corrupt(format!("{name} is missing")))
+        self.s_opt(name)?.ok_or_else(|| self.corrupt(format!("{name} is missing")))
     }
 
     pub(crate) fn s_opt(&self, name: &str) -> Result<Option<&str>, StoreError> {
@@ -88,8 +77,7 @@ impl Reader<'_> {
     /// Parses a string attribute with `T`'s own parser (ids, modes, …).
     pub(crate) fn parsed<T: FromStr>(&self, name: &str) -> Result<T, StoreError> {
         let raw = self.s(name)?;
-        raw.parse()
-            .map_err(|_| self.corrupt(format!("{name} has an unexpected value")))
+        raw.parse().map_err(|_| self.corrupt(format!("{name} has an unexpected value")))
     }
 
     pub(crate) fn money(&self, name: &str) -> Result<Money, StoreError> {

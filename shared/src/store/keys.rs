@@ -6,9 +6,7 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use super::accounts::put_new;
 use super::item::{Item, item, key, partner_pk, read};
 use super::{Page, PageError, PageRequest, Store, StoreError, condition_failed_at};
-use crate::domain::{
-    ApiKey, KeyHash, KeyId, KeyRole, KeySummary, NewKey, PartnerId, Principal, now,
-};
+use crate::domain::{ApiKey, KeyHash, KeyId, KeyRole, KeySummary, NewKey, PartnerId, Principal, now};
 
 const LOOKUP_SK: &str = "APIKEY";
 
@@ -22,11 +20,7 @@ fn key_sk(id: &KeyId) -> String {
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
 /// partner's list (which remembers the hash so revoking can delete the lookup).
-pub(crate) fn key_items(
-    table: &str,
-    partner: &PartnerId,
-    new: &NewKey,
-) -> Result<Vec<TransactWriteItem>, StoreError> {
+pub(crate) fn key_items(table: &str, partner: &PartnerId, new: &NewKey) -> Result<Vec<TransactWriteItem>, StoreError> {
     let summary = &new.summary;
     let hash = new.key.hash();
     let lookup = item(lookup_pk(&hash), LOOKUP_SK)
@@ -83,51 +77,27 @@ impl Store {
         let key_id = item.parsed("key_id")?;
         Ok(Some(match api_key.role() {
             KeyRole::Ops => Principal::Ops { key_id },
-            KeyRole::Partner(mode) => Principal::Partner {
-                partner_id: item.parsed("partner_id")?,
-                mode,
-                key_id,
-            },
+            KeyRole::Partner(mode) => Principal::Partner { partner_id: item.parsed("partner_id")?, mode, key_id },
         }))
     }
 
     /// Stores a new partner key (its hash and summary, never the key).
     pub async fn create_key(&self, partner: &PartnerId, new: &NewKey) -> Result<(), StoreError> {
         let items = key_items(&self.table, partner, new)?;
-        self.transact(items, |reasons| {
-            StoreError::Dynamo(format!("key creation cancelled: {reasons:?}").into())
-        })
-        .await
+        self.transact(items, |reasons| StoreError::Dynamo(format!("key creation cancelled: {reasons:?}").into())).await
     }
 
     /// A page of the partner's keys, newest first, revoked ones included.
-    pub async fn list_keys(
-        &self,
-        partner: &PartnerId,
-        page: &PageRequest,
-    ) -> Result<Page<KeySummary>, PageError> {
-        let found = self
-            .newest_first(&partner_pk(partner), "KEY#", page)
-            .await?;
-        let items = found
-            .items
-            .iter()
-            .map(summary_from)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: found.next,
-        })
+    pub async fn list_keys(&self, partner: &PartnerId, page: &PageRequest) -> Result<Page<KeySummary>, PageError> {
+        let found = self.newest_first(&partner_pk(partner), "KEY#", page).await?;
+        let items = found.items.iter().map(summary_from).collect::<Result<_, _>>()?;
+        Ok(Page { items, next: found.next })
     }
 
     /// Revokes one of the partner's keys: the lookup item is deleted in the same
     /// transaction that stamps `revoked_at`, so the key stops working at once. Revoking
     /// a revoked key changes nothing and returns it as it is.
-    pub async fn revoke_key(
-        &self,
-        partner: &PartnerId,
-        key_id: &KeyId,
-    ) -> Result<KeySummary, StoreError> {
+    pub async fn revoke_key(&self, partner: &PartnerId, key_id: &KeyId) -> Result<KeySummary, StoreError> {
         let listed_key = key(partner_pk(partner), key_sk(key_id));
         let current = self
             .client
@@ -151,10 +121,7 @@ impl Store {
             .set_key(Some(listed_key))
             .update_expression("SET revoked_at = :at")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
-            .expression_attribute_values(
-                ":at",
-                aws_sdk_dynamodb::types::AttributeValue::S(revoked_at.clone()),
-            )
+            .expression_attribute_values(":at", aws_sdk_dynamodb::types::AttributeValue::S(revoked_at.clone()))
             .build()
             .map_err(StoreError::dynamo)?;
         let forget = Delete::builder()
@@ -176,10 +143,7 @@ impl Store {
             })
             .await
         {
-            Ok(()) => Ok(KeySummary {
-                revoked_at: Some(revoked_at),
-                ..summary
-            }),
+            Ok(()) => Ok(KeySummary { revoked_at: Some(revoked_at), ..summary }),
             // Revoked by a parallel request in between: report the key as it now is.
             Err(StoreError::NotFound) => Box::pin(self.revoke_key(partner, key_id)).await,
             Err(other) => Err(other),
@@ -188,15 +152,9 @@ impl Store {
 
     /// Registers `api_key` as an ops key named `name`. Idempotent, so a local server can
     /// register the same key at every start.
-    pub async fn register_ops_key(
-        &self,
-        api_key: &ApiKey,
-        name: &str,
-    ) -> Result<KeyId, StoreError> {
+    pub async fn register_ops_key(&self, api_key: &ApiKey, name: &str) -> Result<KeyId, StoreError> {
         if api_key.role() != KeyRole::Ops {
-            return Err(StoreError::Dynamo(
-                "only an stl_ops_ key can be registered as an ops key".into(),
-            ));
+            return Err(StoreError::Dynamo("only an stl_ops_ key can be registered as an ops key".into()));
         }
         if let Some(Principal::Ops { key_id }) = self.principal(api_key).await? {
             return Ok(key_id);

@@ -70,11 +70,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store {
-            client,
-            table: table.into(),
-            retry: RetryPolicy::default(),
-        }
+        Store { client, table: table.into(), retry: RetryPolicy::default() }
     }
 
     pub fn table(&self) -> &str {
@@ -94,12 +90,7 @@ impl Store {
         on_condition_failed: impl Fn(&[CancellationReason]) -> StoreError,
     ) -> Result<(), StoreError> {
         self.retry
-            .run(|| {
-                self.client
-                    .transact_write_items()
-                    .set_transact_items(Some(items.clone()))
-                    .send()
-            })
+            .run(|| self.client.transact_write_items().set_transact_items(Some(items.clone())).send())
             .await
             .map(|_| ())
             .map_err(|failure| failure.into_store_error(&on_condition_failed))
@@ -108,8 +99,5 @@ impl Store {
 
 /// The reason DynamoDB gave for cancelling item `index` of a transaction.
 pub(crate) fn condition_failed_at(reasons: &[CancellationReason], index: usize) -> bool {
-    reasons
-        .get(index)
-        .and_then(CancellationReason::code)
-        .is_some_and(|code| code == "ConditionalCheckFailed")
+    reasons.get(index).and_then(CancellationReason::code).is_some_and(|code| code == "ConditionalCheckFailed")
 }

@@ -45,12 +45,8 @@ pub struct InvalidCursor;
 
 impl Cursor {
     pub fn decode(text: &str) -> Result<Self, InvalidCursor> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text.trim())
-            .map_err(|_| InvalidCursor)?;
-        serde_json::from_slice(&bytes)
-            .map(Cursor)
-            .map_err(|_| InvalidCursor)
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| InvalidCursor)?;
+        serde_json::from_slice(&bytes).map(Cursor).map_err(|_| InvalidCursor)
     }
 
     pub fn encode(&self) -> String {
@@ -60,10 +56,7 @@ impl Cursor {
 
     fn from_item(item: &Item) -> Option<Self> {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-        Some(Cursor(BTreeMap::from([
-            (PK.to_owned(), text(PK)?),
-            (SK.to_owned(), text(SK)?),
-        ])))
+        Some(Cursor(BTreeMap::from([(PK.to_owned(), text(PK)?), (SK.to_owned(), text(SK)?)])))
     }
 
     /// The cursor as a start key, if it continues the listing of `pk` under `prefix`: a
@@ -71,18 +64,11 @@ impl Cursor {
     fn start_key(&self, pk: &str, prefix: &str) -> Result<Item, InvalidCursor> {
         let fits = self.0.len() == 2
             && self.0.get(PK).is_some_and(|value| value == pk)
-            && self
-                .0
-                .get(SK)
-                .is_some_and(|value| value.starts_with(prefix));
+            && self.0.get(SK).is_some_and(|value| value.starts_with(prefix));
         if !fits {
             return Err(InvalidCursor);
         }
-        Ok(self
-            .0
-            .iter()
-            .map(|(name, value)| (name.clone(), AttributeValue::S(value.clone())))
-            .collect())
+        Ok(self.0.iter().map(|(name, value)| (name.clone(), AttributeValue::S(value.clone()))).collect())
     }
 }
 
@@ -95,10 +81,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest {
-            limit: Limit::DEFAULT,
-            after: None,
-        }
+        PageRequest { limit: Limit::DEFAULT, after: None }
     }
 }
 
@@ -127,11 +110,7 @@ impl Store {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<Item>, PageError> {
-        let start = page
-            .after
-            .as_ref()
-            .map(|cursor| cursor.start_key(pk, prefix))
-            .transpose()?;
+        let start = page.after.as_ref().map(|cursor| cursor.start_key(pk, prefix)).transpose()?;
         let limit = page.limit.get();
         // One item more than asked tells whether another page exists, so the last page
         // never carries a cursor to an empty one.
@@ -165,10 +144,7 @@ mod tests {
     use super::*;
 
     fn cursor(pk: &str, sk: &str) -> Cursor {
-        Cursor(BTreeMap::from([
-            (PK.to_owned(), pk.to_owned()),
-            (SK.to_owned(), sk.to_owned()),
-        ]))
+        Cursor(BTreeMap::from([(PK.to_owned(), pk.to_owned()), (SK.to_owned(), sk.to_owned())]))
     }
 
     #[test]
@@ -177,25 +153,14 @@ mod tests {
         let decoded = Cursor::decode(&original.encode()).expect("decodes");
         assert_eq!(decoded, original);
         assert!(decoded.start_key("PARTNER#ptn_a", "KEY#").is_ok());
-        assert_eq!(
-            decoded.start_key("PARTNER#ptn_b", "KEY#"),
-            Err(InvalidCursor),
-            "another partner"
-        );
-        assert_eq!(
-            decoded.start_key("PARTNER#ptn_a", "ORDER#"),
-            Err(InvalidCursor),
-            "another listing"
-        );
+        assert_eq!(decoded.start_key("PARTNER#ptn_b", "KEY#"), Err(InvalidCursor), "another partner");
+        assert_eq!(decoded.start_key("PARTNER#ptn_a", "ORDER#"), Err(InvalidCursor), "another listing");
     }
 
     #[test]
     fn a_tampered_cursor_is_invalid() {
         assert_eq!(Cursor::decode("not base64!"), Err(InvalidCursor));
-        assert_eq!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode(b"[1,2]")),
-            Err(InvalidCursor)
-        );
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"[1,2]")), Err(InvalidCursor));
         let mut text = cursor("PARTNER#ptn_a", "KEY#key_1").encode();
         text.truncate(text.len() - 3);
         assert_eq!(Cursor::decode(&text), Err(InvalidCursor));

@@ -8,21 +8,15 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::{
-    TransactWriteItemsError, TransactWriteItemsOutput,
-};
+use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
 use aws_sdk_dynamodb::types::CancellationReason;
 use rand::Rng;
 
 use super::StoreError;
 
 /// Codes meaning "DynamoDB is overloaded; nothing was written".
-const THROTTLING_CODES: [&str; 4] = [
-    "ThrottlingException",
-    "ProvisionedThroughputExceeded",
-    "RequestLimitExceeded",
-    "TransactionInProgressException",
-];
+const THROTTLING_CODES: [&str; 4] =
+    ["ThrottlingException", "ProvisionedThroughputExceeded", "RequestLimitExceeded", "TransactionInProgressException"];
 
 /// How hard to retry a conflicting transaction. Bounded so a hot item turns into a quick
 /// 503 instead of a Lambda timeout; full jitter spreads competing writers apart.
@@ -35,11 +29,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            attempts: 6,
-            base: Duration::from_millis(25),
-            cap: Duration::from_millis(800),
-        }
+        RetryPolicy { attempts: 6, base: Duration::from_millis(25), cap: Duration::from_millis(800) }
     }
 }
 
@@ -72,16 +62,9 @@ impl TransactFailure {
 }
 
 fn classify(error: TransactError) -> TransactFailure {
-    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        error.as_service_error()
-    {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error() {
         let reasons = cancelled.cancellation_reasons().to_vec();
-        let has = |wanted: &str| {
-            reasons
-                .iter()
-                .filter_map(CancellationReason::code)
-                .any(|code| code == wanted)
-        };
+        let has = |wanted: &str| reasons.iter().filter_map(CancellationReason::code).any(|code| code == wanted);
         // A failed condition is the answer, even if another item also conflicted.
         return if has("ConditionalCheckFailed") {
             TransactFailure::Cancelled(reasons)
@@ -104,24 +87,14 @@ fn classify(error: TransactError) -> TransactFailure {
 /// try again later" rather than a bug.
 pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     let throttled = match error {
-        SdkError::ServiceError(service) => service
-            .err()
-            .code()
-            .is_some_and(|code| THROTTLING_CODES.contains(&code)),
+        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| THROTTLING_CODES.contains(&code)),
         _ => false,
     };
-    throttled
-        || matches!(
-            error,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
-        )
+    throttled || matches!(error, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))
 }
 
 impl RetryPolicy {
-    pub(crate) async fn run<F, Fut>(
-        &self,
-        mut attempt: F,
-    ) -> Result<TransactWriteItemsOutput, TransactFailure>
+    pub(crate) async fn run<F, Fut>(&self, mut attempt: F) -> Result<TransactWriteItemsOutput, TransactFailure>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<TransactWriteItemsOutput, TransactError>>,
@@ -143,9 +116,7 @@ impl RetryPolicy {
     /// "Full jitter": a random wait up to an exponentially growing, capped ceiling.
     fn backoff(&self, tries: u32) -> Duration {
         let ceiling = self.base.saturating_mul(1 << tries.min(16)).min(self.cap);
-        let millis = u64::try_from(ceiling.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX).max(1);
         Duration::from_millis(rand::rng().random_range(0..=millis))
     }
 }
