@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Every function's routes, merged: what API Gateway routes to the Lambdas in AWS.
 pub fn routes() -> OpenApiRouter<AppState> {
-    signup::routes().merge(wallet::routes())
+    signup::routes().merge(wallet::routes()).merge(catalog::routes()).merge(orders::routes())
 }
 
 /// The OpenAPI document of the whole API (docs/openapi.json is this, serialised).

@@ -79,6 +79,14 @@ prefixed_id!(
     /// A ledger entry.
     TransactionId, "txn", "transaction"
 );
+prefixed_id!(
+    /// A catalog product.
+    ProductId, "prd", "product"
+);
+prefixed_id!(
+    /// An order placed by a partner.
+    OrderId, "ord", "order"
+);
 
 #[cfg(test)]
 mod tests {

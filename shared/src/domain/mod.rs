@@ -2,6 +2,7 @@
 
 mod account;
 mod api_key;
+mod catalog;
 mod ids;
 mod mode;
 mod money;
@@ -10,7 +11,8 @@ mod time;
 
 pub use account::{KeySummary, NewKey, Partner, Principal, SignUp, Wallet};
 pub use api_key::{ApiKey, KeyHash, KeyRole};
-pub use ids::{KeyId, PartnerId, TransactionId};
+pub use catalog::Product;
+pub use ids::{KeyId, OrderId, PartnerId, ProductId, TransactionId};
 pub use mode::{Mode, UnknownMode};
 pub use money::{Money, MoneyError};
 pub use text::{CompanyName, ContactName, Email, KeyName, TextError};

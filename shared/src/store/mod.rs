@@ -5,7 +5,10 @@
 //! zero). The same code runs on AWS, on dynoxide and on moto or LocalStack.
 
 mod accounts;
+mod audit;
+mod catalog;
 mod item;
+mod orders;
 mod keys;
 mod page;
 mod retry;

@@ -1,0 +1,1 @@
+//! The ledger audit: for every wallet, the ledger sums to the balance.

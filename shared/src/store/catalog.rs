@@ -1,0 +1,1 @@
+//! Product items of the catalog partition (see docs/data-model.md).
