@@ -8,6 +8,7 @@ pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod schema;
+pub mod seed;
 pub mod store;
 pub mod telemetry;
 #[cfg(feature = "test-support")]

@@ -1,4 +1,4 @@
-//! `cargo run -p steller-local` as a developer runs it: the banner, a request, Ctrl-C.
+//! `cargo run -p steller-local` as a developer runs it: the banner, requests, Ctrl-C.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -19,14 +19,30 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
     assert!(banner.starts_with("Steller local API") && api.starts_with("http://127.0.0.1:"), "{banner}");
     let docs = lines.next().expect("a docs line").expect("readable");
     assert!(docs.contains("/api/public/openapi.json"), "{docs}");
+    let seeded = steller::seed::products().expect("the seed parses").len();
+    let catalog = lines.nth(1).expect("a catalog line").expect("readable");
+    assert_eq!(catalog, format!("Catalog             {seeded} products (infra/seed/products.json)"));
 
-    let response = reqwest::Client::new()
+    let http = reqwest::Client::new();
+    let response = http
         .post(format!("{api}/public/signup"))
         .json(&serde_json::json!({"company_name": "Acme", "email": "bin@acme.example"}))
         .send()
         .await
         .expect("the server answers");
     assert_eq!(response.status(), 201);
+    let signup: serde_json::Value = response.json().await.expect("JSON");
+    let key = signup["api_key"].as_str().expect("a key");
+    let products: serde_json::Value = http
+        .get(format!("{api}/products?limit=100"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("the catalog answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(products["items"].as_array().map(Vec::len), Some(seeded), "the seed is served: {products}");
 
     let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(interrupted.success());

@@ -1,10 +1,12 @@
 //! `steller-ops`: operations against any DynamoDB endpoint, with the same shared code the
 //! Lambdas run.
 
+use std::process::ExitCode;
+
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use steller::aws;
+use clap::{Args, Parser, Subcommand};
 use steller::schema::{TableNames, bootstrap, tables};
+use steller::{Store, aws};
 
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -24,10 +26,45 @@ enum Command {
         #[arg(long, default_value = "steller-local")]
         table_prefix: String,
     },
+    /// Upserts the catalog products of infra/seed/products.json.
+    ///
+    /// Each product is written whole, so running it again rewrites the same products and
+    /// puts back any price or `active` flag changed since.
+    Seed(DomainTable),
+    /// Checks every wallet against its ledger; exits non-zero on any finding.
+    ///
+    /// A wallet passes when its ledger entries sum to its balance and the balance is not
+    /// negative; ledger entries without a wallet are findings too. Reads the whole domain
+    /// table with a strongly consistent scan, so run it off-peak. A scan is not a
+    /// snapshot: confirm findings made while orders were being placed with a second run.
+    Audit(DomainTable),
+}
+
+/// Where the domain table is: an endpoint, and the table's prefix or its exact name.
+#[derive(Debug, Args)]
+struct DomainTable {
+    /// The DynamoDB endpoint (dynoxide, moto, LocalStack or AWS).
+    #[arg(long, value_name = "URL")]
+    endpoint: String,
+    /// The domain table is `<prefix>-domain`, as `bootstrap` names it.
+    #[arg(long, value_name = "P", default_value = "steller-local")]
+    table_prefix: String,
+    /// The domain table's exact name, instead of --table-prefix (a deployed stack's
+    /// table, as its STELLER_TABLE says).
+    #[arg(long, value_name = "NAME", conflicts_with = "table_prefix")]
+    table: Option<String>,
+}
+
+impl DomainTable {
+    async fn store(self) -> Store {
+        let client = aws::dynamodb(&aws::for_endpoint(&self.endpoint).await);
+        let table = self.table.unwrap_or_else(|| TableNames::new(self.table_prefix).domain());
+        Store::new(client, table)
+    }
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     steller::telemetry::init_text();
     match Cli::parse().command {
         Command::Bootstrap { endpoint, table_prefix } => {
@@ -40,6 +77,56 @@ async fn main() -> anyhow::Result<()> {
                 println!("{:<16} {name:<40} {state}", spec.logical_id);
             }
         }
+        Command::Seed(target) => {
+            let store = target.store().await;
+            let count = steller::seed::seed_products(&store)
+                .await
+                .with_context(|| format!("seeding the catalog into {}", store.table()))?;
+            for product in steller::seed::products()? {
+                let state = if product.active { "" } else { "  (inactive)" };
+                println!("{}  {:>10}  {}{state}", product.id, product.unit_price.to_string(), product.name);
+            }
+            println!("seeded {count} products into {}", store.table());
+        }
+        Command::Audit(target) => {
+            let store = target.store().await;
+            let report = store.audit().await.with_context(|| format!("auditing {}", store.table()))?;
+            return Ok(print_audit(&report));
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per wallet, one per ledger without a wallet, then the verdict.
+fn print_audit(report: &steller::store::AuditReport) -> ExitCode {
+    for wallet in &report.wallets {
+        let findings = wallet.findings();
+        if findings.is_empty() {
+            println!(
+                "ok        {} {:<7} balance {} USD = the sum of {}",
+                wallet.partner_id,
+                wallet.mode.as_str(),
+                wallet.balance,
+                count(wallet.entries, "ledger entry", "ledger entries")
+            );
+        } else {
+            let explained: Vec<String> = findings.iter().map(ToString::to_string).collect();
+            println!("MISMATCH  {}", explained.join("; "));
+        }
+    }
+    for orphaned in &report.orphaned {
+        println!("MISMATCH  {}", orphaned.finding());
+    }
+    let findings = report.mismatches().len();
+    let verdict = if findings == 0 { "clean".to_owned() } else { count(findings, "finding", "findings") };
+    println!(
+        "checked {}, {}: {verdict}",
+        count(report.wallets.len(), "wallet", "wallets"),
+        count(report.ledger_entries(), "ledger entry", "ledger entries")
+    );
+    if findings == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
