@@ -9,22 +9,7 @@ use http::StatusCode;
 use serde_json::json;
 use steller::testing::TestApp;
 
-macro_rules! on_both_engines {
-    ($($scenario:ident),* $(,)?) => {
-        mod dynoxide {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(steller::testing::TestApp::embedded(steller_local::routes()).await).await;
-            })*
-        }
-        mod aws_emulator {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(steller::testing::TestApp::aws_emulator(steller_local::routes()).await).await;
-            })*
-        }
-    };
-}
+mod support;
 
 on_both_engines!(
     a_signup_key_reads_the_sandbox_wallet_and_makes_a_live_key,

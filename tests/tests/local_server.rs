@@ -132,3 +132,62 @@ async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
     assert_eq!(server.sign_up("EMULATED@acme.example").await.status(), 409);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_order_flows_from_signup_to_refund_over_http() {
+    let server = Server::start(in_memory(None)).await;
+    let base = &server.base;
+    let http = reqwest::Client::new();
+    let get = |path: &str, key: &str| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(key);
+        async move { request.send().await.expect("answers").json::<Value>().await.expect("JSON") }
+    };
+
+    let signup: Value = server.sign_up("flow@acme.example").await.json().await.expect("JSON");
+    let key = signup["api_key"].as_str().expect("a key");
+    let products = get("/api/products?limit=100", key).await;
+    let cheap = products["items"]
+        .as_array()
+        .expect("seeded products")
+        .iter()
+        .find(|p| {
+            p["active"] == true
+                && p["unit_price"].as_str().is_some_and(|price| price.parse::<f64>().is_ok_and(|v| v <= 5.0))
+        })
+        .expect("a cheap active product in the seed");
+    let price = cheap["unit_price"].as_str().expect("a price").to_owned();
+
+    let placed = http
+        .post(format!("{base}/api/orders"))
+        .bearer_auth(key)
+        .header("idempotency-key", "flow-1")
+        .json(&json!({"product_id": cheap["id"], "quantity": 2}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(placed.status(), 201);
+    let placed: Value = placed.json().await.expect("JSON");
+    let order_id = placed["id"].as_str().expect("an order id");
+    let total = placed["total"].as_str().expect("a total").to_owned();
+    assert_eq!(total.parse::<f64>().ok(), price.parse::<f64>().ok().map(|p| p * 2.0));
+
+    let wallet = get("/api/wallet", key).await;
+    assert_eq!(wallet["balance"], placed["wallet_balance_after"]);
+    let ledger = get("/api/wallet/transactions", key).await;
+    assert_eq!(ledger["items"][0]["type"], "order_debit");
+    assert_eq!(ledger["items"][0]["amount"], format!("-{total}"));
+    assert_eq!(get(&format!("/api/orders/{order_id}"), key).await["status"], "completed");
+    assert_eq!(get("/api/orders", key).await["items"][0]["id"], order_id);
+
+    let cancelled =
+        http.post(format!("{base}/api/orders/{order_id}/cancel")).bearer_auth(key).send().await.expect("answers");
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(get("/api/wallet", key).await["balance"], "1000.00");
+    let ledger = get("/api/wallet/transactions", key).await;
+    assert_eq!(
+        (ledger["items"][0]["type"].as_str(), ledger["items"][0]["amount"].as_str()),
+        (Some("order_refund"), Some(total.as_str()))
+    );
+
+    server.stop().await;
+}

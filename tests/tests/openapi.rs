@@ -39,6 +39,13 @@ fn the_document_is_openapi_3_1_and_lists_every_route() {
         ("get", "/api/keys"),
         ("post", "/api/keys"),
         ("delete", "/api/keys/{id}"),
+        ("get", "/api/wallet/transactions"),
+        ("get", "/api/products"),
+        ("get", "/api/products/{id}"),
+        ("post", "/api/orders"),
+        ("get", "/api/orders"),
+        ("get", "/api/orders/{id}"),
+        ("post", "/api/orders/{id}/cancel"),
     ];
     let mut listed: Vec<(String, String)> = document["paths"]
         .as_object()
@@ -62,7 +69,13 @@ fn no_two_functions_define_a_schema_of_the_same_name_differently() {
     // Merging documents keeps one schema per name, so a clash would silently describe one
     // function's body with another's.
     let merged = serde_json::to_value(steller_local::openapi()).expect("serialises");
-    for (function, routes) in [("signup", signup::routes()), ("wallet", wallet::routes())] {
+    let functions = [
+        ("signup", signup::routes()),
+        ("wallet", wallet::routes()),
+        ("catalog", catalog::routes()),
+        ("orders", orders::routes()),
+    ];
+    for (function, routes) in functions {
         let (_, own) = routes.split_for_parts();
         let own = serde_json::to_value(own).expect("serialises");
         for (name, schema) in own["components"]["schemas"].as_object().into_iter().flatten() {

@@ -1,12 +1,23 @@
-//! The orders function: orders placed, listed, read and cancelled.
+//! The orders function: `POST /api/orders` (paid from the key's wallet in one
+//! transaction, idempotent with `Idempotency-Key`), `GET /api/orders`,
+//! `GET /api/orders/{id}` and `POST /api/orders/{id}/cancel` (refunded once).
+
+mod cancel;
+mod place;
+mod read;
+mod view;
 
 use axum::Router;
 use steller::AppState;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(place::place_order, read::list_orders))
+        .routes(routes!(read::get_order))
+        .routes(routes!(cancel::cancel_order))
 }
 
 /// The service Lambda runs.

@@ -1,7 +1,9 @@
-//! The wallet function: the caller's wallet (`GET /api/wallet`) and API keys
+//! The wallet function: the caller's wallet (`GET /api/wallet`), its ledger
+//! (`GET /api/wallet/transactions`) and API keys
 //! (`GET/POST /api/keys`, `DELETE /api/keys/{id}`).
 
 mod keys;
+mod transactions;
 mod wallet;
 
 use axum::Router;
@@ -13,6 +15,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(wallet::get_wallet))
+        .routes(routes!(transactions::list_transactions))
         .routes(routes!(keys::list_keys, keys::create_key))
         .routes(routes!(keys::revoke_key))
 }

@@ -46,6 +46,8 @@ pub struct Options {
 pub struct Running {
     pub address: SocketAddr,
     pub dynamodb: String,
+    /// How many catalog products were seeded from infra/seed/products.json.
+    pub products: usize,
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then stops the engine.
@@ -88,9 +90,11 @@ pub async fn serve(
     if let Some(key) = &ops_key {
         store.register_ops_key(key, "local (STELLER_OPS_KEY)").await.context("registering STELLER_OPS_KEY")?;
     }
+    // Upserting is idempotent: every start puts the seed products back as the file has them.
+    let products = steller::seed::seed_products(&store).await.context("seeding the catalog")?;
 
     let app = steller::http::app(routes(), AppState::new(store, config));
-    let running = Running { address: listener.local_addr()?, dynamodb };
+    let running = Running { address: listener.local_addr()?, dynamodb, products };
     on_ready(&running);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API")?;
     if let Some(engine) = engine {

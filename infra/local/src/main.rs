@@ -35,6 +35,7 @@ fn banner(running: &Running) {
     println!("Steller local API   {url}/api");
     println!("OpenAPI document    {url}/api/public/openapi.json");
     println!("DynamoDB            {}", running.dynamodb);
+    println!("Catalog             {} products (infra/seed/products.json)", running.products);
     println!("Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\");
     println!("                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'");
     println!("Press Ctrl-C to stop.");

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::{
-    ApiKey, CompanyName, ContactName, Email, KeyId, KeyName, KeyRole, Mode, Money, PartnerId, Timestamp, TransactionId,
-    now,
+    ApiKey, CompanyName, ContactName, Email, KeyId, KeyName, KeyRole, LedgerEntry, LedgerKind, Mode, Money, PartnerId,
+    Timestamp, TransactionId, now,
 };
 
 /// A company that signed up to use the API.
@@ -88,6 +88,19 @@ impl SignUp {
             credit_id: TransactionId::generate(),
             first_key: NewKey::generate(Mode::Sandbox, Some(KeyName::first_key())),
         }
+    }
+
+    /// The ledger entry of the sandbox credit (none when the credit is zero).
+    pub fn credit_entry(&self) -> Option<LedgerEntry> {
+        (!self.sandbox_credit.is_zero()).then(|| LedgerEntry {
+            id: self.credit_id,
+            mode: Mode::Sandbox,
+            kind: LedgerKind::SignupCredit,
+            amount: self.sandbox_credit,
+            balance_after: self.sandbox_credit,
+            reference: self.partner.id.to_string(),
+            created_at: self.partner.created_at.clone(),
+        })
     }
 
     /// The sandbox wallet as signup leaves it.

@@ -6,6 +6,7 @@ mod catalog;
 mod ids;
 mod mode;
 mod money;
+mod order;
 mod text;
 mod time;
 
@@ -15,5 +16,9 @@ pub use catalog::Product;
 pub use ids::{KeyId, OrderId, PartnerId, ProductId, TransactionId};
 pub use mode::{Mode, UnknownMode};
 pub use money::{Money, MoneyError};
-pub use text::{CompanyName, ContactName, Email, KeyName, TextError};
+pub use order::{
+    BadIdempotencyKey, IdempotencyKey, LedgerEntry, LedgerKind, Order, OrderRefused, OrderStatus, PlaceOrder, Quantity,
+    QuantityError,
+};
+pub use text::{ClientReference, CompanyName, ContactName, Email, KeyName, TextError};
 pub use time::{Timestamp, now};

@@ -67,6 +67,11 @@ impl Money {
         Money(value)
     }
 
+    /// This amount times `count` (a unit price times a quantity), refused above the limit.
+    pub fn times(self, count: u32) -> Result<Self, MoneyError> {
+        Self::from_decimal(self.0 * Decimal::from(count))
+    }
+
     pub fn decimal(self) -> Decimal {
         self.0
     }
@@ -154,6 +159,14 @@ mod tests {
         assert_eq!((-a).to_string(), "-0.10");
         assert!((-a).is_negative());
         assert_eq!((a + -a).to_string(), "0.00");
+    }
+
+    #[test]
+    fn a_price_times_a_quantity_is_exact_and_bounded() {
+        let price = Money::parse("58.00").expect("valid");
+        assert_eq!(price.times(17).map(|m| m.to_string()), Ok("986.00".into()));
+        assert_eq!(Money::parse("0.10").expect("valid").times(3).map(|m| m.to_string()), Ok("0.30".into()));
+        assert_eq!(Money::parse("999999999999.99").expect("valid").times(2), Err(MoneyError::TooLarge));
     }
 
     #[test]

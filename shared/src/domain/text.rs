@@ -71,6 +71,10 @@ text_value!(
     /// A label a partner gives an API key ("production backend").
     KeyName, max = 100
 );
+text_value!(
+    /// The partner's own reference for an order (their order number, say).
+    ClientReference, max = 255
+);
 
 impl KeyName {
     /// The name of the key signup creates.

@@ -218,6 +218,10 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::EmailTaken => ApiError::EmailTaken,
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::InsufficientFunds { balance, needed } => ApiError::InsufficientFunds { balance, needed },
+            StoreError::InvalidState(detail) => ApiError::InvalidState(detail),
+            StoreError::IdempotencyLost => ApiError::IdempotencyInProgress,
+            StoreError::Contended => ApiError::Unavailable(Box::new(error)),
             StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
             StoreError::Corrupt { .. } | StoreError::Dynamo(_) => ApiError::Internal(Box::new(error)),
         }

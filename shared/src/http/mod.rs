@@ -5,6 +5,7 @@
 mod auth;
 mod edge;
 mod error;
+mod idempotency;
 mod json;
 pub mod openapi;
 mod pagination;
@@ -20,6 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller};
 pub use edge::{REQUEST_ID_HEADER, RequestId, current_request_id};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
+pub use idempotency::{
+    HeldClaim, IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, fingerprint, idempotent, stored_response,
+};
 pub use json::{BODY_LIMIT, Json};
 pub use pagination::{List, ListParams, ListQuery};
 pub use validation::Validation;

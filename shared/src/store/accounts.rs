@@ -4,17 +4,14 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::item::{Item, item, key, partner_pk, read};
 use super::keys::key_items;
+use super::ledger::put_entry;
 use super::{Store, StoreError, condition_failed_at};
 use crate::domain::{Mode, PartnerId, SignUp, Wallet};
 
 const PROFILE: &str = "PROFILE";
 
-fn wallet_sk(mode: Mode) -> String {
+pub(crate) fn wallet_sk(mode: Mode) -> String {
     format!("WALLET#{mode}")
-}
-
-pub(crate) fn ledger_sk(mode: Mode, entry: impl std::fmt::Display) -> String {
-    format!("LEDGER#{mode}#{entry}")
 }
 
 fn email_pk(canonical: &str) -> String {
@@ -70,16 +67,8 @@ impl Store {
             put_new(&self.table, wallet(&sandbox))?,
             put_new(&self.table, wallet(&live))?,
         ];
-        if !signup.sandbox_credit.is_zero() {
-            let credit = item(&pk, ledger_sk(Mode::Sandbox, signup.credit_id))
-                .s("txn_id", signup.credit_id.to_string())
-                .s("type", "signup_credit")
-                .money("amount", signup.sandbox_credit)
-                .money("balance_after", sandbox.balance)
-                .s("reference", partner.id.to_string())
-                .s("created_at", at)
-                .build();
-            items.push(put_new(&self.table, credit)?);
+        if let Some(credit) = signup.credit_entry() {
+            items.push(put_entry(&self.table, &partner.id, &credit)?);
         }
         items.extend(key_items(&self.table, &partner.id, &signup.first_key)?);
 

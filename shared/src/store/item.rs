@@ -44,6 +44,16 @@ impl ItemBuilder {
         self
     }
 
+    pub(crate) fn bool(mut self, name: &str, value: bool) -> Self {
+        self.0.insert(name.to_owned(), AttributeValue::Bool(value));
+        self
+    }
+
+    pub(crate) fn n(mut self, name: &str, value: i64) -> Self {
+        self.0.insert(name.to_owned(), AttributeValue::N(value.to_string()));
+        self
+    }
+
     pub(crate) fn build(self) -> Item {
         self.0
     }
@@ -78,6 +88,26 @@ impl Reader<'_> {
     pub(crate) fn parsed<T: FromStr>(&self, name: &str) -> Result<T, StoreError> {
         let raw = self.s(name)?;
         raw.parse().map_err(|_| self.corrupt(format!("{name} has an unexpected value")))
+    }
+
+    /// Parses a string attribute with `parse`, for types whose parser is not `FromStr`.
+    pub(crate) fn parsed_with<T>(&self, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
+        let raw = self.s(name)?;
+        parse(raw).ok_or_else(|| self.corrupt(format!("{name} has an unexpected value")))
+    }
+
+    pub(crate) fn bool(&self, name: &str) -> Result<bool, StoreError> {
+        match self.0.get(name) {
+            Some(AttributeValue::Bool(value)) => Ok(*value),
+            _ => Err(self.corrupt(format!("{name} is not a boolean"))),
+        }
+    }
+
+    pub(crate) fn number(&self, name: &str) -> Result<i64, StoreError> {
+        match self.0.get(name) {
+            Some(AttributeValue::N(raw)) => raw.parse().map_err(|_| self.corrupt(format!("{name} is not an integer"))),
+            _ => Err(self.corrupt(format!("{name} is not a number"))),
+        }
     }
 
     pub(crate) fn money(&self, name: &str) -> Result<Money, StoreError> {

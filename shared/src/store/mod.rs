@@ -7,9 +7,11 @@
 mod accounts;
 mod audit;
 mod catalog;
+mod idempotency;
 mod item;
-mod orders;
 mod keys;
+mod ledger;
+mod orders;
 mod page;
 mod retry;
 
@@ -17,6 +19,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 
+pub use audit::{AuditReport, Finding, OrphanedLedger, WalletAudit};
+pub use idempotency::{Claim, ClaimToken, IdempotencyScope, StoredResponse};
+pub use orders::Completion;
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
 
@@ -31,6 +36,19 @@ pub enum StoreError {
     /// The item does not exist for this partner and mode.
     #[error("not found")]
     NotFound,
+    /// The wallet cannot pay; nothing was written.
+    #[error("the wallet balance is {balance} but {needed} is needed")]
+    InsufficientFunds { balance: crate::domain::Money, needed: crate::domain::Money },
+    /// The item is not in a state that allows the change (an order already cancelled).
+    #[error("{0}")]
+    InvalidState(String),
+    /// The idempotency claim was lost (its lease ran out and another request took the
+    /// key); nothing was written.
+    #[error("the idempotency key was taken over by another request")]
+    IdempotencyLost,
+    /// The item kept changing under bounded retries (a very busy wallet); nothing was written.
+    #[error("the item is too busy; nothing was written")]
+    Contended,
     /// DynamoDB kept refusing (throttling, transaction conflicts) after bounded retries;
     /// nothing was written.
     #[error("DynamoDB is unavailable: {0}")]

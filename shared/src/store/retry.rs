@@ -123,7 +123,25 @@ impl RetryPolicy {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_smithy_types::body::SdkBody;
+
     use super::*;
+
+    /// A transaction cancelled with one reason code per item.
+    fn cancelled(codes: &[&str]) -> TransactError {
+        let reasons = codes.iter().map(|code| CancellationReason::builder().code(*code).build()).collect();
+        let error = TransactionCanceledException::builder().set_cancellation_reasons(Some(reasons)).build();
+        let response = HttpResponse::new(http::StatusCode::BAD_REQUEST.into(), SdkBody::empty());
+        SdkError::service_error(TransactWriteItemsError::TransactionCanceledException(error), response)
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy { attempts: 4, base: Duration::from_millis(1), cap: Duration::from_millis(2) }
+    }
 
     #[test]
     fn backoff_never_exceeds_the_cap() {
@@ -131,5 +149,59 @@ mod tests {
         for tries in 1..40 {
             assert!(policy.backoff(tries) <= policy.cap);
         }
+    }
+
+    #[test]
+    fn cancellations_are_told_apart_by_their_reasons() {
+        assert!(matches!(classify(cancelled(&["None", "TransactionConflict"])), TransactFailure::Conflict(_)));
+        assert!(matches!(classify(cancelled(&["ThrottlingError"])), TransactFailure::Conflict(_)));
+        assert!(matches!(
+            classify(cancelled(&["ConditionalCheckFailed", "TransactionConflict"])),
+            TransactFailure::Cancelled(_)
+        ));
+        assert!(matches!(classify(cancelled(&["ValidationError"])), TransactFailure::Cancelled(_)));
+    }
+
+    #[tokio::test]
+    async fn a_conflict_is_retried_until_the_transaction_goes_through() {
+        let calls = AtomicU32::new(0);
+        let result = quick()
+            .run(|| async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 | 1 => Err(cancelled(&["TransactionConflict"])),
+                    _ => Ok(TransactWriteItemsOutput::builder().build()),
+                }
+            })
+            .await;
+        assert!(result.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn endless_conflicts_stop_after_the_bound_and_become_unavailable() {
+        let calls = AtomicU32::new(0);
+        let result = quick()
+            .run(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(cancelled(&["TransactionConflict"]))
+            })
+            .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "bounded");
+        let error = result.err().map(|failure| failure.into_store_error(&|_| StoreError::NotFound));
+        assert!(matches!(error, Some(StoreError::Unavailable(_))), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_is_not_retried() {
+        let calls = AtomicU32::new(0);
+        let result = quick()
+            .run(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(cancelled(&["ConditionalCheckFailed"]))
+            })
+            .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let error = result.err().map(|failure| failure.into_store_error(&|_| StoreError::EmailTaken));
+        assert!(matches!(error, Some(StoreError::EmailTaken)));
     }
 }

@@ -1,0 +1,100 @@
+//! `POST /api/orders`: pays for an order from the wallet of the key's mode.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use steller::AppState;
+use steller::domain::{ClientReference, Order, PlaceOrder, ProductId, Quantity, QuantityError};
+use steller::http::{
+    ApiError, FieldError, IdempotencyHeader, Json, PartnerCaller, Problem, Validation, fingerprint, idempotent,
+};
+use steller::store::{Completion, IdempotencyScope, StoredResponse};
+use utoipa::ToSchema;
+
+use crate::view::OrderView;
+
+const ROUTE: &str = "POST /api/orders";
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub(crate) struct CreateOrderRequest {
+    /// The product to order (`prd_…`).
+    #[schema(required = true, example = "prd_01JD2X8Q9V4K7M3N5P6R8S0T2W")]
+    product_id: Option<String>,
+    /// How many units, 1–1000.
+    #[schema(required = true, minimum = 1, maximum = 1000, example = 2)]
+    quantity: Option<i64>,
+    /// Your own reference for the order, up to 255 characters.
+    #[schema(example = "PO-2026-0042")]
+    client_reference: Option<String>,
+}
+
+/// Validates the body's own fields, before the key is claimed or the catalog consulted.
+fn fields(body: &CreateOrderRequest) -> Result<(Option<ProductId>, Quantity, Option<ClientReference>), ApiError> {
+    let mut check = Validation::default();
+    let product_id = match body.product_id.as_deref().map(str::trim) {
+        None | Some("") => check.field("product_id", Err::<(), _>("is required")).map(|()| None),
+        // A malformed id names no product: the catalog lookup answers 404 for it.
+        Some(raw) => Some(ProductId::parse(raw).ok()),
+    };
+    let quantity = check.field("quantity", body.quantity.ok_or(QuantityError::Missing).and_then(Quantity::try_from));
+    let reference = check.optional("client_reference", body.client_reference.as_deref(), ClientReference::parse);
+    match (product_id, quantity, reference) {
+        (Some(product_id), Some(quantity), Some(reference)) => Ok((product_id, quantity, reference)),
+        _ => Err(check.into_error()),
+    }
+}
+
+/// Places an order, paid from the wallet of the key's mode in one transaction.
+///
+/// Send an `Idempotency-Key` to retry safely: the same key and body replay the first
+/// answer with `Idempotent-Replayed: true`, and the money moves at most once.
+#[utoipa::path(
+    post,
+    path = "/api/orders",
+    tag = "orders",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 printable characters; retries with the same key and body are replayed")),
+    request_body = CreateOrderRequest,
+    responses(
+        (status = 201, description = "Paid and placed", body = OrderView,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is a replay of the key's first answer"))),
+        (status = 402, description = "`insufficient_funds`: the detail names the balance and the amount needed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`idempotency_in_progress`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (an inactive product too) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn place_order(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    IdempotencyHeader(key): IdempotencyHeader,
+    Json(body): Json<CreateOrderRequest>,
+) -> Result<Response, ApiError> {
+    let (product_id, quantity, reference) = fields(&body)?;
+    let scope = key.map(|key| IdempotencyScope {
+        partner: caller.partner_id,
+        mode: caller.mode,
+        key,
+        fingerprint: fingerprint(ROUTE, &body),
+    });
+    let store = state.store.clone();
+    idempotent(&store, scope, |claim| async move {
+        let product = match product_id {
+            Some(id) => state.store.product(&id).await?,
+            None => None,
+        }
+        .ok_or(ApiError::NotFound)?;
+        let command = PlaceOrder::new(caller.partner_id, caller.mode, product, quantity, reference)
+            .map_err(|refused| ApiError::validation([FieldError::new("product_id", refused)]))?;
+        let render = |order: &Order| StoredResponse {
+            status: 201,
+            body: serde_json::to_string(&OrderView::from(order)).unwrap_or_default(),
+        };
+        let completion = claim.as_ref().map(|(scope, token)| Completion { scope, token, render: &render });
+        let order = state.store.place_order(&command, completion).await?;
+        tracing::info!(order_id = %order.id, total = %order.total, "order placed");
+        Ok(render(&order))
+    })
+    .await
+}

@@ -1,0 +1,52 @@
+//! `GET /api/orders` and `GET /api/orders/{id}`: the caller's orders in the key's mode.
+
+use axum::extract::{Path, State};
+use steller::AppState;
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem};
+
+use crate::view::{OrderView, order_id};
+
+/// The caller's orders in the key's mode, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "orders",
+    security(("bearer" = []), ("api_key" = [])),
+    params(ListParams),
+    responses(
+        (status = 200, body = List<OrderView>),
+        (status = 400, description = "A tampered cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` is not 1–100", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn list_orders(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ListQuery(page): ListQuery,
+) -> Result<Json<List<OrderView>>, ApiError> {
+    let orders = state.store.list_orders(&caller.partner_id, caller.mode, &page).await?;
+    Ok(Json(List::from_page(orders, |order| OrderView::from(&order))))
+}
+
+/// One of the caller's orders; another partner's or the other mode's is 404.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}",
+    tag = "orders",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The order's id (`ord_…`)")),
+    responses(
+        (status = 200, body = OrderView),
+        (status = 404, description = "No such order for this partner and mode", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(order_id = %id))]
+pub(crate) async fn get_order(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = state.store.order(&caller.partner_id, caller.mode, &order_id(&id)?).await?;
+    Ok(Json(OrderView::from(&order)))
+}

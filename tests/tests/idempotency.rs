@@ -1,0 +1,316 @@
+//! `Idempotency-Key` on `POST /api/orders`, on both engines: the money moves at most once.
+
+use std::collections::HashSet;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::{Method, Request, StatusCode};
+use serde_json::{Value, json};
+use steller::testing::{TestApp, TestPartner, TestResponse};
+use support::{all_pages, assert_ledger_sums_to_balance, balance, product};
+
+mod support;
+
+on_both_engines!(
+    twenty_parallel_requests_with_one_key_make_one_order_and_one_debit,
+    a_finished_request_is_replayed_with_its_status_and_body,
+    the_same_key_with_another_body_is_refused,
+    a_request_that_fails_validation_does_not_use_up_its_key,
+    keys_are_scoped_per_partner_and_mode,
+    an_insufficient_funds_answer_is_replayed_too,
+    a_retry_while_the_first_request_runs_is_a_conflict,
+    a_key_expires_after_24_hours,
+    a_malformed_key_is_a_bad_request,
+);
+
+async fn keyed_order(app: &TestApp, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/orders")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", idempotency_key)
+        .body(axum::body::Body::from(body.to_string()))
+        .expect("a request");
+    app.send(request).await
+}
+
+fn record_key(
+    partner: &TestPartner,
+    mode: &str,
+    idempotency_key: &str,
+) -> std::collections::HashMap<String, AttributeValue> {
+    [
+        ("pk".to_owned(), AttributeValue::S(format!("IDEMPOTENCY#{}#{mode}#{idempotency_key}", partner.id))),
+        ("sk".to_owned(), AttributeValue::S("IDEMPOTENCY".into())),
+    ]
+    .into()
+}
+
+/// Sets attributes of an idempotency record directly, to stage a state a test needs.
+async fn set_record(
+    app: &TestApp,
+    partner: &TestPartner,
+    idempotency_key: &str,
+    expression: &str,
+    values: &[(&str, AttributeValue)],
+) {
+    let mut update = app
+        .db
+        .store
+        .client()
+        .update_item()
+        .table_name(app.db.store.table())
+        .set_key(Some(record_key(partner, "sandbox", idempotency_key)))
+        .update_expression(expression);
+    for (name, value) in values {
+        update = update.expression_attribute_values(*name, value.clone());
+    }
+    update.send().await.expect("the record is updated");
+}
+
+fn epoch_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn twenty_parallel_requests_with_one_key_make_one_order_and_one_debit(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "7.50", true).await;
+    let body = json!({"product_id": product_id, "quantity": 2});
+
+    let attempts = (0..20).map(|_| keyed_order(&app, &partner.key, "checkout-42", body.clone()));
+    let responses = futures::future::join_all(attempts).await;
+
+    let successes: Vec<&TestResponse> = responses.iter().filter(|r| r.status == StatusCode::CREATED).collect();
+    let in_progress =
+        responses.iter().filter(|r| r.status == StatusCode::CONFLICT && r.body["code"] == "idempotency_in_progress");
+    assert_eq!(
+        successes.len() + in_progress.count(),
+        20,
+        "{:?}",
+        responses.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    let order_ids: HashSet<&str> = successes.iter().filter_map(|r| r.body["id"].as_str()).collect();
+    assert_eq!(order_ids.len(), 1, "every success carries the same order");
+    assert_eq!(all_pages(&app, "/api/orders", &partner.key, 100).await.len(), 1);
+    assert_eq!(balance(&app, &partner.key).await, "985.00", "one debit of 15.00");
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
+}
+
+async fn a_finished_request_is_replayed_with_its_status_and_body(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    let body = json!({"product_id": product_id, "quantity": 1, "client_reference": "PO-7"});
+    let first = keyed_order(&app, &partner.key, "retry-me", body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+
+    // The same body with its keys in another order and other spacing is the same request.
+    let reordered =
+        r#"{ "quantity": 1, "client_reference": "PO-7",  "product_id": "PRODUCT" }"#.replace("PRODUCT", &product_id);
+    let retry = keyed_order(&app, &partner.key, "retry-me", serde_json::from_str(&reordered).expect("JSON")).await;
+
+    assert_eq!(retry.status, StatusCode::CREATED);
+    assert_eq!(retry.body, first.body, "the first body, byte for byte");
+    assert_eq!(retry.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(balance(&app, &partner.key).await, "997.00", "one debit");
+    // A replay shows the first answer even after the order changed.
+    let id = first.body["id"].as_str().expect("an id");
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&partner.key), json!({})).await;
+    let after_cancel = keyed_order(&app, &partner.key, "retry-me", body).await;
+    assert_eq!(after_cancel.body["status"], "completed");
+}
+
+async fn the_same_key_with_another_body_is_refused(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    keyed_order(&app, &partner.key, "k-1", json!({"product_id": product_id, "quantity": 1})).await;
+
+    let other = keyed_order(&app, &partner.key, "k-1", json!({"product_id": product_id, "quantity": 2})).await;
+
+    other.assert_problem(422, "idempotency_key_reused");
+    assert_eq!(balance(&app, &partner.key).await, "997.00");
+}
+
+async fn a_request_that_fails_validation_does_not_use_up_its_key(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    let inactive = product(&app, "3.00", false).await;
+
+    keyed_order(&app, &partner.key, "k-2", json!({"product_id": product_id, "quantity": 0}))
+        .await
+        .assert_problem(422, "validation_failed");
+    keyed_order(&app, &partner.key, "k-2", json!({"product_id": inactive, "quantity": 1}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let unknown = steller::domain::ProductId::generate().to_string();
+    keyed_order(&app, &partner.key, "k-2", json!({"product_id": unknown, "quantity": 1}))
+        .await
+        .assert_problem(404, "not_found");
+    let valid = keyed_order(&app, &partner.key, "k-2", json!({"product_id": product_id, "quantity": 1})).await;
+
+    assert_eq!(valid.status, StatusCode::CREATED, "{}", valid.body);
+}
+
+async fn keys_are_scoped_per_partner_and_mode(app: TestApp) {
+    let alice = app.new_partner().await;
+    let bob = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    let body = json!({"product_id": product_id, "quantity": 1});
+
+    let alices = keyed_order(&app, &alice.key, "shared-key", body.clone()).await;
+    let bobs = keyed_order(&app, &bob.key, "shared-key", body.clone()).await;
+    let live = app.post("/api/keys", Some(&alice.key), json!({"mode": "live"})).await;
+    let alices_live = keyed_order(&app, live.body["key"].as_str().expect("a key"), "shared-key", body).await;
+
+    assert_eq!((alices.status, bobs.status), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_ne!(alices.body["id"], bobs.body["id"]);
+    assert!(bobs.headers.get("idempotent-replayed").is_none());
+    alices_live.assert_problem(402, "insufficient_funds");
+}
+
+async fn an_insufficient_funds_answer_is_replayed_too(app: TestApp) {
+    let partner = app.new_partner().await;
+    let expensive = product(&app, "1500.00", true).await;
+    let body = json!({"product_id": expensive, "quantity": 1});
+
+    let first = keyed_order(&app, &partner.key, "too-much", body.clone()).await;
+    let retry = keyed_order(&app, &partner.key, "too-much", body).await;
+
+    first.assert_problem(402, "insufficient_funds");
+    assert_eq!(retry.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(retry.body, first.body);
+    assert_eq!(retry.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(balance(&app, &partner.key).await, "1000.00");
+}
+
+async fn a_retry_while_the_first_request_runs_is_a_conflict(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    let body = json!({"product_id": product_id, "quantity": 1});
+    keyed_order(&app, &partner.key, "slow", body.clone()).await;
+    // Stage the record as if its request were still running.
+    set_record(
+        &app,
+        &partner,
+        "slow",
+        "SET claim_state = :running, locked_until = :later",
+        &[
+            (":running", AttributeValue::S("in_progress".into())),
+            (":later", AttributeValue::N((epoch_now() + 30).to_string())),
+        ],
+    )
+    .await;
+
+    let retry = keyed_order(&app, &partner.key, "slow", body).await;
+
+    retry.assert_problem(409, "idempotency_in_progress");
+    assert_eq!(balance(&app, &partner.key).await, "997.00");
+}
+
+async fn a_key_expires_after_24_hours(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    keyed_order(&app, &partner.key, "daily", json!({"product_id": product_id, "quantity": 1})).await;
+    let record = app
+        .db
+        .store
+        .client()
+        .get_item()
+        .table_name(app.db.store.table())
+        .set_key(Some(record_key(&partner, "sandbox", "daily")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read")
+        .item
+        .expect("the record exists");
+    let expires_at: i64 = record["expires_at"].as_n().expect("a TTL attribute").parse().expect("epoch seconds");
+    assert!((expires_at - epoch_now() - 24 * 3600).abs() < 120, "expires in 24 h: {expires_at}");
+
+    // DynamoDB deletes expired items lazily; until it does, the key counts as free.
+    set_record(
+        &app,
+        &partner,
+        "daily",
+        "SET expires_at = :past",
+        &[(":past", AttributeValue::N((epoch_now() - 1).to_string()))],
+    )
+    .await;
+    let reused = keyed_order(&app, &partner.key, "daily", json!({"product_id": product_id, "quantity": 2})).await;
+
+    assert_eq!(reused.status, StatusCode::CREATED, "{}", reused.body);
+    assert_eq!(balance(&app, &partner.key).await, "991.00");
+}
+
+async fn a_malformed_key_is_a_bad_request(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    let too_long = "k".repeat(256);
+
+    keyed_order(&app, &partner.key, &too_long, json!({"product_id": product_id, "quantity": 1}))
+        .await
+        .assert_problem(400, "malformed_request");
+    assert_eq!(balance(&app, &partner.key).await, "1000.00");
+}
+
+mod claims {
+    //! The claim protocol itself, through the store: a lease that a crashed request
+    //! cannot hold forever, and a late completion that cannot move money twice.
+
+    use steller::domain::{IdempotencyKey, Mode, PartnerId};
+    use steller::store::{Claim, IdempotencyScope, StoredResponse};
+    use steller::testing::TestDatabase;
+
+    fn scope(partner: PartnerId, fingerprint: &str) -> IdempotencyScope {
+        IdempotencyScope {
+            partner,
+            mode: Mode::Sandbox,
+            key: IdempotencyKey::parse("lease-test").expect("a valid key"),
+            fingerprint: fingerprint.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claim_is_exclusive_until_its_lease_runs_out_and_a_lost_claim_cannot_complete() {
+        let db = TestDatabase::embedded().await;
+        let store = &db.store;
+        let scope = scope(PartnerId::generate(), "body-a");
+
+        let Claim::Acquired(first) = store.claim_idempotency_key(&scope).await.expect("claimed") else {
+            panic!("the first claim acquires the key");
+        };
+        assert_eq!(store.claim_idempotency_key(&scope).await.expect("answered"), Claim::InProgress);
+        let other_body = super::scope_with(&scope, "body-b");
+        assert_eq!(store.claim_idempotency_key(&other_body).await.expect("answered"), Claim::KeyReused);
+
+        // The holder "crashes": its lease runs out.
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("IDEMPOTENCY#{}#sandbox#lease-test", scope.partner)),
+            )
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("IDEMPOTENCY".into()))
+            .update_expression("SET locked_until = :past")
+            .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+            .send()
+            .await
+            .expect("staged");
+        let Claim::Acquired(second) = store.claim_idempotency_key(&scope).await.expect("claimed") else {
+            panic!("an expired lease is taken over");
+        };
+        assert_ne!(first, second);
+
+        let response = StoredResponse { status: 201, body: "{}".into() };
+        let late = store.record_idempotent_response(&scope, &first, &response).await;
+        assert!(matches!(late, Err(steller::store::StoreError::IdempotencyLost)), "{late:?}");
+        store.record_idempotent_response(&scope, &second, &response).await.expect("the holder completes");
+        assert_eq!(store.claim_idempotency_key(&scope).await.expect("answered"), Claim::Replay(response));
+    }
+}
+
+fn scope_with(scope: &steller::store::IdempotencyScope, fingerprint: &str) -> steller::store::IdempotencyScope {
+    steller::store::IdempotencyScope { fingerprint: fingerprint.into(), ..scope.clone() }
+}
