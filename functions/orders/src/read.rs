@@ -15,8 +15,6 @@ use crate::view::{OrderView, order_id};
     params(ListParams),
     responses(
         (status = 200, body = List<OrderView>),
-        (status = 400, description = "A tampered cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` is not 1–100", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]

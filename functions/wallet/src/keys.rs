@@ -63,8 +63,6 @@ pub(crate) struct CreatedKey {
     params(ListParams),
     responses(
         (status = 200, body = List<KeyView>),
-        (status = 400, description = "A tampered cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` is not 1–100", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]

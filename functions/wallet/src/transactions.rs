@@ -4,7 +4,7 @@ use axum::extract::State;
 use serde::Serialize;
 use steller::AppState;
 use steller::domain::{LedgerEntry, LedgerKind, Money};
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem};
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,8 +46,6 @@ impl From<LedgerEntry> for TransactionView {
     params(ListParams),
     responses(
         (status = 200, body = List<TransactionView>),
-        (status = 400, description = "A tampered cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` is not 1–100", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -49,14 +49,14 @@ pub fn document(routes: utoipa_axum::router::OpenApiRouter<crate::AppState>) -> 
 }
 
 /// Adds the problem+json responses the shared layers give any route, so handlers only
-/// document their own: 401/403 where a key is needed, 400/413/415/422 where a body is
-/// read, and 500/503 everywhere.
+/// document their own: 401/403 where a key is needed, 400/422 on paginated lists,
+/// 400/413/415/422 where a body is read, and 500/503 everywhere.
 #[derive(Debug)]
 pub struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut OpenApi) {
-        use utoipa::openapi::{Content, Ref, ResponseBuilder};
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
         let problem = |description: &str| {
             ResponseBuilder::new()
                 .description(description)
@@ -76,6 +76,13 @@ impl Modify for CommonResponses {
                 if secured {
                     common.push(("401", "`unauthorized`: no valid API key"));
                     common.push(("403", "`forbidden`: the key's role may not call this route"));
+                }
+                let paginated = operation.parameters.as_ref().is_some_and(|params| {
+                    params.iter().any(|param| matches!(param, RefOr::T(p) if p.name == "cursor"))
+                });
+                if paginated {
+                    common.push(("400", "`malformed_request`: the cursor is not one this listing gave"));
+                    common.push(("422", "`validation_failed`: `limit` is not 1-100"));
                 }
                 if operation.request_body.is_some() {
                     common.push(("400", "`malformed_request`: the body is not a JSON object"));
