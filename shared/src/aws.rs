@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
 use aws_config::environment::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
 /// Bounded timeouts: a Lambda should answer 503 rather than hang until its own timeout.
@@ -48,4 +49,8 @@ pub async fn for_endpoint(endpoint: &str) -> SdkConfig {
 
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
+}
+
+pub fn ses(config: &SdkConfig) -> aws_sdk_ses::Client {
+    aws_sdk_ses::Client::new(config)
 }

@@ -1,13 +1,21 @@
 //! Configuration, read once at start-up from the environment (or any lookup, in tests).
 
-use crate::domain::{Money, MoneyError};
+use crate::domain::{Email, Money, MoneyError};
 
 /// The domain table's name (template.yaml passes the deployed table's name).
 pub const TABLE_VAR: &str = "STELLER_TABLE";
 /// Fake USD credited to a new partner's sandbox wallet; defaults to 1000.00.
 pub const SANDBOX_CREDIT_VAR: &str = "STELLER_SANDBOX_CREDIT";
+/// The address every email is sent from; SES must have it verified.
+pub const SENDER_EMAIL_VAR: &str = "STELLER_SENDER_EMAIL";
+/// Where ops are told about new live top-up requests; unset or blank, no one is.
+pub const OPS_EMAIL_VAR: &str = "STELLER_OPS_EMAIL";
 
 const DEFAULT_SANDBOX_DOLLARS: u32 = 1000;
+/// The sender of `Config::for_table`, the local server and the tests.
+pub const DEFAULT_SENDER_EMAIL: &str = "no-reply@steller.example";
+/// The ops address of `Config::for_table`, the local server and the tests.
+pub const DEFAULT_OPS_EMAIL: &str = "ops@steller.example";
 
 /// Why the configuration could not be read. Names the variable, never its value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,11 +31,13 @@ pub enum ConfigError {
 pub struct Config {
     pub table: String,
     pub sandbox_credit: Money,
+    pub sender_email: String,
+    pub ops_email: Option<String>,
 }
 
 impl Config {
     /// The variables every function reads; template.yaml sets exactly these.
-    pub const VARIABLES: [&'static str; 2] = [TABLE_VAR, SANDBOX_CREDIT_VAR];
+    pub const VARIABLES: [&'static str; 4] = [TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, OPS_EMAIL_VAR];
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -45,13 +55,31 @@ impl Config {
                 reason: format!("the amount {error}"),
             })?,
         };
-        Ok(Config { table, sandbox_credit })
+        let sender_email = lookup(SENDER_EMAIL_VAR).ok_or(ConfigError::Missing(SENDER_EMAIL_VAR))?;
+        let sender_email = parse_email(SENDER_EMAIL_VAR, &sender_email)?;
+        // Blank counts as unset: template.yaml passes its empty default through as "".
+        let ops_email = lookup(OPS_EMAIL_VAR)
+            .filter(|ops| !ops.trim().is_empty())
+            .map(|ops| parse_email(OPS_EMAIL_VAR, &ops))
+            .transpose()?;
+        Ok(Config { table, sandbox_credit, sender_email, ops_email })
     }
 
     /// A configuration for `table` with every other value at its default.
     pub fn for_table(table: impl Into<String>) -> Self {
-        Config { table: table.into(), sandbox_credit: Money::dollars(DEFAULT_SANDBOX_DOLLARS) }
+        Config {
+            table: table.into(),
+            sandbox_credit: Money::dollars(DEFAULT_SANDBOX_DOLLARS),
+            sender_email: DEFAULT_SENDER_EMAIL.to_owned(),
+            ops_email: Some(DEFAULT_OPS_EMAIL.to_owned()),
+        }
     }
+}
+
+fn parse_email(name: &'static str, raw: &str) -> Result<String, ConfigError> {
+    Email::parse(Some(raw))
+        .map(|email| email.as_str().to_owned())
+        .map_err(|error| ConfigError::Malformed { name, reason: format!("the address {error}") })
 }
 
 /// DynamoDB's rule: 3–255 characters of `a-z A-Z 0-9 _ - .`.
@@ -70,9 +98,11 @@ mod tests {
 
     use super::*;
 
+    /// The lookup of `vars` plus a sender, which every valid configuration needs.
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        let mut all: HashMap<String, String> = HashMap::from([(SENDER_EMAIL_VAR.into(), DEFAULT_SENDER_EMAIL.into())]);
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Config::from_lookup(|name| all.get(name).cloned())
     }
 
     #[test]
@@ -86,7 +116,66 @@ mod tests {
     fn the_sandbox_credit_defaults_to_a_thousand_dollars() {
         let config = config(&[(TABLE_VAR, "steller-dev")]).expect("valid");
         assert_eq!(config.sandbox_credit.to_string(), "1000.00");
-        assert_eq!(config, Config::for_table("steller-dev"));
+        assert_eq!(config.sandbox_credit, Config::for_table("steller-dev").sandbox_credit);
+    }
+
+    #[test]
+    fn a_missing_sender_email_is_named() {
+        let error = Config::from_lookup(|name| (name == TABLE_VAR).then(|| "steller-dev".to_owned()))
+            .expect_err("the sender is required");
+        assert_eq!(error, ConfigError::Missing(SENDER_EMAIL_VAR));
+        assert!(error.to_string().contains("STELLER_SENDER_EMAIL"));
+    }
+
+    #[test]
+    fn the_sender_and_ops_addresses_are_read_and_trimmed() {
+        let config = config(&[
+            (TABLE_VAR, "steller-dev"),
+            (SENDER_EMAIL_VAR, " hello@steller.example "),
+            (OPS_EMAIL_VAR, "ops@steller.example"),
+        ])
+        .expect("valid");
+        assert_eq!(config.sender_email, "hello@steller.example");
+        assert_eq!(config.ops_email.as_deref(), Some("ops@steller.example"));
+    }
+
+    #[test]
+    fn without_an_ops_address_no_one_is_told_of_top_ups() {
+        let unset = config(&[(TABLE_VAR, "steller-dev")]).expect("valid");
+        assert_eq!(unset.ops_email, None);
+        let blank = config(&[(TABLE_VAR, "steller-dev"), (OPS_EMAIL_VAR, "  ")]).expect("valid");
+        assert_eq!(blank.ops_email, None, "a blank address is no address");
+    }
+
+    #[test]
+    fn malformed_addresses_name_their_variable() {
+        for name in [SENDER_EMAIL_VAR, OPS_EMAIL_VAR] {
+            let error = config(&[(TABLE_VAR, "steller-dev"), (name, "not-an-address")]).expect_err("bad address");
+            assert!(matches!(error, ConfigError::Malformed { name: n, .. } if n == name), "{error}");
+            assert!(error.to_string().contains(name), "{error}");
+            assert!(!error.to_string().contains("not-an-address"), "the value is never echoed: {error}");
+        }
+    }
+
+    #[test]
+    fn template_yaml_gives_every_function_exactly_the_variables_config_reads() {
+        let template: serde_norway::Value =
+            serde_norway::from_str(crate::schema::TEMPLATE).expect("the template parses");
+        let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+        let mut set: Vec<&str> =
+            variables.as_mapping().expect("a mapping").keys().filter_map(serde_norway::Value::as_str).collect();
+        set.sort_unstable();
+        let mut read = Config::VARIABLES.to_vec();
+        read.sort_unstable();
+        assert_eq!(set, read);
+    }
+
+    #[test]
+    fn the_defaults_send_from_no_reply_and_tell_ops() {
+        let config = Config::for_table("steller-dev");
+        assert_eq!(config.sender_email, "no-reply@steller.example");
+        assert_eq!(config.ops_email.as_deref(), Some("ops@steller.example"));
+        assert!(Config::VARIABLES.contains(&SENDER_EMAIL_VAR) && Config::VARIABLES.contains(&OPS_EMAIL_VAR));
     }
 
     #[test]

@@ -4,9 +4,11 @@
 pub mod aws;
 pub mod config;
 pub mod domain;
+pub mod email;
 #[cfg(feature = "embedded")]
 pub mod engine;
 pub mod http;
+pub mod notices;
 pub mod schema;
 pub mod seed;
 pub mod store;

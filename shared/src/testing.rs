@@ -1,7 +1,10 @@
 //! `TestApp`: a function's router over a fresh DynamoDB (in-process dynoxide, or the AWS
 //! emulator named by `STELLER_TEST_AWS_ENDPOINT`), with typed calls for the tests.
 
+mod emails;
+
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
@@ -12,7 +15,10 @@ use serde_json::Value;
 use tower::ServiceExt;
 use utoipa_axum::router::OpenApiRouter;
 
+use self::emails::Mailbox;
+pub use self::emails::{FailingEmail, emulator_sent_emails};
 use crate::domain::{CompanyName, Email, SignUp};
+use crate::email::{EmailSender, Outbox, SesSender, verify_sender};
 use crate::engine::{EmbeddedEngine, Storage};
 use crate::schema::{TableNames, bootstrap};
 use crate::{AppState, Config, Store, aws};
@@ -144,22 +150,66 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub db: TestDatabase,
+    routes: OpenApiRouter<AppState>,
+    mailbox: Mailbox,
 }
 
 impl TestApp {
-    /// `routes` on a fresh in-process dynoxide.
+    /// `routes` on a fresh in-process dynoxide, emailing into an outbox.
     pub async fn embedded(routes: OpenApiRouter<AppState>) -> Self {
         Self::on(routes, TestDatabase::embedded().await)
     }
 
-    /// `routes` on fresh tables of the AWS emulator.
+    /// `routes` on fresh tables of the AWS emulator, emailing through its SES from a
+    /// sender address of this app's own (verified first, as SES requires).
     pub async fn aws_emulator(routes: OpenApiRouter<AppState>) -> Self {
-        Self::on(routes, TestDatabase::aws_emulator().await)
+        let db = TestDatabase::aws_emulator().await;
+        let endpoint = db.endpoint.clone();
+        let ses = aws::ses(&aws::for_endpoint(&endpoint).await);
+        let sender = format!("no-reply+{}@steller.example", unique_prefix());
+        verify_sender(&ses, &sender).await.expect("the emulator's SES verifies the sender");
+        let config = Config { sender_email: sender.clone(), ..Config::for_table(db.store.table()) };
+        let state = AppState::new(db.store.clone(), config).with_email(Arc::new(SesSender::new(ses)));
+        Self::serve(routes, state, db, Mailbox::Emulator { endpoint, sender })
     }
 
+    /// `routes` on `db`, emailing into an outbox.
     pub fn on(routes: OpenApiRouter<AppState>, db: TestDatabase) -> Self {
-        let state = AppState::new(db.store.clone(), Config::for_table(db.store.table()));
-        TestApp { router: crate::http::app(routes, state.clone()), state, db }
+        let outbox = Outbox::new();
+        let state =
+            AppState::new(db.store.clone(), Config::for_table(db.store.table())).with_email(Arc::new(outbox.clone()));
+        Self::serve(routes, state, db, Mailbox::Outbox(outbox))
+    }
+
+    fn serve(routes: OpenApiRouter<AppState>, state: AppState, db: TestDatabase, mailbox: Mailbox) -> Self {
+        TestApp { router: crate::http::app(routes.clone(), state.clone()), state, db, routes, mailbox }
+    }
+
+    /// The same app with `state` (another configuration, say), served anew.
+    pub fn with_state(mut self, state: AppState) -> Self {
+        self.router = crate::http::app(self.routes.clone(), state.clone());
+        self.state = state;
+        self
+    }
+
+    /// The same app sending its emails through `sender` (a `FailingEmail`, say); what
+    /// `outbox` and `sent_emails` read stays where it was, so they see nothing new.
+    pub fn with_email(self, sender: Arc<dyn EmailSender>) -> Self {
+        let state = self.state.clone().with_email(sender);
+        self.with_state(state)
+    }
+
+    /// Every email the in-process outbox holds, oldest first. Panics on the AWS
+    /// emulator, where emails go to SES: use `sent_emails` there.
+    pub fn outbox(&self) -> Vec<crate::email::Email> {
+        self.mailbox.outbox()
+    }
+
+    /// Every email this app sent, oldest first, on either engine: the outbox on dynoxide,
+    /// SES's record on the AWS emulator (where only the HTML body is kept, so `text` is
+    /// empty: assert on `html` in scenarios that run on both).
+    pub async fn sent_emails(&self) -> Vec<crate::email::Email> {
+        self.mailbox.sent().await
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {

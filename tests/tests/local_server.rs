@@ -10,6 +10,8 @@ const OPS_KEY: &str = "stl_ops_local0123456789abcdefghijklmnopqrstuv";
 
 struct Server {
     base: String,
+    /// Where the server said its emails go (the banner's Email line).
+    email: String,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -19,19 +21,19 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("an address"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let (ready, is_ready) = oneshot::channel::<()>();
+        let (ready, is_ready) = oneshot::channel::<String>();
         let task = tokio::spawn(steller_local::serve(
             options,
             listener,
-            move |_| {
-                let _ = ready.send(());
+            move |running| {
+                let _ = ready.send(running.email.clone());
             },
             async move {
                 let _ = stopped.await;
             },
         ));
-        is_ready.await.expect("the server gets ready");
-        Server { base, stop, task }
+        let email = is_ready.await.expect("the server gets ready");
+        Server { base, email, stop, task }
     }
 
     async fn sign_up(&self, email: &str) -> reqwest::Response {
@@ -58,6 +60,7 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
     let server = Server::start(in_memory(Some(OPS_KEY))).await;
     let base = &server.base;
     let http = reqwest::Client::new();
+    assert_eq!(server.email, "printed here (outbox)");
 
     let signup: Value = server.sign_up("local@acme.example").await.json().await.expect("JSON");
     let key = signup["api_key"].as_str().expect("a key");
@@ -126,10 +129,34 @@ async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
         ops_key: Some(OPS_KEY.into()),
     };
 
+    let endpoint = steller::testing::aws_emulator_endpoint();
+    let server = Server::start(options).await;
+    let partner = format!("emulated-{}@acme.example", steller::testing::unique_prefix());
+
+    assert_eq!(server.sign_up(&partner).await.status(), 201);
+    assert_eq!(server.sign_up(&partner.to_uppercase()).await.status(), 409);
+    assert_eq!(server.email, format!("SES at {endpoint}"));
+    server.stop().await;
+    let welcomed = steller::testing::emulator_sent_emails(&endpoint)
+        .await
+        .iter()
+        .filter(|message| message["destinations"]["ToAddresses"][0] == partner.as_str())
+        .count();
+    assert_eq!(welcomed, 1, "the welcome email went through the emulator's SES, once");
+}
+
+#[tokio::test]
+async fn an_endpoint_without_ses_gets_its_emails_printed_instead() {
+    let dynamodb_only =
+        steller::engine::EmbeddedEngine::start(steller::engine::Storage::Memory).await.expect("dynoxide starts");
+    let endpoint = dynamodb_only.endpoint().to_owned();
+    let options =
+        Options { engine: Engine::Endpoint(endpoint.clone()), table_prefix: "steller-local".into(), ops_key: None };
+
     let server = Server::start(options).await;
 
-    assert_eq!(server.sign_up("emulated@acme.example").await.status(), 201);
-    assert_eq!(server.sign_up("EMULATED@acme.example").await.status(), 409);
+    assert_eq!(server.email, format!("printed here (outbox; no SES at {endpoint})"));
+    assert_eq!(server.sign_up("no-ses@acme.example").await.status(), 201);
     server.stop().await;
 }
 

@@ -46,6 +46,12 @@ fn the_document_is_openapi_3_1_and_lists_every_route() {
         ("get", "/api/orders"),
         ("get", "/api/orders/{id}"),
         ("post", "/api/orders/{id}/cancel"),
+        ("post", "/api/wallet/top-up-requests"),
+        ("get", "/api/wallet/top-up-requests"),
+        ("get", "/api/wallet/top-up-requests/{id}"),
+        ("get", "/api/admin/top-up-requests"),
+        ("post", "/api/admin/top-up-requests/{id}/approve"),
+        ("post", "/api/admin/top-up-requests/{id}/reject"),
     ];
     let mut listed: Vec<(String, String)> = document["paths"]
         .as_object()
@@ -74,6 +80,8 @@ fn no_two_functions_define_a_schema_of_the_same_name_differently() {
         ("wallet", wallet::routes()),
         ("catalog", catalog::routes()),
         ("orders", orders::routes()),
+        ("top-ups", top_ups::routes()),
+        ("admin", admin::routes()),
     ];
     for (function, routes) in functions {
         let (_, own) = routes.split_for_parts();

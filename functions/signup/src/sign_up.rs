@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{CompanyName, ContactName, Email, Mode, SignUp};
+use steller::email::{notify, templates};
 use steller::http::{ApiError, Json, Problem, Validation};
 use utoipa::ToSchema;
 
@@ -62,7 +63,8 @@ fn command(body: SignupRequest, state: &AppState) -> Result<SignUp, ApiError> {
     Ok(SignUp::new(company_name, email, contact_name, state.config.sandbox_credit))
 }
 
-/// Sign up: creates the partner, a sandbox key and both wallets in one transaction.
+/// Sign up: creates the partner, a sandbox key and both wallets in one transaction, then
+/// sends the welcome email.
 #[utoipa::path(
     post,
     path = "/api/public/signup",
@@ -81,6 +83,8 @@ pub(crate) async fn sign_up(
     let signup = command(body, &state)?;
     state.store.sign_up(&signup).await?;
     tracing::info!(partner_id = %signup.partner.id, "partner signed up");
+    // After the commit, and never able to fail the signup: the partner exists either way.
+    notify(&*state.email, templates::welcome(&state.config.sender_email, &signup.partner)).await;
     let partner = &signup.partner;
     let wallet = signup.sandbox_wallet();
     Ok((

@@ -2,8 +2,10 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use std::sync::Arc;
+
 use serde_json::{Value, json};
-use steller::testing::{TestApp, TestResponse};
+use steller::testing::{FailingEmail, TestApp, TestResponse};
 
 async fn app() -> TestApp {
     TestApp::embedded(signup::routes()).await
@@ -96,21 +98,77 @@ async fn a_signup_writes_every_item_in_one_go_and_the_ledger_matches_the_balance
 
 #[tokio::test]
 async fn the_configured_sandbox_credit_is_what_a_new_wallet_gets() {
-    let db = steller::testing::TestDatabase::embedded().await;
-    let mut app = TestApp::on(signup::routes(), db);
+    let app = app().await;
     let config = steller::Config::from_lookup(|name| match name {
         "STELLER_TABLE" => Some(app.db.store.table().to_owned()),
         "STELLER_SANDBOX_CREDIT" => Some("25.5".to_owned()),
+        "STELLER_SENDER_EMAIL" => Some("no-reply@steller.example".to_owned()),
         _ => None,
     })
     .expect("a valid config");
-    app.state = steller::AppState::new(app.db.store.clone(), config);
-    app.router = steller::http::app(signup::routes(), app.state.clone());
+    let state = app.state.clone();
+    let app = app.with_state(steller::AppState { config: Arc::new(config), ..state });
 
     let response = sign_up(&app, json!({"company_name": "Acme", "email": "credit@acme.example"})).await;
 
     assert_eq!(response.status, StatusCode::CREATED);
     assert_eq!(response.body["wallet"]["balance"], "25.50");
+}
+
+#[tokio::test]
+async fn a_signup_sends_one_welcome_email_from_the_configured_sender_without_the_key() {
+    let app = app().await;
+    let config = steller::Config { sender_email: "hello@steller.example".into(), ..(*app.state.config).clone() };
+    let state = app.state.clone();
+    let app = app.with_state(steller::AppState { config: Arc::new(config), ..state });
+
+    let response = sign_up(&app, json!({"company_name": "Acme & Sons", "email": "Dev@Acme.example"})).await;
+
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    let key = response.body["api_key"].as_str().expect("a key");
+    let [email] = &app.outbox()[..] else { panic!("one email: {:?}", app.outbox()) };
+    assert_eq!((email.from.as_str(), email.to.as_str()), ("hello@steller.example", "Dev@Acme.example"));
+    assert!(email.subject.contains("Acme & Sons"), "{}", email.subject);
+    assert!(email.text.contains("Acme & Sons"), "{}", email.text);
+    assert!(email.html.contains("Acme &amp; Sons") && email.html.contains("<html>"), "{}", email.html);
+    let partner_id = response.body["partner"]["id"].as_str().expect("an id");
+    assert!(email.text.contains(partner_id) && email.html.contains(partner_id));
+    for body in [&email.subject, &email.text, &email.html] {
+        assert!(!body.contains(key), "the welcome email holds the key");
+        assert!(!body.contains("stl_"), "the welcome email holds something like a key");
+    }
+}
+
+#[tokio::test]
+async fn a_signup_succeeds_even_when_the_welcome_email_fails() {
+    let failing = FailingEmail::new();
+    let app = app().await.with_email(Arc::new(failing.clone()));
+
+    let response = sign_up(&app, json!({"company_name": "Acme", "email": "down@acme.example"})).await;
+
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    assert_eq!(failing.attempted().len(), 1, "the welcome email was tried");
+    let key = steller::domain::ApiKey::parse(response.body["api_key"].as_str().unwrap_or_default()).expect("a key");
+    let principal = app.state.store.principal(&key).await.expect("the store answers");
+    assert!(principal.is_some(), "the partner and its key are kept");
+    assert!(stored_kinds(&app).await.contains(&"PARTNER PROFILE".to_owned()));
+}
+
+#[tokio::test]
+async fn a_refused_signup_sends_no_email() {
+    let app = app().await;
+    assert_eq!(sign_up(&app, json!({"company_name": "Acme", "email": "dev@acme.example"})).await.status, 201);
+
+    sign_up(&app, json!({"company_name": "Other", "email": "DEV@acme.example"}))
+        .await
+        .assert_problem(409, "email_taken");
+    sign_up(&app, json!({"company_name": "Other", "email": "not-an-email"}))
+        .await
+        .assert_problem(422, "validation_failed");
+
+    let sent = app.outbox();
+    assert_eq!(sent.len(), 1, "only the first signup is welcomed: {sent:?}");
+    assert_eq!(sent[0].to, "dev@acme.example");
 }
 
 #[tokio::test]
@@ -176,6 +234,7 @@ async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner() {
     assert_eq!((created, taken), (1, 19));
     let partners = stored_kinds(&app).await.iter().filter(|k| k.as_str() == "PARTNER PROFILE").count();
     assert_eq!(partners, 1);
+    assert_eq!(app.outbox().len(), 1, "one partner, one welcome email");
 }
 
 #[tokio::test]

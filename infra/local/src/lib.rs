@@ -4,10 +4,12 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
-use steller::config::TABLE_VAR;
+use steller::config::{DEFAULT_OPS_EMAIL, DEFAULT_SENDER_EMAIL, OPS_EMAIL_VAR, SENDER_EMAIL_VAR, TABLE_VAR};
 use steller::domain::{ApiKey, KeyRole};
+use steller::email::{EmailError, EmailSender, Outbox, SesSender, verify_sender};
 use steller::engine::{EmbeddedEngine, Storage};
 use steller::schema::{TableNames, bootstrap};
 use steller::{AppState, Config, Store, aws};
@@ -15,7 +17,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Every function's routes, merged: what API Gateway routes to the Lambdas in AWS.
 pub fn routes() -> OpenApiRouter<AppState> {
-    signup::routes().merge(wallet::routes()).merge(catalog::routes()).merge(orders::routes())
+    signup::routes()
+        .merge(wallet::routes())
+        .merge(catalog::routes())
+        .merge(orders::routes())
+        .merge(top_ups::routes())
+        .merge(admin::routes())
 }
 
 /// The OpenAPI document of the whole API (docs/openapi.json is this, serialised).
@@ -46,6 +53,8 @@ pub struct Options {
 pub struct Running {
     pub address: SocketAddr,
     pub dynamodb: String,
+    /// Where emails go: printed to the console, or SES at the endpoint.
+    pub email: String,
     /// How many catalog products were seeded from infra/seed/products.json.
     pub products: usize,
 }
@@ -80,12 +89,23 @@ pub async fn serve(
         Engine::Endpoint(endpoint) => (None, endpoint.clone(), endpoint.clone()),
     };
 
-    let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
+    let sdk = aws::for_endpoint(&endpoint).await;
+    let client = aws::dynamodb(&sdk);
     let names = TableNames::new(&options.table_prefix);
     bootstrap(&client, &names).await.with_context(|| format!("creating the tables on {dynamodb}"))?;
     let table = names.domain();
-    let config =
-        Config::from_lookup(|name| if name == TABLE_VAR { Some(table.clone()) } else { std::env::var(name).ok() })?;
+    let config = Config::from_lookup(|name| match name {
+        TABLE_VAR => Some(table.clone()),
+        SENDER_EMAIL_VAR => Some(std::env::var(name).unwrap_or_else(|_| DEFAULT_SENDER_EMAIL.to_owned())),
+        OPS_EMAIL_VAR => Some(std::env::var(name).unwrap_or_else(|_| DEFAULT_OPS_EMAIL.to_owned())),
+        _ => std::env::var(name).ok(),
+    })?;
+    let (email, email_described) = match &options.engine {
+        Engine::Embedded(_) => {
+            (Arc::new(Outbox::printing()) as Arc<dyn EmailSender>, "printed here (outbox)".to_owned())
+        }
+        Engine::Endpoint(endpoint) => ses_at(endpoint, &sdk, &config.sender_email).await?,
+    };
     let store = Store::new(client, &table);
     if let Some(key) = &ops_key {
         store.register_ops_key(key, "local (STELLER_OPS_KEY)").await.context("registering STELLER_OPS_KEY")?;
@@ -93,14 +113,32 @@ pub async fn serve(
     // Upserting is idempotent: every start puts the seed products back as the file has them.
     let products = steller::seed::seed_products(&store).await.context("seeding the catalog")?;
 
-    let app = steller::http::app(routes(), AppState::new(store, config));
-    let running = Running { address: listener.local_addr()?, dynamodb, products };
+    let app = steller::http::app(routes(), AppState::new(store, config).with_email(email));
+    let running = Running { address: listener.local_addr()?, dynamodb, email: email_described, products };
     on_ready(&running);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API")?;
     if let Some(engine) = engine {
         engine.stop().await;
     }
     Ok(())
+}
+
+/// SES at `endpoint`, once it has verified `sender` (emulators refuse unverified senders).
+/// An endpoint with no SES (a DynamoDB-only emulator) gets the printing outbox instead,
+/// so the API still runs; an SES that refuses the sender stops the start-up.
+async fn ses_at(endpoint: &str, sdk: &aws::SdkConfig, sender: &str) -> anyhow::Result<(Arc<dyn EmailSender>, String)> {
+    let ses = aws::ses(sdk);
+    match verify_sender(&ses, sender).await {
+        Ok(()) => Ok((Arc::new(SesSender::new(ses)), format!("SES at {endpoint}"))),
+        Err(error @ EmailError::Unavailable(_)) => {
+            let error = format!("{:#}", anyhow::Error::new(error));
+            tracing::warn!(error, "no SES at {endpoint}; emails are printed here instead");
+            Ok((Arc::new(Outbox::printing()), format!("printed here (outbox; no SES at {endpoint})")))
+        }
+        Err(error) => {
+            Err(anyhow::Error::new(error).context(format!("verifying the sender {sender} with SES at {endpoint}")))
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -36,6 +36,7 @@ fn banner(running: &Running) {
     println!("OpenAPI document    {url}/api/public/openapi.json");
     println!("DynamoDB            {}", running.dynamodb);
     println!("Catalog             {} products (infra/seed/products.json)", running.products);
+    println!("Email               {}", running.email);
     println!("Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\");
     println!("                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'");
     println!("Press Ctrl-C to stop.");

@@ -22,6 +22,8 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
     let seeded = steller::seed::products().expect("the seed parses").len();
     let catalog = lines.nth(1).expect("a catalog line").expect("readable");
     assert_eq!(catalog, format!("Catalog             {seeded} products (infra/seed/products.json)"));
+    let email = lines.next().expect("an email line").expect("readable");
+    assert_eq!(email, "Email               printed here (outbox)");
 
     let http = reqwest::Client::new();
     let response = http
@@ -57,4 +59,10 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
     assert!(status.success(), "a clean exit on Ctrl-C, got {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(rest.last().map(String::as_str), Some("Stopped."));
+    let printed = rest.join("\n");
+    assert!(
+        printed.contains("To:      bin@acme.example") && printed.contains("Subject: Welcome to Steller, Acme"),
+        "the welcome email is printed to the console:\n{printed}"
+    );
+    assert!(!printed.contains(key), "the printed email holds no key");
 }

@@ -5,7 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use steller::domain::{ApiKey, KeyRole, TopUpStatus};
 use steller::schema::{TableNames, bootstrap, tables};
+
+mod products;
+mod sender;
+mod top_ups;
 use steller::{Store, aws};
 
 #[derive(Debug, Parser)]
@@ -25,6 +30,10 @@ enum Command {
         /// Tables are named `<prefix>-domain`, … Must match what the functions are given.
         #[arg(long, default_value = "steller-local")]
         table_prefix: String,
+        /// The address emails are sent from (STELLER_SENDER_EMAIL), verified with SES at
+        /// the endpoint; skipped where there is no SES.
+        #[arg(long, value_name = "ADDRESS", default_value = steller::config::DEFAULT_SENDER_EMAIL)]
+        sender_email: String,
     },
     /// Upserts the catalog products of infra/seed/products.json.
     ///
@@ -38,6 +47,58 @@ enum Command {
     /// table with a strongly consistent scan, so run it off-peak. A scan is not a
     /// snapshot: confirm findings made while orders were being placed with a second run.
     Audit(DomainTable),
+    /// Creates an ops key and prints it once; only its SHA-256 is stored.
+    CreateOpsKey {
+        /// Who or what the key is for ("alice@ops", "ci").
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        target: DomainTable,
+    },
+    /// Lists, approves or rejects live top-up requests.
+    #[command(subcommand)]
+    TopUps(TopUpsCommand),
+    /// Adds or changes catalog products.
+    #[command(subcommand)]
+    Products(ProductsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TopUpsCommand {
+    /// Live requests with a status; pending ones oldest first.
+    List {
+        #[arg(long, default_value = "pending", value_parser = ["pending", "approved", "rejected"])]
+        status: String,
+        #[command(flatten)]
+        target: DomainTable,
+    },
+    /// Approves a pending request: the live wallet is credited once, in one transaction.
+    Approve {
+        /// The request's id (`tur_…`).
+        id: String,
+        #[command(flatten)]
+        target: DomainTable,
+    },
+    /// Rejects a pending request; no money moves and the partner is told the reason.
+    Reject {
+        /// The request's id (`tur_…`).
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        target: DomainTable,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProductsCommand {
+    /// Writes one product whole (creating it, or replacing the one with --id).
+    Upsert {
+        #[command(flatten)]
+        product: products::ProductArgs,
+        #[command(flatten)]
+        target: DomainTable,
+    },
 }
 
 /// Where the domain table is: an endpoint, and the table's prefix or its exact name.
@@ -67,7 +128,7 @@ impl DomainTable {
 async fn main() -> anyhow::Result<ExitCode> {
     steller::telemetry::init_text();
     match Cli::parse().command {
-        Command::Bootstrap { endpoint, table_prefix } => {
+        Command::Bootstrap { endpoint, table_prefix, sender_email } => {
             let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
             let names = TableNames::new(table_prefix);
             let created = bootstrap(&client, &names).await.with_context(|| format!("bootstrapping {endpoint}"))?;
@@ -76,6 +137,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 let state = if created.contains(&name) { "created" } else { "already there" };
                 println!("{:<16} {name:<40} {state}", spec.logical_id);
             }
+            sender::verify(&endpoint, &sender_email).await?;
         }
         Command::Seed(target) => {
             let store = target.store().await;
@@ -92,6 +154,40 @@ async fn main() -> anyhow::Result<ExitCode> {
             let store = target.store().await;
             let report = store.audit().await.with_context(|| format!("auditing {}", store.table()))?;
             return Ok(print_audit(&report));
+        }
+        Command::CreateOpsKey { name, target } => {
+            let store = target.store().await;
+            let key = ApiKey::generate(KeyRole::Ops);
+            let key_id = store.register_ops_key(&key, name.trim()).await.context("storing the ops key")?;
+            println!("created ops key {key_id} ({})", name.trim());
+            println!("{}", key.expose());
+            eprintln!("This is the only time the key is shown: store it in your secrets manager now.");
+        }
+        Command::TopUps(TopUpsCommand::List { status, target }) => {
+            let status: TopUpStatus = status.parse().map_err(|error| anyhow::anyhow!("--status {error}"))?;
+            let requests = top_ups::list(&target.store().await, status).await?;
+            for request in &requests {
+                println!("{}", top_ups::line(request));
+            }
+            println!("{} {} request(s)", requests.len(), status.as_str());
+        }
+        Command::TopUps(TopUpsCommand::Approve { id, target }) => {
+            let store = target.store().await;
+            let approved = store.approve_top_up(&top_ups::parse_id(&id)?).await.context("approving")?;
+            println!("approved  {}", top_ups::line(&approved));
+        }
+        Command::TopUps(TopUpsCommand::Reject { id, reason, target }) => {
+            let store = target.store().await;
+            let reason = top_ups::parse_reason(&reason)?;
+            let rejected = store.reject_top_up(&top_ups::parse_id(&id)?, &reason).await.context("rejecting")?;
+            println!("rejected  {}", top_ups::line(&rejected));
+        }
+        Command::Products(ProductsCommand::Upsert { product, target }) => {
+            let product = product.product()?;
+            let store = target.store().await;
+            store.upsert_product(&product).await.context("writing the product")?;
+            let state = if product.active { "active" } else { "inactive" };
+            println!("{}  {:>10}  {}  ({state})", product.id, product.unit_price.to_string(), product.name);
         }
     }
     Ok(ExitCode::SUCCESS)

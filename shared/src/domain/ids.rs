@@ -87,6 +87,10 @@ prefixed_id!(
     /// An order placed by a partner.
     OrderId, "ord", "order"
 );
+prefixed_id!(
+    /// A request to top up a wallet.
+    TopUpId, "tur", "top-up request"
+);
 
 #[cfg(test)]
 mod tests {

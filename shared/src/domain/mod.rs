@@ -9,16 +9,23 @@ mod money;
 mod order;
 mod text;
 mod time;
+mod top_up;
 
 pub use account::{KeySummary, NewKey, Partner, Principal, SignUp, Wallet};
 pub use api_key::{ApiKey, KeyHash, KeyRole};
 pub use catalog::Product;
-pub use ids::{KeyId, OrderId, PartnerId, ProductId, TransactionId};
+pub use ids::{KeyId, OrderId, PartnerId, ProductId, TopUpId, TransactionId};
 pub use mode::{Mode, UnknownMode};
 pub use money::{Money, MoneyError};
 pub use order::{
     BadIdempotencyKey, IdempotencyKey, LedgerEntry, LedgerKind, Order, OrderRefused, OrderStatus, PlaceOrder, Quantity,
     QuantityError,
 };
-pub use text::{ClientReference, CompanyName, ContactName, Email, KeyName, TextError};
+pub use text::{
+    ClientReference, CompanyName, ContactName, Email, KeyName, PaymentReference, RejectionReason, TextError, TopUpNote,
+};
 pub use time::{Timestamp, now};
+pub use top_up::{
+    RequestTopUp, TopUpAmount, TopUpAmountError, TopUpRequest, TopUpStatus, UnknownStatus, UnsupportedCurrency,
+    parse_currency,
+};

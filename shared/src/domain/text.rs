@@ -75,6 +75,18 @@ text_value!(
     /// The partner's own reference for an order (their order number, say).
     ClientReference, max = 255
 );
+text_value!(
+    /// The bank transfer or payment a top-up is paid with, as the partner gives it.
+    PaymentReference, max = 255
+);
+text_value!(
+    /// A free-text note on a top-up request, for ops.
+    TopUpNote, max = 1000
+);
+text_value!(
+    /// Why ops rejected a top-up request; the partner is told.
+    RejectionReason, max = 1000
+);
 
 impl KeyName {
     /// The name of the key signup creates.

@@ -180,7 +180,7 @@ impl ApiError {
 }
 
 /// The whole cause chain of an error, for the log line.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller};
 pub use edge::{REQUEST_ID_HEADER, RequestId, current_request_id};
+pub(crate) use error::chain;
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use idempotency::{
     HeldClaim, IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, fingerprint, idempotent, stored_response,
@@ -28,6 +29,7 @@ pub use json::{BODY_LIMIT, Json};
 pub use pagination::{List, ListParams, ListQuery};
 pub use validation::Validation;
 
+use crate::email::{EmailSender, Outbox, SesSender};
 use crate::{Config, Store};
 
 /// What every handler can reach: built once per process (once per Lambda cold start).
@@ -35,19 +37,27 @@ use crate::{Config, Store};
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    pub email: Arc<dyn EmailSender>,
 }
 
 impl AppState {
+    /// State whose emails go to an outbox nobody reads; `with_email` picks a real sender.
     pub fn new(store: Store, config: Config) -> Self {
-        AppState { store, config: Arc::new(config) }
+        AppState { store, config: Arc::new(config), email: Arc::new(Outbox::new()) }
     }
 
-    /// A Lambda's state: configuration from the environment, AWS clients from the default
-    /// chain. Called once per cold start.
+    /// The same state, sending its emails through `sender`.
+    pub fn with_email(self, sender: Arc<dyn EmailSender>) -> Self {
+        AppState { email: sender, ..self }
+    }
+
+    /// A Lambda's state: configuration from the environment, AWS clients (DynamoDB, SES)
+    /// from the default chain. Called once per cold start.
     pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
         let config = Config::from_env()?;
         let aws = crate::aws::from_environment().await;
-        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config))
+        let email = Arc::new(SesSender::new(crate::aws::ses(&aws)));
+        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config).with_email(email))
     }
 }
 

@@ -6,7 +6,7 @@ use super::item::{Item, item, key, partner_pk, read};
 use super::keys::key_items;
 use super::ledger::put_entry;
 use super::{Store, StoreError, condition_failed_at};
-use crate::domain::{Mode, PartnerId, SignUp, Wallet};
+use crate::domain::{CompanyName, ContactName, Email, Mode, Partner, PartnerId, SignUp, Wallet};
 
 const PROFILE: &str = "PROFILE";
 
@@ -80,6 +80,22 @@ impl Store {
             }
         })
         .await
+    }
+
+    /// A partner's profile (for the emails that go to them).
+    pub async fn partner(&self, id: &PartnerId) -> Result<Partner, StoreError> {
+        let item = self.get(key(partner_pk(id), PROFILE)).await?.ok_or(StoreError::NotFound)?;
+        let item = read(&item);
+        let text = |name: &str| item.s(name).map(str::to_owned);
+        let corrupt =
+            |field: &str| StoreError::Corrupt { key: format!("PARTNER#{id}"), reason: format!("{field} is invalid") };
+        Ok(Partner {
+            id: *id,
+            company_name: CompanyName::parse(Some(&text("company_name")?)).map_err(|_| corrupt("company_name"))?,
+            email: Email::parse(Some(&text("email")?)).map_err(|_| corrupt("email"))?,
+            contact_name: item.s_opt("contact_name")?.and_then(|name| ContactName::parse(Some(name)).ok()),
+            created_at: text("created_at")?,
+        })
     }
 
     /// The wallet of `mode`, read strongly consistently so a balance is never stale.

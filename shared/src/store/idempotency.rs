@@ -62,7 +62,29 @@ pub enum Claim {
     KeyReused,
 }
 
-fn epoch_seconds() -> i64 {
+/// An idempotency claim to complete in the transaction that does the work, with the
+/// response to keep. The response is rendered from the result `T` as written (an order's
+/// `wallet_balance_after` is only known inside the store's retry loop).
+pub struct Completion<'a, T> {
+    pub scope: &'a IdempotencyScope,
+    pub token: &'a ClaimToken,
+    pub render: &'a (dyn Fn(&T) -> StoredResponse + Send + Sync),
+}
+
+impl<T> std::fmt::Debug for Completion<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion").field("scope", self.scope).finish_non_exhaustive()
+    }
+}
+
+impl<T> Completion<'_, T> {
+    /// The transaction item completing the claim with the response for `result`.
+    pub(crate) fn item(&self, store: &Store, result: &T) -> Result<TransactWriteItem, StoreError> {
+        store.complete_claim(self.scope, self.token, &(self.render)(result))
+    }
+}
+
+pub(crate) fn epoch_seconds() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 

@@ -14,14 +14,14 @@ mod ledger;
 mod orders;
 mod page;
 mod retry;
+mod top_ups;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 
 pub use audit::{AuditReport, Finding, OrphanedLedger, WalletAudit};
-pub use idempotency::{Claim, ClaimToken, IdempotencyScope, StoredResponse};
-pub use orders::Completion;
+pub use idempotency::{Claim, ClaimToken, Completion, IdempotencyScope, StoredResponse};
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
 
@@ -92,6 +92,20 @@ pub struct Store {
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Store { client, table: table.into(), retry: RetryPolicy::default() }
+    }
+
+    /// One item by key, strongly consistent.
+    pub(crate) async fn get(&self, key: item::Item) -> Result<Option<item::Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(output.item)
     }
 
     pub fn table(&self) -> &str {

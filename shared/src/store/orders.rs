@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use rand::Rng;
 
 use super::accounts::put_new;
-use super::idempotency::{ClaimToken, IdempotencyScope, StoredResponse};
+use super::idempotency::Completion;
 use super::item::{Item, item, key, partner_pk, read};
 use super::ledger::{change_balance, put_entry};
 use super::{Page, PageError, PageRequest, Store, StoreError, condition_failed_at};
@@ -72,26 +72,11 @@ fn order_from(item: &Item) -> Result<Order, StoreError> {
 }
 
 /// A short random pause before re-reading a wallet that just changed.
-async fn pause_after_race(race: u32) {
+pub(crate) async fn pause_after_race(race: u32) {
     let ceiling = 5 * u64::from(race.min(10)) + 5;
     // The generator is not Send: draw before awaiting.
     let pause = Duration::from_millis(rand::rng().random_range(1..=ceiling));
     tokio::time::sleep(pause).await;
-}
-
-/// An idempotency claim to complete in the same transaction, with the response to keep.
-pub struct Completion<'a> {
-    pub scope: &'a IdempotencyScope,
-    pub token: &'a ClaimToken,
-    /// Renders the response for the order as placed (its `wallet_balance_after` is
-    /// only known inside the transaction loop).
-    pub render: &'a (dyn Fn(&Order) -> StoredResponse + Send + Sync),
-}
-
-impl std::fmt::Debug for Completion<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Completion").field("scope", self.scope).finish_non_exhaustive()
-    }
 }
 
 /// Positions of the items in the place-order transaction.
@@ -105,7 +90,7 @@ impl Store {
     pub async fn place_order(
         &self,
         command: &PlaceOrder,
-        completion: Option<Completion<'_>>,
+        completion: Option<Completion<'_, Order>>,
     ) -> Result<Order, StoreError> {
         let id = OrderId::generate();
         for race in 0..WALLET_RACES {
@@ -136,7 +121,7 @@ impl Store {
                 put_entry(&self.table, &command.partner_id, &entry)?,
             ];
             if let Some(completion) = &completion {
-                items.push(self.complete_claim(completion.scope, completion.token, &(completion.render)(&order))?);
+                items.push(completion.item(self, &order)?);
             }
             let written = self
                 .transact(items, |reasons| {

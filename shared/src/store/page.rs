@@ -54,21 +54,46 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&self.0).unwrap_or_default())
     }
 
-    fn from_item(item: &Item) -> Option<Self> {
+    fn from_item(item: &Item, names: &[&str]) -> Option<Self> {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-        Some(Cursor(BTreeMap::from([(PK.to_owned(), text(PK)?), (SK.to_owned(), text(SK)?)])))
+        names.iter().map(|name| Some(((*name).to_owned(), text(name)?))).collect::<Option<_>>().map(Cursor)
     }
 
-    /// The cursor as a start key, if it continues the listing of `pk` under `prefix`: a
-    /// cursor naming another partition (another partner's data) is refused, not followed.
-    fn start_key(&self, pk: &str, prefix: &str) -> Result<Item, InvalidCursor> {
-        let fits = self.0.len() == 2
-            && self.0.get(PK).is_some_and(|value| value == pk)
-            && self.0.get(SK).is_some_and(|value| value.starts_with(prefix));
+    /// The cursor as a start key, if it continues `listing`: a cursor naming another
+    /// partition (another partner's data) or another listing is refused, not followed.
+    fn start_key(&self, listing: &Listing<'_>) -> Result<Item, InvalidCursor> {
+        let names = listing.key_names();
+        let (partition_name, partition) = listing.partition;
+        let (sort_name, prefix) = listing.sort_prefix;
+        let fits = self.0.len() == names.len()
+            && names.iter().all(|name| self.0.contains_key(*name))
+            && self.0.get(partition_name).is_some_and(|value| value == partition)
+            && self.0.get(sort_name).is_some_and(|value| value.starts_with(prefix));
         if !fits {
             return Err(InvalidCursor);
         }
         Ok(self.0.iter().map(|(name, value)| (name.clone(), AttributeValue::S(value.clone()))).collect())
+    }
+}
+
+/// One listing: a partition of the table or of an index, the items whose sort key
+/// starts with a prefix, in one direction.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listing<'a> {
+    /// A global secondary index (with its key attribute names), or the table itself.
+    pub index: Option<(&'static str, &'static str, &'static str)>,
+    pub partition: (&'static str, &'a str),
+    pub sort_prefix: (&'static str, &'a str),
+    pub newest_first: bool,
+}
+
+impl Listing<'_> {
+    /// The attributes a start key needs: the table's key, plus the index's if any.
+    fn key_names(&self) -> Vec<&'static str> {
+        match self.index {
+            Some((_, hash, range)) => vec![PK, SK, hash, range],
+            None => vec![PK, SK],
+        }
     }
 }
 
@@ -110,19 +135,38 @@ impl Store {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<Item>, PageError> {
-        let start = page.after.as_ref().map(|cursor| cursor.start_key(pk, prefix)).transpose()?;
+        self.list(Listing { index: None, partition: (PK, pk), sort_prefix: (SK, prefix), newest_first: true }, page)
+            .await
+    }
+
+    /// One page of `listing`. Index reads are eventually consistent (DynamoDB offers no
+    /// other); table reads are strongly consistent.
+    pub(crate) async fn list(&self, listing: Listing<'_>, page: &PageRequest) -> Result<Page<Item>, PageError> {
+        let start = page.after.as_ref().map(|cursor| cursor.start_key(&listing)).transpose()?;
         let limit = page.limit.get();
+        let (partition_name, partition) = listing.partition;
+        let (sort_name, prefix) = listing.sort_prefix;
         // One item more than asked tells whether another page exists, so the last page
         // never carries a cursor to an empty one.
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
-            .scan_index_forward(false)
-            .consistent_read(true)
+            .set_index_name(listing.index.map(|(name, _, _)| name.to_owned()))
+            .expression_attribute_names("#partition", partition_name)
+            .expression_attribute_values(":partition", AttributeValue::S(partition.to_owned()));
+        // DynamoDB refuses `begins_with` with an empty prefix: a whole partition has none.
+        let query = if prefix.is_empty() {
+            query.key_condition_expression("#partition = :partition")
+        } else {
+            query
+                .key_condition_expression("#partition = :partition AND begins_with(#sort, :prefix)")
+                .expression_attribute_names("#sort", sort_name)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+        };
+        let output = query
+            .scan_index_forward(!listing.newest_first)
+            .consistent_read(listing.index.is_none())
             .limit(i32::from(page.limit.0) + 1)
             .set_exclusive_start_key(start)
             .send()
@@ -131,7 +175,7 @@ impl Store {
         let mut items = output.items.unwrap_or_default();
         let next = if items.len() > limit {
             items.truncate(limit);
-            items.last().and_then(Cursor::from_item)
+            items.last().and_then(|item| Cursor::from_item(item, &listing.key_names()))
         } else {
             None
         };
@@ -152,9 +196,13 @@ mod tests {
         let original = cursor("PARTNER#ptn_a", "KEY#key_1");
         let decoded = Cursor::decode(&original.encode()).expect("decodes");
         assert_eq!(decoded, original);
-        assert!(decoded.start_key("PARTNER#ptn_a", "KEY#").is_ok());
-        assert_eq!(decoded.start_key("PARTNER#ptn_b", "KEY#"), Err(InvalidCursor), "another partner");
-        assert_eq!(decoded.start_key("PARTNER#ptn_a", "ORDER#"), Err(InvalidCursor), "another listing");
+        let listing =
+            |pk, prefix| Listing { index: None, partition: (PK, pk), sort_prefix: (SK, prefix), newest_first: true };
+        assert!(decoded.start_key(&listing("PARTNER#ptn_a", "KEY#")).is_ok());
+        assert_eq!(decoded.start_key(&listing("PARTNER#ptn_b", "KEY#")), Err(InvalidCursor), "another partner");
+        assert_eq!(decoded.start_key(&listing("PARTNER#ptn_a", "ORDER#")), Err(InvalidCursor), "another listing");
+        let on_index = Listing { index: Some(("by_status", "gsi1pk", "gsi1sk")), ..listing("PARTNER#ptn_a", "KEY#") };
+        assert_eq!(decoded.start_key(&on_index), Err(InvalidCursor), "a table cursor on an index listing");
     }
 
     #[test]

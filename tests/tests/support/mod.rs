@@ -77,3 +77,22 @@ pub async fn assert_ledger_sums_to_balance(app: &TestApp, key: &str) {
         .fold(Money::ZERO, |sum, amount| sum + amount);
     assert_eq!(sum.to_string(), balance(app, key).await, "the ledger sums to the balance");
 }
+
+/// A registered ops key.
+pub async fn ops_key(app: &TestApp) -> String {
+    let key = steller::domain::ApiKey::generate(steller::domain::KeyRole::Ops);
+    app.state.store.register_ops_key(&key, "test ops").await.expect("the ops key is registered");
+    key.expose().to_owned()
+}
+
+/// A live key for the partner whose sandbox key is `key`.
+pub async fn live_key(app: &TestApp, key: &str) -> String {
+    let created = app.post("/api/keys", Some(key), json!({"mode": "live"})).await;
+    created.body["key"].as_str().expect("a live key").to_owned()
+}
+
+/// The audit over the whole table must find nothing.
+pub async fn assert_audit_clean(app: &TestApp) {
+    let audit = app.state.store.audit().await.expect("the audit runs");
+    assert!(audit.is_clean(), "{:?}", audit.mismatches());
+}

@@ -1,0 +1,24 @@
+//! The admin function, for ops keys only: the live top-up requests by status, and the
+//! decisions on them (`approve` credits the live wallet exactly once; `reject` moves
+//! nothing).
+
+mod decide;
+mod list;
+
+use axum::Router;
+use steller::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This function's routes with their OpenAPI descriptions.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list::list_top_up_requests))
+        .routes(routes!(decide::approve))
+        .routes(routes!(decide::reject))
+}
+
+/// The service Lambda runs.
+pub fn router(state: AppState) -> Router {
+    steller::http::app(routes(), state)
+}

@@ -1,0 +1,50 @@
+//! `GET /api/wallet/top-up-requests` and `GET /api/wallet/top-up-requests/{id}`.
+
+use axum::extract::{Path, State};
+use steller::AppState;
+use steller::domain::TopUpId;
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem};
+
+use crate::view::TopUpView;
+
+/// The caller's top-up requests in the key's mode, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/wallet/top-up-requests",
+    tag = "top-ups",
+    security(("bearer" = []), ("api_key" = [])),
+    params(ListParams),
+    responses((status = 200, body = List<TopUpView>)),
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn list_top_ups(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ListQuery(page): ListQuery,
+) -> Result<Json<List<TopUpView>>, ApiError> {
+    let requests = state.store.list_top_ups(&caller.partner_id, caller.mode, &page).await?;
+    Ok(Json(List::from_page(requests, |request| TopUpView::from(&request))))
+}
+
+/// One of the caller's top-up requests; another partner's or the other mode's is 404.
+#[utoipa::path(
+    get,
+    path = "/api/wallet/top-up-requests/{id}",
+    tag = "top-ups",
+    security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The request's id (`tur_…`)")),
+    responses(
+        (status = 200, body = TopUpView),
+        (status = 404, description = "No such request for this partner and mode", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(topup_id = %id))]
+pub(crate) async fn get_top_up(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+) -> Result<Json<TopUpView>, ApiError> {
+    let id = TopUpId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let request = state.store.top_up(&caller.partner_id, caller.mode, &id).await?;
+    Ok(Json(TopUpView::from(&request)))
+}

@@ -1,0 +1,105 @@
+//! `steller-ops create-ops-key`, `top-ups list|approve|reject` and `products upsert`
+//! against an endpoint, through the same store the Lambdas use.
+
+use std::process::{Command, Output};
+
+use steller::domain::{
+    ApiKey, CompanyName, Email, KeyRole, Mode, Money, PartnerId, Principal, ProductId, RequestTopUp, SignUp,
+    TopUpAmount, TopUpStatus,
+};
+use steller::testing::TestDatabase;
+
+fn ops(db: &TestDatabase, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_steller-ops"));
+    command.args(args).args(["--endpoint", &db.endpoint, "--table", db.store.table()]);
+    command.output().expect("steller-ops runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "steller-ops failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn live_request(db: &TestDatabase, amount: &str) -> (PartnerId, String) {
+    let signup = SignUp::new(
+        CompanyName::parse(Some("Topped Ltd")).expect("valid"),
+        Email::parse(Some(&format!("{}@ops.example", ulid_like()))).expect("valid"),
+        None,
+        Money::dollars(1000),
+    );
+    db.store.sign_up(&signup).await.expect("signed up");
+    let command = RequestTopUp {
+        partner_id: signup.partner.id,
+        mode: Mode::Live,
+        amount: TopUpAmount::parse(Some(amount)).expect("valid"),
+        payment_reference: None,
+        note: None,
+    };
+    let request = db.store.request_top_up(&command, None).await.expect("requested");
+    (signup.partner.id, request.id.to_string())
+}
+
+fn ulid_like() -> String {
+    ProductId::generate().to_string().to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_ops_key_prints_a_working_key_once_and_stores_only_its_hash() {
+    let db = TestDatabase::embedded().await;
+
+    let printed = stdout(&ops(&db, &["create-ops-key", "--name", "alice@ops"]));
+
+    let key_line = printed.lines().find(|line| line.starts_with("stl_ops_")).expect("the key is printed");
+    let key = ApiKey::parse(key_line).expect("a valid key");
+    assert_eq!(key.role(), KeyRole::Ops);
+    assert!(matches!(db.store.principal(&key).await.expect("looked up"), Some(Principal::Ops { .. })));
+    let stored = format!("{:?}", db.scan().await);
+    assert!(!stored.contains(key_line), "the key is not stored in clear text");
+    assert!(stored.contains(key.hash().as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn top_ups_are_listed_approved_once_and_rejected_from_the_command_line() {
+    let db = TestDatabase::embedded().await;
+    let (partner, first) = live_request(&db, "300.00").await;
+    let (_, second) = live_request(&db, "45.00").await;
+
+    let pending = stdout(&ops(&db, &["top-ups", "list"]));
+    assert!(pending.find(&first) < pending.find(&second) && pending.contains("2 pending"), "oldest first: {pending}");
+
+    let approved = stdout(&ops(&db, &["top-ups", "approve", &first]));
+    assert!(approved.starts_with("approved") && approved.contains("300.00"), "{approved}");
+    assert_eq!(db.store.wallet(&partner, Mode::Live).await.expect("a wallet").balance.to_string(), "300.00");
+    let again = ops(&db, &["top-ups", "approve", &first]);
+    assert!(!again.status.success(), "a decided request cannot be approved again");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already approved"));
+    assert_eq!(db.store.wallet(&partner, Mode::Live).await.expect("a wallet").balance.to_string(), "300.00");
+
+    let rejected = stdout(&ops(&db, &["top-ups", "reject", &second, "--reason", "No transfer arrived"]));
+    assert!(rejected.contains("reason: No transfer arrived"), "{rejected}");
+    let listed = stdout(&ops(&db, &["top-ups", "list", "--status", "rejected"]));
+    assert!(listed.contains(&second) && listed.contains("1 rejected"), "{listed}");
+    assert!(stdout(&ops(&db, &["top-ups", "list"])).contains("0 pending"));
+    let audit = db.store.audit().await.expect("audited");
+    assert!(audit.is_clean(), "{:?}", audit.mismatches());
+    let by_id = db.store.top_up_by_id(&steller::domain::TopUpId::parse(&first).expect("an id")).await.expect("found");
+    assert_eq!(by_id.status, TopUpStatus::Approved);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn products_upsert_adds_and_changes_a_product() {
+    let db = TestDatabase::embedded().await;
+
+    let created = stdout(&ops(&db, &["products", "upsert", "--name", "Voice minutes, 500", "--price", "12.00"]));
+    let id = created.split_whitespace().next().expect("the id is printed").to_owned();
+    let changed = stdout(&ops(
+        &db,
+        &["products", "upsert", "--id", &id, "--name", "Voice minutes, 500", "--price", "11.50", "--inactive"],
+    ));
+
+    assert!(changed.contains("inactive"), "{changed}");
+    let product = db.store.product(&ProductId::parse(&id).expect("an id")).await.expect("read").expect("stored");
+    assert_eq!((product.unit_price.to_string(), product.active), ("11.50".to_owned(), false));
+    let refused = ops(&db, &["products", "upsert", "--name", "Free", "--price", "0"]);
+    assert!(!refused.status.success());
+}

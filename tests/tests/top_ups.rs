@@ -1,0 +1,259 @@
+//! Top-up requests and ops decisions, on both engines: live money only through approval.
+
+use http::StatusCode;
+use serde_json::json;
+use steller::testing::TestApp;
+use support::{all_pages, assert_audit_clean, assert_ledger_sums_to_balance, balance, live_key, ops_key};
+
+mod support;
+
+on_both_engines!(
+    a_live_request_stays_pending_and_moves_no_money,
+    a_sandbox_request_is_approved_and_credited_at_once,
+    ten_parallel_approvals_credit_the_live_wallet_exactly_once,
+    a_rejection_moves_nothing_records_the_reason_and_decides_for_good,
+    partner_keys_cannot_reach_admin_routes,
+    every_invalid_field_of_a_request_is_named,
+    ops_see_pending_requests_oldest_first_and_page_through_them,
+    requests_are_isolated_by_partner_and_mode,
+    a_retried_request_with_its_idempotency_key_is_recorded_once,
+);
+
+async fn request(app: &TestApp, key: &str, amount: &str) -> steller::testing::TestResponse {
+    app.post(
+        "/api/wallet/top-up-requests",
+        Some(key),
+        json!({"amount": amount, "currency": "USD", "payment_reference": "WIRE-1"}),
+    )
+    .await
+}
+
+async fn a_live_request_stays_pending_and_moves_no_money(app: TestApp) {
+    let partner = app.new_partner().await;
+    let live = live_key(&app, &partner.key).await;
+
+    let response = request(&app, &live, "250.00").await;
+
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    let body = &response.body;
+    assert!(body["id"].as_str().is_some_and(|id| id.starts_with("tur_")));
+    assert_eq!(
+        (body["status"].as_str(), body["mode"].as_str(), body["amount"].as_str()),
+        (Some("pending"), Some("live"), Some("250.00"))
+    );
+    assert_eq!((body["payment_reference"].as_str(), &body["decided_at"]), (Some("WIRE-1"), &serde_json::Value::Null));
+    assert_eq!(balance(&app, &live).await, "0.00");
+    assert_eq!(app.get("/api/wallet/transactions", &live).await.body["items"].as_array().map(Vec::len), Some(0));
+    let fetched =
+        app.get(&format!("/api/wallet/top-up-requests/{}", body["id"].as_str().unwrap_or_default()), &live).await;
+    assert_eq!(fetched.body, response.body);
+    assert_audit_clean(&app).await;
+}
+
+async fn a_sandbox_request_is_approved_and_credited_at_once(app: TestApp) {
+    let partner = app.new_partner().await;
+
+    let response = request(&app, &partner.key, "125.50").await;
+
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    assert_eq!((response.body["status"].as_str(), response.body["mode"].as_str()), (Some("approved"), Some("sandbox")));
+    assert!(response.body["decided_at"].is_string());
+    assert_eq!(balance(&app, &partner.key).await, "1125.50");
+    let ledger = app.get("/api/wallet/transactions", &partner.key).await;
+    let credit = &ledger.body["items"][0];
+    assert_eq!((credit["type"].as_str(), credit["amount"].as_str()), (Some("top_up_credit"), Some("125.50")));
+    assert_eq!((credit["balance_after"].as_str(), &credit["reference"]), (Some("1125.50"), &response.body["id"]));
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
+    assert_audit_clean(&app).await;
+}
+
+async fn ten_parallel_approvals_credit_the_live_wallet_exactly_once(app: TestApp) {
+    let partner = app.new_partner().await;
+    let live = live_key(&app, &partner.key).await;
+    let ops = ops_key(&app).await;
+    let id = request(&app, &live, "500.00").await.body["id"].as_str().expect("an id").to_owned();
+    let path = format!("/api/admin/top-up-requests/{id}/approve");
+
+    let attempts = (0..10).map(|_| app.post(&path, Some(&ops), json!({})));
+    let responses = futures::future::join_all(attempts).await;
+
+    let approved = responses.iter().filter(|r| r.status == StatusCode::OK).count();
+    let refused =
+        responses.iter().filter(|r| r.status == StatusCode::CONFLICT && r.body["code"] == "invalid_state").count();
+    assert_eq!((approved, refused), (1, 9), "{:?}", responses.iter().map(|r| &r.body).collect::<Vec<_>>());
+    assert_eq!(balance(&app, &live).await, "500.00");
+    let ledger = all_pages(&app, "/api/wallet/transactions", &live, 100).await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!((ledger[0]["type"].as_str(), ledger[0]["amount"].as_str()), (Some("top_up_credit"), Some("500.00")));
+    let seen = app.get(&format!("/api/wallet/top-up-requests/{id}"), &live).await;
+    assert_eq!(seen.body["status"], "approved");
+    assert!(seen.body["decided_at"].is_string());
+    assert_eq!(balance(&app, &partner.key).await, "1000.00", "the sandbox wallet is untouched");
+    assert_audit_clean(&app).await;
+}
+
+async fn a_rejection_moves_nothing_records_the_reason_and_decides_for_good(app: TestApp) {
+    let partner = app.new_partner().await;
+    let live = live_key(&app, &partner.key).await;
+    let ops = ops_key(&app).await;
+    let id = request(&app, &live, "80.00").await.body["id"].as_str().expect("an id").to_owned();
+
+    let missing_reason = app.post(&format!("/api/admin/top-up-requests/{id}/reject"), Some(&ops), json!({})).await;
+    missing_reason.assert_problem(422, "validation_failed");
+    assert_eq!(missing_reason.error_fields(), ["reason"]);
+    let rejected = app
+        .post(&format!("/api/admin/top-up-requests/{id}/reject"), Some(&ops), json!({"reason": "No matching transfer"}))
+        .await;
+
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    assert_eq!(
+        (rejected.body["status"].as_str(), rejected.body["reason"].as_str()),
+        (Some("rejected"), Some("No matching transfer"))
+    );
+    assert_eq!(balance(&app, &live).await, "0.00");
+    let seen = app.get(&format!("/api/wallet/top-up-requests/{id}"), &live).await;
+    assert_eq!(seen.body["reason"], "No matching transfer");
+    app.post(&format!("/api/admin/top-up-requests/{id}/approve"), Some(&ops), json!({}))
+        .await
+        .assert_problem(409, "invalid_state");
+    app.post(&format!("/api/admin/top-up-requests/{id}/reject"), Some(&ops), json!({"reason": "again"}))
+        .await
+        .assert_problem(409, "invalid_state");
+    assert_eq!(balance(&app, &live).await, "0.00");
+    assert_audit_clean(&app).await;
+}
+
+async fn partner_keys_cannot_reach_admin_routes(app: TestApp) {
+    let partner = app.new_partner().await;
+    let live = live_key(&app, &partner.key).await;
+    let id = request(&app, &live, "80.00").await.body["id"].as_str().expect("an id").to_owned();
+
+    for key in [&partner.key, &live] {
+        app.get("/api/admin/top-up-requests", key).await.assert_problem(403, "forbidden");
+        app.post(&format!("/api/admin/top-up-requests/{id}/approve"), Some(key), json!({}))
+            .await
+            .assert_problem(403, "forbidden");
+        app.post(&format!("/api/admin/top-up-requests/{id}/reject"), Some(key), json!({"reason": "x"}))
+            .await
+            .assert_problem(403, "forbidden");
+    }
+    app.call(http::Method::GET, "/api/admin/top-up-requests", None, None).await.assert_problem(401, "unauthorized");
+    assert_eq!(balance(&app, &live).await, "0.00");
+    let ops = ops_key(&app).await;
+    request(&app, &ops, "80.00").await.assert_problem(403, "forbidden");
+}
+
+async fn every_invalid_field_of_a_request_is_named(app: TestApp) {
+    let partner = app.new_partner().await;
+    let post = |body: serde_json::Value| app.post("/api/wallet/top-up-requests", Some(&partner.key), body);
+
+    for (amount, currency, field) in [
+        (json!("9.99"), json!("USD"), "amount"),
+        (json!("100000.01"), json!("USD"), "amount"),
+        (json!("12.345"), json!("USD"), "amount"),
+        (json!(50), json!("USD"), "amount"),
+        (json!(null), json!("USD"), "amount"),
+        (json!("50.00"), json!("EUR"), "currency"),
+        (json!("50.00"), json!(null), "currency"),
+    ] {
+        let response = post(json!({"amount": amount, "currency": currency})).await;
+        response.assert_problem(422, "validation_failed");
+        assert_eq!(response.error_fields(), [field], "amount {amount}, currency {currency}");
+    }
+    let everything =
+        post(json!({"amount": "1", "currency": "GBP", "payment_reference": "p".repeat(256), "note": "n".repeat(1001)}))
+            .await;
+    assert_eq!(everything.error_fields(), ["amount", "currency", "payment_reference", "note"]);
+    assert_eq!(
+        app.get("/api/wallet/top-up-requests", &partner.key).await.body["items"].as_array().map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(balance(&app, &partner.key).await, "1000.00");
+}
+
+async fn ops_see_pending_requests_oldest_first_and_page_through_them(app: TestApp) {
+    let ops = ops_key(&app).await;
+    let mut ids = Vec::new();
+    for amount in ["10.00", "20.00", "30.00", "40.00", "50.00"] {
+        let partner = app.new_partner().await;
+        let live = live_key(&app, &partner.key).await;
+        ids.push(request(&app, &live, amount).await.body["id"].as_str().expect("an id").to_owned());
+        // Sandbox requests are decided at once and never queue for ops.
+        request(&app, &partner.key, amount).await;
+    }
+    app.post(&format!("/api/admin/top-up-requests/{}/approve", ids[1]), Some(&ops), json!({})).await;
+
+    let pending: Vec<String> = all_pages(&app, "/api/admin/top-up-requests?status=pending", &ops, 2)
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let approved = app.get("/api/admin/top-up-requests?status=approved", &ops).await;
+
+    assert_eq!(
+        pending,
+        [ids[0].clone(), ids[2].clone(), ids[3].clone(), ids[4].clone()],
+        "oldest first, decided ones gone"
+    );
+    let approved_ids: Vec<&str> =
+        approved.body["items"].as_array().expect("items").iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(approved_ids, [ids[1].as_str()]);
+    let default = app.get("/api/admin/top-up-requests", &ops).await;
+    assert_eq!(default.body["items"].as_array().map(Vec::len), Some(4), "pending is the default");
+    let bad = app.get("/api/admin/top-up-requests?status=lost", &ops).await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.error_fields(), ["status"]);
+}
+
+async fn requests_are_isolated_by_partner_and_mode(app: TestApp) {
+    let alice = app.new_partner().await;
+    let bob = app.new_partner().await;
+    let alice_live = live_key(&app, &alice.key).await;
+    let id = request(&app, &alice_live, "70.00").await.body["id"].as_str().expect("an id").to_owned();
+    let ops = ops_key(&app).await;
+
+    app.get(&format!("/api/wallet/top-up-requests/{id}"), &bob.key).await.assert_problem(404, "not_found");
+    app.get(&format!("/api/wallet/top-up-requests/{id}"), &alice.key).await.assert_problem(404, "not_found");
+    assert_eq!(
+        app.get("/api/wallet/top-up-requests", &alice.key).await.body["items"].as_array().map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(
+        app.get("/api/wallet/top-up-requests", &alice_live).await.body["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let unknown = steller::domain::TopUpId::generate();
+    app.post(&format!("/api/admin/top-up-requests/{unknown}/approve"), Some(&ops), json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    app.post("/api/admin/top-up-requests/nonsense/approve", Some(&ops), json!({}))
+        .await
+        .assert_problem(404, "not_found");
+}
+
+async fn a_retried_request_with_its_idempotency_key_is_recorded_once(app: TestApp) {
+    let partner = app.new_partner().await;
+    let send = || {
+        let request = http::Request::builder()
+            .method(http::Method::POST)
+            .uri("/api/wallet/top-up-requests")
+            .header("authorization", format!("Bearer {}", partner.key))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "topup-1")
+            .body(axum::body::Body::from(json!({"amount": "40.00", "currency": "USD"}).to_string()))
+            .expect("a request");
+        app.send(request)
+    };
+
+    let first = send().await;
+    let retry = send().await;
+
+    assert_eq!((first.status, retry.status), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(retry.body, first.body);
+    assert_eq!(retry.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(balance(&app, &partner.key).await, "1040.00", "credited once");
+    assert_eq!(
+        app.get("/api/wallet/top-up-requests", &partner.key).await.body["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
