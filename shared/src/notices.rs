@@ -10,6 +10,7 @@ fn notice(request: &TopUpRequest) -> TopUpNotice {
     TopUpNotice {
         id: request.id.to_string(),
         partner_id: request.partner_id.to_string(),
+        mode: request.mode,
         amount: request.amount,
         payment_reference: request.payment_reference.clone(),
         note: request.note.clone(),
@@ -29,17 +30,18 @@ async fn partner_of(store: &Store, request: &TopUpRequest) -> Option<Partner> {
     }
 }
 
-/// A new request: the partner hears it was received (and approved, in sandbox); ops hear
-/// of every live one.
+/// A new request: the partner hears it was received (live) or approved (sandbox, where
+/// both happen at once); ops hear of every live one.
 pub async fn top_up_requested(email: &dyn EmailSender, config: &Config, store: &Store, request: &TopUpRequest) {
     let Some(partner) = partner_of(store, request).await else { return };
     let from = &config.sender_email;
     let to = partner.email.as_str();
     let notice = notice(request);
-    notify(email, templates::top_up_received(from, to, &notice)).await;
-    if request.status == TopUpStatus::Approved {
-        notify(email, templates::top_up_approved(from, to, &notice)).await;
-    }
+    let to_partner = match request.status {
+        TopUpStatus::Approved => templates::top_up_approved(from, to, &notice),
+        _ => templates::top_up_received(from, to, &notice),
+    };
+    notify(email, to_partner).await;
     if request.mode == Mode::Live {
         match &config.ops_email {
             Some(ops) => {

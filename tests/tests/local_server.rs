@@ -218,3 +218,103 @@ async fn an_order_flows_from_signup_to_refund_over_http() {
 
     server.stop().await;
 }
+
+/// A live top-up from request to credit, over HTTP: the path ops take with their key.
+async fn live_top_up_flow(server: &Server) {
+    let base = &server.base;
+    let http = reqwest::Client::new();
+    let signup: Value =
+        server.sign_up(&format!("topup-{}@acme.example", std::process::id())).await.json().await.expect("JSON");
+    let key = signup["api_key"].as_str().expect("a key");
+    let live: Value = http
+        .post(format!("{base}/api/keys"))
+        .bearer_auth(key)
+        .json(&json!({"mode": "live"}))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    let live_key = live["key"].as_str().expect("a live key");
+
+    let requested: Value = http
+        .post(format!("{base}/api/wallet/top-up-requests"))
+        .bearer_auth(live_key)
+        .json(&json!({"amount": "1500.00", "currency": "USD", "payment_reference": "WIRE-9"}))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(requested["status"], "pending");
+    let id = requested["id"].as_str().expect("an id");
+    let queue: Value = http
+        .get(format!("{base}/api/admin/top-up-requests"))
+        .bearer_auth(OPS_KEY)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(queue["items"].as_array().expect("items").iter().any(|r| r["id"] == id), "ops see it: {queue}");
+    let approved = http
+        .post(format!("{base}/api/admin/top-up-requests/{id}/approve"))
+        .bearer_auth(OPS_KEY)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(approved.status(), 200);
+
+    let wallet: Value = http
+        .get(format!("{base}/api/wallet"))
+        .bearer_auth(live_key)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!((wallet["mode"].as_str(), wallet["balance"].as_str()), (Some("live"), Some("1500.00")));
+    let ledger: Value = http
+        .get(format!("{base}/api/wallet/transactions"))
+        .bearer_auth(live_key)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        (ledger["items"][0]["type"].as_str(), ledger["items"][0]["reference"].as_str()),
+        (Some("top_up_credit"), Some(id))
+    );
+}
+
+#[tokio::test]
+async fn a_live_top_up_is_requested_approved_and_credited_on_the_local_server() {
+    let server = Server::start(in_memory(Some(OPS_KEY))).await;
+    live_top_up_flow(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_live_top_up_is_requested_approved_and_credited_with_aws_endpoint() {
+    let endpoint = steller::testing::aws_emulator_endpoint();
+    let options = Options {
+        engine: Engine::Endpoint(endpoint.clone()),
+        table_prefix: steller::testing::unique_prefix(),
+        ops_key: Some(OPS_KEY.into()),
+    };
+    let server = Server::start(options).await;
+
+    live_top_up_flow(&server).await;
+
+    let sent = steller::testing::emulator_sent_emails(&endpoint).await;
+    let subjects: Vec<&str> = sent.iter().filter_map(|m| m["subject"].as_str()).collect();
+    assert!(subjects.iter().any(|s| s.starts_with("Your top-up of 1500.00 USD is approved")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.starts_with("New top-up request: 1500.00 USD")), "{subjects:?}");
+    server.stop().await;
+}

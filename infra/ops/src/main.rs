@@ -11,7 +11,7 @@ use steller::schema::{TableNames, bootstrap, tables};
 mod products;
 mod sender;
 mod top_ups;
-use steller::{Store, aws};
+use steller::{Config, Store, aws};
 
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -117,6 +117,16 @@ struct DomainTable {
 }
 
 impl DomainTable {
+    /// The store, and what emails a decision's outcome to the partner.
+    async fn store_and_notifier(
+        self,
+    ) -> anyhow::Result<(Store, std::sync::Arc<dyn steller::email::EmailSender>, Config)> {
+        let endpoint = self.endpoint.clone();
+        let store = self.store().await;
+        let (email, config) = sender::notifier(&endpoint, store.table()).await?;
+        Ok((store, email, config))
+    }
+
     async fn store(self) -> Store {
         let client = aws::dynamodb(&aws::for_endpoint(&self.endpoint).await);
         let table = self.table.unwrap_or_else(|| TableNames::new(self.table_prefix).domain());
@@ -172,15 +182,17 @@ async fn main() -> anyhow::Result<ExitCode> {
             println!("{} {} request(s)", requests.len(), status.as_str());
         }
         Command::TopUps(TopUpsCommand::Approve { id, target }) => {
-            let store = target.store().await;
+            let (store, email, config) = target.store_and_notifier().await?;
             let approved = store.approve_top_up(&top_ups::parse_id(&id)?).await.context("approving")?;
             println!("approved  {}", top_ups::line(&approved));
+            steller::notices::top_up_decided(&*email, &config, &store, &approved).await;
         }
         Command::TopUps(TopUpsCommand::Reject { id, reason, target }) => {
-            let store = target.store().await;
+            let (store, email, config) = target.store_and_notifier().await?;
             let reason = top_ups::parse_reason(&reason)?;
             let rejected = store.reject_top_up(&top_ups::parse_id(&id)?, &reason).await.context("rejecting")?;
             println!("rejected  {}", top_ups::line(&rejected));
+            steller::notices::top_up_decided(&*email, &config, &store, &rejected).await;
         }
         Command::Products(ProductsCommand::Upsert { product, target }) => {
             let product = product.product()?;

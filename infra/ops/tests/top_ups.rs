@@ -69,6 +69,7 @@ async fn top_ups_are_listed_approved_once_and_rejected_from_the_command_line() {
 
     let approved = stdout(&ops(&db, &["top-ups", "approve", &first]));
     assert!(approved.starts_with("approved") && approved.contains("300.00"), "{approved}");
+    assert!(approved.contains("Your top-up of 300.00 USD is approved"), "the partner's email is printed: {approved}");
     assert_eq!(db.store.wallet(&partner, Mode::Live).await.expect("a wallet").balance.to_string(), "300.00");
     let again = ops(&db, &["top-ups", "approve", &first]);
     assert!(!again.status.success(), "a decided request cannot be approved again");
@@ -77,6 +78,10 @@ async fn top_ups_are_listed_approved_once_and_rejected_from_the_command_line() {
 
     let rejected = stdout(&ops(&db, &["top-ups", "reject", &second, "--reason", "No transfer arrived"]));
     assert!(rejected.contains("reason: No transfer arrived"), "{rejected}");
+    assert!(
+        rejected.contains("was rejected") && rejected.contains("@ops.example"),
+        "the partner is emailed: {rejected}"
+    );
     let listed = stdout(&ops(&db, &["top-ups", "list", "--status", "rejected"]));
     assert!(listed.contains(&second) && listed.contains("1 rejected"), "{listed}");
     assert!(stdout(&ops(&db, &["top-ups", "list"])).contains("0 pending"));

@@ -3,7 +3,7 @@
 
 use super::Email;
 use super::draft::Draft;
-use crate::domain::{Money, Partner};
+use crate::domain::{Mode, Money, Partner};
 
 /// Where the API reference is served, on the API's own host.
 pub const OPENAPI_PATH: &str = "/api/public/openapi.json";
@@ -14,6 +14,8 @@ pub const OPENAPI_PATH: &str = "/api/public/openapi.json";
 pub struct TopUpNotice {
     pub id: String,
     pub partner_id: String,
+    /// Which wallet the request tops up: sandbox ones are fake USD, approved at once.
+    pub mode: Mode,
     pub amount: Money,
     pub payment_reference: Option<String>,
     pub note: Option<String>,
@@ -75,9 +77,14 @@ pub fn top_up_received(from: &str, to: &str, request: &TopUpNotice) -> Email {
     Draft::new(format!("We received your top-up request for {}", request.amount()))
         .paragraph("Hello,")
         .paragraph(&format!(
-            "We received your request to add {} to your live wallet. Our team checks the payment and \
-             then approves or rejects the request; we email you either way.",
-            request.amount()
+            "We received your request to add {} to your {} wallet. {}",
+            request.amount(),
+            request.mode,
+            match request.mode {
+                Mode::Live =>
+                    "Our team checks the payment and then approves or rejects the request; we email you either way.",
+                Mode::Sandbox => "Sandbox requests are approved at once with fake USD, so you can try the whole flow.",
+            }
         ))
         .details(&borrowed(&rows))
         .paragraph("The Steller team")
@@ -90,9 +97,10 @@ pub fn top_up_approved(from: &str, to: &str, request: &TopUpNotice) -> Email {
     Draft::new(format!("Your top-up of {} is approved", request.amount()))
         .paragraph("Hello,")
         .paragraph(&format!(
-            "Your top-up request is approved: {} has been added to your live wallet. GET /api/wallet \
-             with a live key shows the new balance, and GET /api/wallet/transactions the credit.",
-            request.amount()
+            "Your top-up request is approved: {} has been added to your {mode} wallet. GET /api/wallet \
+             with a {mode} key shows the new balance, and GET /api/wallet/transactions the credit.",
+            request.amount(),
+            mode = request.mode
         ))
         .details(&borrowed(&rows))
         .paragraph("The Steller team")

@@ -19,6 +19,7 @@ fn notice() -> TopUpNotice {
     TopUpNotice {
         id: "tur_01JD2X8Q9V4K7M3N5P6R8S0T2W".into(),
         partner_id: "ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W".into(),
+        mode: crate::domain::Mode::Live,
         amount: Money::parse("1250.5").expect("an amount"),
         payment_reference: Some("WIRE <42> & co".into()),
         note: None,
