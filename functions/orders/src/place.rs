@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{ClientReference, Order, PlaceOrder, ProductId, Quantity, QuantityError};
 use steller::http::{
-    ApiError, FieldError, IdempotencyHeader, Json, PartnerCaller, Problem, Validation, fingerprint, idempotent,
+    ApiError, FieldError, IdempotencyHeader, Json, PartnerCaller, Problem, Validation, created, idempotency_scope,
+    idempotent,
 };
-use steller::store::{Completion, IdempotencyScope, StoredResponse};
+use steller::store::Completion;
 use utoipa::ToSchema;
 
 use crate::view::OrderView;
@@ -60,7 +61,6 @@ fn fields(body: &CreateOrderRequest) -> Result<(Option<ProductId>, Quantity, Opt
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a replay of the key's first answer"))),
         (status = 402, description = "`insufficient_funds`: the detail names the balance and the amount needed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`idempotency_in_progress`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (an inactive product too) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -72,12 +72,7 @@ pub(crate) async fn place_order(
     Json(body): Json<CreateOrderRequest>,
 ) -> Result<Response, ApiError> {
     let (product_id, quantity, reference) = fields(&body)?;
-    let scope = key.map(|key| IdempotencyScope {
-        partner: caller.partner_id,
-        mode: caller.mode,
-        key,
-        fingerprint: fingerprint(ROUTE, &body),
-    });
+    let scope = idempotency_scope(&caller, key, ROUTE, &body);
     let store = state.store.clone();
     idempotent(&store, scope, |claim| async move {
         let product = match product_id {
@@ -87,10 +82,7 @@ pub(crate) async fn place_order(
         .ok_or(ApiError::NotFound)?;
         let command = PlaceOrder::new(caller.partner_id, caller.mode, product, quantity, reference)
             .map_err(|refused| ApiError::validation([FieldError::new("product_id", refused)]))?;
-        let render = |order: &Order| StoredResponse {
-            status: 201,
-            body: serde_json::to_string(&OrderView::from(order)).unwrap_or_default(),
-        };
+        let render = |order: &Order| created(&OrderView::from(order));
         let completion = claim.as_ref().map(|(scope, token)| Completion { scope, token, render: &render });
         let order = state.store.place_order(&command, completion).await?;
         tracing::info!(order_id = %order.id, total = %order.total, "order placed");

@@ -5,8 +5,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{PaymentReference, RequestTopUp, TopUpAmount, TopUpNote, TopUpRequest, parse_currency};
-use steller::http::{ApiError, IdempotencyHeader, Json, PartnerCaller, Problem, Validation, fingerprint, idempotent};
-use steller::store::{Completion, IdempotencyScope, StoredResponse};
+use steller::http::{
+    ApiError, IdempotencyHeader, Json, PartnerCaller, Validation, created, idempotency_scope, idempotent,
+};
+use steller::store::Completion;
 use utoipa::ToSchema;
 
 use crate::view::TopUpView;
@@ -59,7 +61,6 @@ fn command(body: &TopUpRequestBody, caller: &PartnerCaller) -> Result<RequestTop
     responses(
         (status = 201, description = "Recorded: pending (live) or approved and credited (sandbox)", body = TopUpView,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a replay of the key's first answer"))),
-        (status = 409, description = "`idempotency_in_progress`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -70,18 +71,10 @@ pub(crate) async fn request_top_up(
     Json(body): Json<TopUpRequestBody>,
 ) -> Result<Response, ApiError> {
     let command = command(&body, &caller)?;
-    let scope = key.map(|key| IdempotencyScope {
-        partner: caller.partner_id,
-        mode: caller.mode,
-        key,
-        fingerprint: fingerprint(ROUTE, &body),
-    });
+    let scope = idempotency_scope(&caller, key, ROUTE, &body);
     let store = state.store.clone();
     idempotent(&store, scope, |claim| async move {
-        let render = |request: &TopUpRequest| StoredResponse {
-            status: 201,
-            body: serde_json::to_string(&TopUpView::from(request)).unwrap_or_default(),
-        };
+        let render = |request: &TopUpRequest| created(&TopUpView::from(request));
         let completion = claim.as_ref().map(|(scope, token)| Completion { scope, token, render: &render });
         let request = state.store.request_top_up(&command, completion).await?;
         tracing::info!(topup_id = %request.id, status = request.status.as_str(), amount = %request.amount, "top-up requested");

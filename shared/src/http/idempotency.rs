@@ -45,6 +45,26 @@ pub fn fingerprint(route: &str, body: &impl Serialize) -> String {
     hex::encode(digest.finalize())
 }
 
+/// The scope of a partner's `Idempotency-Key` for `route`, when the request carries one.
+pub fn idempotency_scope(
+    caller: &super::PartnerCaller,
+    key: Option<IdempotencyKey>,
+    route: &str,
+    body: &impl Serialize,
+) -> Option<IdempotencyScope> {
+    key.map(|key| IdempotencyScope {
+        partner: caller.partner_id,
+        mode: caller.mode,
+        key,
+        fingerprint: fingerprint(route, body),
+    })
+}
+
+/// A 201 with `view` as its JSON body, in the form kept for replay.
+pub fn created(view: &impl Serialize) -> StoredResponse {
+    StoredResponse { status: 201, body: serde_json::to_string(view).unwrap_or_default() }
+}
+
 /// A response kept for replay, as the response it stands for.
 pub fn stored_response(stored: &StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

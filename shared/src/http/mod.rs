@@ -23,7 +23,8 @@ pub use edge::{REQUEST_ID_HEADER, RequestId, current_request_id};
 pub(crate) use error::chain;
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use idempotency::{
-    HeldClaim, IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, fingerprint, idempotent, stored_response,
+    HeldClaim, IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, created, fingerprint, idempotency_scope,
+    idempotent, stored_response,
 };
 pub use json::{BODY_LIMIT, Json};
 pub use pagination::{List, ListParams, ListQuery};

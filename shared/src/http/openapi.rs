@@ -50,7 +50,8 @@ pub fn document(routes: utoipa_axum::router::OpenApiRouter<crate::AppState>) -> 
 
 /// Adds the problem+json responses the shared layers give any route, so handlers only
 /// document their own: 401/403 where a key is needed, 400/422 on paginated lists,
-/// 400/413/415/422 where a body is read, and 500/503 everywhere.
+/// 409/422 where an Idempotency-Key is taken, 400/413/415/422 where a body is read, and
+/// 500/503 everywhere.
 #[derive(Debug)]
 pub struct CommonResponses;
 
@@ -83,6 +84,16 @@ impl Modify for CommonResponses {
                 if paginated {
                     common.push(("400", "`malformed_request`: the cursor is not one this listing gave"));
                     common.push(("422", "`validation_failed`: `limit` is not 1-100"));
+                }
+                let idempotent = operation.parameters.as_ref().is_some_and(|params| {
+                    params.iter().any(|param| matches!(param, RefOr::T(p) if p.name == "Idempotency-Key"))
+                });
+                if idempotent {
+                    common.push(("409", "`idempotency_in_progress`: the first request with this key is still running"));
+                    common.push((
+                        "422",
+                        "`validation_failed`, or `idempotency_key_reused`: the key was used with another body",
+                    ));
                 }
                 if operation.request_body.is_some() {
                     common.push(("400", "`malformed_request`: the body is not a JSON object"));
