@@ -54,3 +54,7 @@ pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 pub fn ses(config: &SdkConfig) -> aws_sdk_ses::Client {
     aws_sdk_ses::Client::new(config)
 }
+
+pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}

@@ -10,6 +10,11 @@ pub const SANDBOX_CREDIT_VAR: &str = "STELLER_SANDBOX_CREDIT";
 pub const SENDER_EMAIL_VAR: &str = "STELLER_SENDER_EMAIL";
 /// Where ops are told about new live top-up requests; unset or blank, no one is.
 pub const OPS_EMAIL_VAR: &str = "STELLER_OPS_EMAIL";
+/// The request-log table's name: analytics writes it, usage reads it. Unset or blank,
+/// `GET /api/usage` answers 503.
+pub const REQUEST_LOG_TABLE_VAR: &str = "STELLER_REQUEST_LOG_TABLE";
+/// The SQS queue every request's log record is sent to; unset or blank, none is sent.
+pub const REQUEST_LOG_QUEUE_URL_VAR: &str = "STELLER_REQUEST_LOG_QUEUE_URL";
 
 const DEFAULT_SANDBOX_DOLLARS: u32 = 1000;
 /// The sender of `Config::for_table`, the local server and the tests.
@@ -33,11 +38,21 @@ pub struct Config {
     pub sandbox_credit: Money,
     pub sender_email: String,
     pub ops_email: Option<String>,
+    pub request_log_table: Option<String>,
+    /// Where the request-log layer sends its records (`!Ref RequestLogQueue` on AWS).
+    pub request_log_queue_url: Option<String>,
 }
 
 impl Config {
     /// The variables every function reads; template.yaml sets exactly these.
-    pub const VARIABLES: [&'static str; 4] = [TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, OPS_EMAIL_VAR];
+    pub const VARIABLES: [&'static str; 6] = [
+        TABLE_VAR,
+        SANDBOX_CREDIT_VAR,
+        SENDER_EMAIL_VAR,
+        OPS_EMAIL_VAR,
+        REQUEST_LOG_TABLE_VAR,
+        REQUEST_LOG_QUEUE_URL_VAR,
+    ];
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -62,16 +77,33 @@ impl Config {
             .filter(|ops| !ops.trim().is_empty())
             .map(|ops| parse_email(OPS_EMAIL_VAR, &ops))
             .transpose()?;
-        Ok(Config { table, sandbox_credit, sender_email, ops_email })
+        let request_log_table = lookup(REQUEST_LOG_TABLE_VAR)
+            .filter(|name| !name.trim().is_empty())
+            .map(|name| {
+                parse_table_name(&name)
+                    .map_err(|reason| ConfigError::Malformed { name: REQUEST_LOG_TABLE_VAR, reason: reason.into() })
+            })
+            .transpose()?;
+        let request_log_queue_url = lookup(REQUEST_LOG_QUEUE_URL_VAR)
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| {
+                parse_queue_url(&url)
+                    .map_err(|reason| ConfigError::Malformed { name: REQUEST_LOG_QUEUE_URL_VAR, reason: reason.into() })
+            })
+            .transpose()?;
+        Ok(Config { table, sandbox_credit, sender_email, ops_email, request_log_table, request_log_queue_url })
     }
 
-    /// A configuration for `table` with every other value at its default.
+    /// A configuration for `table` with every other value at its default (and no
+    /// request-log table).
     pub fn for_table(table: impl Into<String>) -> Self {
         Config {
             table: table.into(),
             sandbox_credit: Money::dollars(DEFAULT_SANDBOX_DOLLARS),
             sender_email: DEFAULT_SENDER_EMAIL.to_owned(),
             ops_email: Some(DEFAULT_OPS_EMAIL.to_owned()),
+            request_log_table: None,
+            request_log_queue_url: None,
         }
     }
 }
@@ -80,6 +112,18 @@ fn parse_email(name: &'static str, raw: &str) -> Result<String, ConfigError> {
     Email::parse(Some(raw))
         .map(|email| email.as_str().to_owned())
         .map_err(|error| ConfigError::Malformed { name, reason: format!("the address {error}") })
+}
+
+/// An SQS queue URL: `http(s)://host/…`, as SQS hands them out and emulators echo them.
+fn parse_queue_url(raw: &str) -> Result<String, &'static str> {
+    let url = raw.trim();
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).unwrap_or_default();
+    let has_host = host.split('/').next().is_some_and(|host| !host.is_empty());
+    if has_host && !url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(url.to_owned())
+    } else {
+        Err("an SQS queue URL is https (or http, for an emulator) with a host, and has no spaces")
+    }
 }
 
 /// DynamoDB's rule: 3–255 characters of `a-z A-Z 0-9 _ - .`.
@@ -154,6 +198,32 @@ mod tests {
             assert!(matches!(error, ConfigError::Malformed { name: n, .. } if n == name), "{error}");
             assert!(error.to_string().contains(name), "{error}");
             assert!(!error.to_string().contains("not-an-address"), "the value is never echoed: {error}");
+        }
+    }
+
+    #[test]
+    fn the_request_log_table_is_optional_and_checked_like_the_domain_table() {
+        assert_eq!(config(&[(TABLE_VAR, "steller-dev")]).expect("valid").request_log_table, None);
+        let blank = config(&[(TABLE_VAR, "steller-dev"), (REQUEST_LOG_TABLE_VAR, " ")]).expect("valid");
+        assert_eq!(blank.request_log_table, None, "a blank name is no name");
+        let set = config(&[(TABLE_VAR, "steller-dev"), (REQUEST_LOG_TABLE_VAR, "steller-dev-request-log")]);
+        assert_eq!(set.expect("valid").request_log_table.as_deref(), Some("steller-dev-request-log"));
+        let error = config(&[(TABLE_VAR, "steller-dev"), (REQUEST_LOG_TABLE_VAR, "no spaces")]).expect_err("bad");
+        assert!(matches!(error, ConfigError::Malformed { name: REQUEST_LOG_TABLE_VAR, .. }), "{error}");
+    }
+
+    #[test]
+    fn the_request_log_queue_is_optional_and_must_be_a_url() {
+        assert_eq!(config(&[(TABLE_VAR, "steller-dev")]).expect("valid").request_log_queue_url, None);
+        let blank = config(&[(TABLE_VAR, "steller-dev"), (REQUEST_LOG_QUEUE_URL_VAR, "")]).expect("valid");
+        assert_eq!(blank.request_log_queue_url, None, "a blank URL is no queue");
+        let url = "https://sqs.us-east-1.amazonaws.com/123456789012/steller-dev-RequestLogQueue-AbC";
+        let set = config(&[(TABLE_VAR, "steller-dev"), (REQUEST_LOG_QUEUE_URL_VAR, url)]).expect("valid");
+        assert_eq!(set.request_log_queue_url.as_deref(), Some(url));
+        for bad in ["steller-dev-request-log", "https://", "http:///queue", "https://sqs.example/a queue"] {
+            let error = config(&[(TABLE_VAR, "steller-dev"), (REQUEST_LOG_QUEUE_URL_VAR, bad)]).expect_err(bad);
+            assert!(matches!(error, ConfigError::Malformed { name: REQUEST_LOG_QUEUE_URL_VAR, .. }), "{error}");
+            assert!(!error.to_string().contains(bad), "the value is never echoed: {error}");
         }
     }
 

@@ -9,6 +9,7 @@ pub mod email;
 pub mod engine;
 pub mod http;
 pub mod notices;
+pub mod request_log;
 pub mod schema;
 pub mod seed;
 pub mod store;

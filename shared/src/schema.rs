@@ -1,5 +1,8 @@
-//! Table definitions, read from template.yaml (their single source), and `bootstrap`,
-//! which creates them on any DynamoDB endpoint: dynoxide, moto, LocalStack or AWS.
+//! Table and queue definitions, read from template.yaml (their single source), and
+//! `bootstrap`, which creates the tables on any DynamoDB endpoint (dynoxide, moto,
+//! LocalStack or AWS); `bootstrap_queues` does the same for the queues on SQS.
+
+mod queues;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +13,10 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use serde::Deserialize;
+
+pub use self::queues::{
+    BootstrappedQueue, QueueSpec, Queues, REQUEST_LOG_QUEUE, RedriveSpec, bootstrap_queues, queues,
+};
 
 /// The SAM template, compiled in so every binary bootstraps the tables it deploys.
 pub const TEMPLATE: &str = include_str!("../../template.yaml");
@@ -23,6 +30,12 @@ pub enum SchemaError {
     Create { table: String, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("table {0} did not become ACTIVE in time")]
     NotActive(String),
+    #[error("creating queue {queue} failed")]
+    CreateQueue { queue: String, source: Box<dyn std::error::Error + Send + Sync> },
+    /// The endpoint answers no SQS calls (dynoxide is DynamoDB only): the queues are
+    /// skipped there, and the caller decides what stands in for them.
+    #[error("the endpoint has no SQS")]
+    NoSqs(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// One `AWS::DynamoDB::Table` of the template.
@@ -135,6 +148,11 @@ impl TableNames {
     /// The domain table's name.
     pub fn domain(&self) -> String {
         self.name_of("DomainTable")
+    }
+
+    /// The request-log table's name.
+    pub fn request_log(&self) -> String {
+        self.name_of("RequestLogTable")
     }
 }
 
@@ -266,6 +284,7 @@ mod tests {
         let names = TableNames::new("steller-local");
         assert_eq!(names.domain(), "steller-local-domain");
         assert_eq!(names.name_of("RequestLogTable"), "steller-local-request-log");
+        assert_eq!(names.request_log(), "steller-local-request-log");
     }
 
     #[test]

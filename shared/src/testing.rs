@@ -1,7 +1,9 @@
 //! `TestApp`: a function's router over a fresh DynamoDB (in-process dynoxide, or the AWS
-//! emulator named by `STELLER_TEST_AWS_ENDPOINT`), with typed calls for the tests.
+//! emulator named by `STELLER_TEST_AWS_ENDPOINT`), with typed calls for the tests, and
+//! its emails and request log readable on both engines.
 
 mod emails;
+mod request_log;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,9 +19,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 use self::emails::Mailbox;
 pub use self::emails::{FailingEmail, emulator_sent_emails};
+pub use self::request_log::{FailingRequestLog, drain_bodies};
 use crate::domain::{CompanyName, Email, SignUp};
 use crate::email::{EmailSender, Outbox, SesSender, verify_sender};
 use crate::engine::{EmbeddedEngine, Storage};
+use crate::request_log::{InProcessQueue, LogQueue, RequestLogSink, RequestLogTable, SqsQueue};
 use crate::schema::{TableNames, bootstrap};
 use crate::{AppState, Config, Store, aws};
 
@@ -47,6 +51,8 @@ pub fn unique_prefix() -> String {
 #[derive(Debug)]
 pub struct TestDatabase {
     pub store: Store,
+    /// The request-log table beside the domain table, on the same client.
+    pub request_log_table: RequestLogTable,
     pub endpoint: String,
     _engine: Option<EmbeddedEngine>,
 }
@@ -68,18 +74,37 @@ impl TestDatabase {
     pub async fn unreachable() -> Self {
         let endpoint = "http://127.0.0.1:9".to_owned();
         let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
-        TestDatabase { store: Store::new(client, "steller-down-domain"), endpoint, _engine: None }
+        let request_log_table = RequestLogTable::new(client.clone(), "steller-down-request-log");
+        TestDatabase { store: Store::new(client, "steller-down-domain"), request_log_table, endpoint, _engine: None }
     }
 
     async fn on(endpoint: String, engine: Option<EmbeddedEngine>) -> Self {
         let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
         let names = TableNames::new(unique_prefix());
         bootstrap(&client, &names).await.expect("the template's tables are created");
-        TestDatabase { store: Store::new(client, names.domain()), endpoint, _engine: engine }
+        let request_log_table = RequestLogTable::new(client.clone(), names.request_log());
+        TestDatabase { store: Store::new(client, names.domain()), request_log_table, endpoint, _engine: engine }
+    }
+
+    /// A configuration naming this database's tables, every other value at its default.
+    pub fn config(&self) -> Config {
+        Config {
+            request_log_table: Some(self.request_log_table.name().to_owned()),
+            ..Config::for_table(self.store.table())
+        }
     }
 
     /// Every item of the domain table, for asserting on what is (not) stored.
     pub async fn scan(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.scan_table(self.store.table()).await
+    }
+
+    /// Every row of the request-log table.
+    pub async fn scan_request_log(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.scan_table(self.request_log_table.name()).await
+    }
+
+    async fn scan_table(&self, table: &str) -> Vec<HashMap<String, AttributeValue>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -87,7 +112,7 @@ impl TestDatabase {
                 .store
                 .client()
                 .scan()
-                .table_name(self.store.table())
+                .table_name(table)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -152,6 +177,7 @@ pub struct TestApp {
     pub db: TestDatabase,
     routes: OpenApiRouter<AppState>,
     mailbox: Mailbox,
+    request_log: LogQueue,
 }
 
 impl TestApp {
@@ -161,28 +187,37 @@ impl TestApp {
     }
 
     /// `routes` on fresh tables of the AWS emulator, emailing through its SES from a
-    /// sender address of this app's own (verified first, as SES requires).
+    /// sender address of this app's own (verified first, as SES requires), and logging
+    /// requests to an SQS queue of its own there.
     pub async fn aws_emulator(routes: OpenApiRouter<AppState>) -> Self {
         let db = TestDatabase::aws_emulator().await;
         let endpoint = db.endpoint.clone();
         let ses = aws::ses(&aws::for_endpoint(&endpoint).await);
         let sender = format!("no-reply+{}@steller.example", unique_prefix());
         verify_sender(&ses, &sender).await.expect("the emulator's SES verifies the sender");
-        let config = Config { sender_email: sender.clone(), ..Config::for_table(db.store.table()) };
+        let request_log = request_log::emulator_queue(&endpoint).await;
+        let queue_url = request_log.sqs().map(|queue| queue.queue_url().to_owned());
+        let config = Config { sender_email: sender.clone(), request_log_queue_url: queue_url, ..db.config() };
         let state = AppState::new(db.store.clone(), config).with_email(Arc::new(SesSender::new(ses)));
-        Self::serve(routes, state, db, Mailbox::Emulator { endpoint, sender })
+        Self::serve(routes, state, db, Mailbox::Emulator { endpoint, sender }, request_log)
     }
 
-    /// `routes` on `db`, emailing into an outbox.
+    /// `routes` on `db`, emailing into an outbox and logging requests to an in-process queue.
     pub fn on(routes: OpenApiRouter<AppState>, db: TestDatabase) -> Self {
         let outbox = Outbox::new();
-        let state =
-            AppState::new(db.store.clone(), Config::for_table(db.store.table())).with_email(Arc::new(outbox.clone()));
-        Self::serve(routes, state, db, Mailbox::Outbox(outbox))
+        let state = AppState::new(db.store.clone(), db.config()).with_email(Arc::new(outbox.clone()));
+        Self::serve(routes, state, db, Mailbox::Outbox(outbox), LogQueue::InProcess(InProcessQueue::new()))
     }
 
-    fn serve(routes: OpenApiRouter<AppState>, state: AppState, db: TestDatabase, mailbox: Mailbox) -> Self {
-        TestApp { router: crate::http::app(routes.clone(), state.clone()), state, db, routes, mailbox }
+    fn serve(
+        routes: OpenApiRouter<AppState>,
+        state: AppState,
+        db: TestDatabase,
+        mailbox: Mailbox,
+        request_log: LogQueue,
+    ) -> Self {
+        let state = state.with_request_log(request_log.sink());
+        TestApp { router: crate::http::app(routes.clone(), state.clone()), state, db, routes, mailbox, request_log }
     }
 
     /// The same app with `state` (another configuration, say), served anew.
@@ -197,6 +232,35 @@ impl TestApp {
     pub fn with_email(self, sender: Arc<dyn EmailSender>) -> Self {
         let state = self.state.clone().with_email(sender);
         self.with_state(state)
+    }
+
+    /// The same app sending its request-log records to `sink` (a `FailingRequestLog`,
+    /// say); the queue `take_request_log` reads stays where it was, so it sees nothing new.
+    pub fn with_request_log(self, sink: Arc<dyn RequestLogSink>) -> Self {
+        let state = self.state.clone().with_request_log(sink);
+        self.with_state(state)
+    }
+
+    /// The in-process queue this app logs requests to (on dynoxide); `None` on the AWS
+    /// emulator, where they go to SQS (`sqs_queue`).
+    pub fn request_log_queue(&self) -> Option<InProcessQueue> {
+        self.request_log.in_process().cloned()
+    }
+
+    /// The SQS queue this app logs requests to (on the AWS emulator); `None` on dynoxide.
+    pub fn sqs_queue(&self) -> Option<SqsQueue> {
+        self.request_log.sqs().cloned()
+    }
+
+    /// This app's request-log queue, on either engine, as a sink and a source.
+    pub fn log_queue(&self) -> &LogQueue {
+        &self.request_log
+    }
+
+    /// Takes every message off this app's request-log queue (receiving and deleting
+    /// them), on either engine: the JSON bodies the layer sent, oldest first.
+    pub async fn take_request_log(&self) -> Vec<String> {
+        drain_bodies(&self.request_log).await
     }
 
     /// Every email the in-process outbox holds, oldest first. Panics on the AWS

@@ -2,7 +2,7 @@
 //! port, on an embedded dynoxide (in memory or persisted) or on the AWS emulator.
 
 use serde_json::{Value, json};
-use steller_local::{Engine, Options};
+use steller_local::{DEFAULT_ANALYTICS_INTERVAL, Engine, Options};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -12,6 +12,10 @@ struct Server {
     base: String,
     /// Where the server said its emails go (the banner's Email line).
     email: String,
+    /// Where the server said its request log goes (the banner's Request log line).
+    request_log: String,
+    /// The queue the server's request-log layer sends to.
+    log_queue: steller_local::LogQueue,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -21,19 +25,19 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("an address"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let (ready, is_ready) = oneshot::channel::<String>();
+        let (ready, is_ready) = oneshot::channel::<(String, String, steller_local::LogQueue)>();
         let task = tokio::spawn(steller_local::serve(
             options,
             listener,
             move |running| {
-                let _ = ready.send(running.email.clone());
+                let _ = ready.send((running.email.clone(), running.request_log.clone(), running.log_queue.clone()));
             },
             async move {
                 let _ = stopped.await;
             },
         ));
-        let email = is_ready.await.expect("the server gets ready");
-        Server { base, email, stop, task }
+        let (email, request_log, log_queue) = is_ready.await.expect("the server gets ready");
+        Server { base, email, request_log, log_queue, stop, task }
     }
 
     async fn sign_up(&self, email: &str) -> reqwest::Response {
@@ -52,7 +56,12 @@ impl Server {
 }
 
 fn in_memory(ops_key: Option<&str>) -> Options {
-    Options { engine: Engine::Embedded(None), table_prefix: "steller-local".into(), ops_key: ops_key.map(Into::into) }
+    Options {
+        engine: Engine::Embedded(None),
+        table_prefix: "steller-local".into(),
+        ops_key: ops_key.map(Into::into),
+        analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+    }
 }
 
 #[tokio::test]
@@ -61,6 +70,7 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
     let base = &server.base;
     let http = reqwest::Client::new();
     assert_eq!(server.email, "printed here (outbox)");
+    assert_eq!(server.request_log, "in-process queue");
 
     let signup: Value = server.sign_up("local@acme.example").await.json().await.expect("JSON");
     let key = signup["api_key"].as_str().expect("a key");
@@ -87,6 +97,16 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
     let document: Value =
         http.get(format!("{base}/api/public/openapi.json")).send().await.expect("docs").json().await.expect("JSON");
     assert_eq!(document["openapi"], "3.1.0");
+    let logged = server.log_queue.in_process().expect("an in-process queue").bodies();
+    let routes: Vec<String> = logged
+        .iter()
+        .map(|body| serde_json::from_str::<Value>(body).expect("a record")["route"].as_str().unwrap_or("-").to_owned())
+        .collect();
+    assert_eq!(
+        routes,
+        ["/api/public/signup", "/api/wallet", "/api/keys", "/api/wallet", "/api/public/openapi.json"],
+        "one record per request, on the queue the processor drains"
+    );
 
     server.stop().await;
 }
@@ -109,6 +129,7 @@ async fn the_local_server_keeps_its_data_across_restarts() {
         engine: Engine::Embedded(Some(folder.join("local.db"))),
         table_prefix: "steller-local".into(),
         ops_key: None,
+        analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
     };
 
     let first_run = Server::start(options.clone()).await;
@@ -127,6 +148,7 @@ async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
         engine: Engine::Endpoint(steller::testing::aws_emulator_endpoint()),
         table_prefix: steller::testing::unique_prefix(),
         ops_key: Some(OPS_KEY.into()),
+        analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
     };
 
     let endpoint = steller::testing::aws_emulator_endpoint();
@@ -136,6 +158,11 @@ async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
     assert_eq!(server.sign_up(&partner).await.status(), 201);
     assert_eq!(server.sign_up(&partner.to_uppercase()).await.status(), 409);
     assert_eq!(server.email, format!("SES at {endpoint}"));
+    let queue = server.log_queue.sqs().expect("the request log goes to the emulator's SQS").clone();
+    assert_eq!(server.request_log, format!("SQS {}", queue.queue_url()));
+    assert!(queue.queue_url().ends_with("-request-log"), "the template's queue: {}", queue.queue_url());
+    let logged = steller::testing::drain_bodies(&queue).await;
+    assert_eq!(logged.len(), 2, "one message per signup: {logged:?}");
     server.stop().await;
     let welcomed = steller::testing::emulator_sent_emails(&endpoint)
         .await
@@ -146,17 +173,24 @@ async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
 }
 
 #[tokio::test]
-async fn an_endpoint_without_ses_gets_its_emails_printed_instead() {
+async fn an_endpoint_without_ses_or_sqs_gets_its_emails_printed_and_its_request_log_kept_in_process() {
     let dynamodb_only =
         steller::engine::EmbeddedEngine::start(steller::engine::Storage::Memory).await.expect("dynoxide starts");
     let endpoint = dynamodb_only.endpoint().to_owned();
-    let options =
-        Options { engine: Engine::Endpoint(endpoint.clone()), table_prefix: "steller-local".into(), ops_key: None };
+    let options = Options {
+        engine: Engine::Endpoint(endpoint.clone()),
+        table_prefix: "steller-local".into(),
+        ops_key: None,
+        analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+    };
 
     let server = Server::start(options).await;
 
     assert_eq!(server.email, format!("printed here (outbox; no SES at {endpoint})"));
+    assert_eq!(server.request_log, format!("in-process queue (no SQS at {endpoint})"));
     assert_eq!(server.sign_up("no-ses@acme.example").await.status(), 201);
+    let queue = server.log_queue.in_process().expect("no SQS there, so in process").clone();
+    assert_eq!(queue.len(), 1, "the signup is logged in process");
     server.stop().await;
 }
 
@@ -307,6 +341,7 @@ async fn a_live_top_up_is_requested_approved_and_credited_with_aws_endpoint() {
         engine: Engine::Endpoint(endpoint.clone()),
         table_prefix: steller::testing::unique_prefix(),
         ops_key: Some(OPS_KEY.into()),
+        analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
     };
     let server = Server::start(options).await;
 

@@ -52,6 +52,7 @@ fn the_document_is_openapi_3_1_and_lists_every_route() {
         ("get", "/api/admin/top-up-requests"),
         ("post", "/api/admin/top-up-requests/{id}/approve"),
         ("post", "/api/admin/top-up-requests/{id}/reject"),
+        ("get", "/api/usage"),
     ];
     let mut listed: Vec<(String, String)> = document["paths"]
         .as_object()
@@ -82,6 +83,7 @@ fn no_two_functions_define_a_schema_of_the_same_name_differently() {
         ("orders", orders::routes()),
         ("top-ups", top_ups::routes()),
         ("admin", admin::routes()),
+        ("usage", usage::routes()),
     ];
     for (function, routes) in functions {
         let (_, own) = routes.split_for_parts();

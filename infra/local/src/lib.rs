@@ -5,15 +5,28 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use steller::config::{DEFAULT_OPS_EMAIL, DEFAULT_SENDER_EMAIL, OPS_EMAIL_VAR, SENDER_EMAIL_VAR, TABLE_VAR};
+use steller::config::{
+    DEFAULT_OPS_EMAIL, DEFAULT_SENDER_EMAIL, OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR,
+    SENDER_EMAIL_VAR, TABLE_VAR,
+};
 use steller::domain::{ApiKey, KeyRole};
 use steller::email::{EmailError, EmailSender, Outbox, SesSender, verify_sender};
 use steller::engine::{EmbeddedEngine, Storage};
+pub use steller::request_log::LogQueue;
+use steller::request_log::RequestLogTable;
 use steller::schema::{TableNames, bootstrap};
 use steller::{AppState, Config, Store, aws};
 use utoipa_axum::router::OpenApiRouter;
+
+use crate::analytics::Schedule;
+
+mod analytics;
+mod request_log;
+
+pub use analytics::DEFAULT_INTERVAL as DEFAULT_ANALYTICS_INTERVAL;
 
 /// Every function's routes, merged: what API Gateway routes to the Lambdas in AWS.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -23,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(orders::routes())
         .merge(top_ups::routes())
         .merge(admin::routes())
+        .merge(usage::routes())
 }
 
 /// The OpenAPI document of the whole API (docs/openapi.json is this, serialised).
@@ -46,6 +60,9 @@ pub struct Options {
     pub table_prefix: String,
     /// An `stl_ops_…` key to register at start-up (`STELLER_OPS_KEY`).
     pub ops_key: Option<String>,
+    /// How often the analytics processor drains the request-log queue into the
+    /// request-log table (`analytics::DEFAULT_INTERVAL`, 2 minutes, as in production).
+    pub analytics_interval: Duration,
 }
 
 /// The running server's parts, for the banner.
@@ -55,8 +72,15 @@ pub struct Running {
     pub dynamodb: String,
     /// Where emails go: printed to the console, or SES at the endpoint.
     pub email: String,
+    /// Where the request log goes, for the banner: `in-process queue` or `SQS <url>`.
+    pub request_log: String,
+    /// The request-log queue the API sends to: the analytics processor's source (for an
+    /// in-process queue, the only way to reach its messages).
+    pub log_queue: LogQueue,
     /// How many catalog products were seeded from infra/seed/products.json.
     pub products: usize,
+    /// When and where the analytics processor runs, for the banner.
+    pub analytics: String,
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then stops the engine.
@@ -94,8 +118,14 @@ pub async fn serve(
     let names = TableNames::new(&options.table_prefix);
     bootstrap(&client, &names).await.with_context(|| format!("creating the tables on {dynamodb}"))?;
     let table = names.domain();
+    let request_log_table = names.request_log();
+    let (log_queue, request_log) = request_log::log_queue(&options.engine, &sdk, &names).await?;
+    let queue_url = log_queue.sqs().map(|queue| queue.queue_url().to_owned());
     let config = Config::from_lookup(|name| match name {
         TABLE_VAR => Some(table.clone()),
+        REQUEST_LOG_TABLE_VAR => Some(request_log_table.clone()),
+        // The queue picked above, whatever the environment says: the layer's sink is it.
+        REQUEST_LOG_QUEUE_URL_VAR => queue_url.clone(),
         SENDER_EMAIL_VAR => Some(std::env::var(name).unwrap_or_else(|_| DEFAULT_SENDER_EMAIL.to_owned())),
         OPS_EMAIL_VAR => Some(std::env::var(name).unwrap_or_else(|_| DEFAULT_OPS_EMAIL.to_owned())),
         _ => std::env::var(name).ok(),
@@ -113,10 +143,26 @@ pub async fn serve(
     // Upserting is idempotent: every start puts the seed products back as the file has them.
     let products = steller::seed::seed_products(&store).await.context("seeding the catalog")?;
 
-    let app = steller::http::app(routes(), AppState::new(store, config).with_email(email));
-    let running = Running { address: listener.local_addr()?, dynamodb, email: email_described, products };
+    let usage_table = RequestLogTable::new(store.client().clone(), &request_log_table);
+    let state = AppState::new(store, config).with_email(email).with_request_log(log_queue.sink());
+    let app = steller::http::app(routes(), state);
+    let schedule = Schedule::start(log_queue.clone(), usage_table, options.analytics_interval);
+    let analytics =
+        format!("every {} s, {log_queue} → table {request_log_table}", options.analytics_interval.as_secs());
+    let running = Running {
+        address: listener.local_addr()?,
+        dynamodb,
+        email: email_described,
+        request_log,
+        log_queue: log_queue.clone(),
+        products,
+        analytics,
+    };
     on_ready(&running);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API")?;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API");
+    // Stopped before the engine, so its last run still reaches the table.
+    schedule.stop().await;
+    served?;
     if let Some(engine) = engine {
         engine.stop().await;
     }

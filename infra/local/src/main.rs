@@ -1,6 +1,7 @@
 //! `cargo run -p steller-local`: the whole Steller API on http://127.0.0.1:3000.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use steller_local::{Engine, Options, Running};
@@ -25,6 +26,10 @@ struct Args {
     /// Prefix of the table names.
     #[arg(long, default_value = "steller-local")]
     table_prefix: String,
+    /// Seconds between two runs of the analytics processor, which drains the request-log
+    /// queue into the request-log table that /api/usage reads (production: 2 minutes).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    analytics_interval: u64,
     /// Registers this exact key as an ops key at start-up (stl_ops_…, 40+ characters).
     #[arg(long, env = "STELLER_OPS_KEY", hide_env_values = true, hide = true)]
     ops_key: Option<String>,
@@ -37,6 +42,8 @@ fn banner(running: &Running) {
     println!("DynamoDB            {}", running.dynamodb);
     println!("Catalog             {} products (infra/seed/products.json)", running.products);
     println!("Email               {}", running.email);
+    println!("Request log         {}", running.request_log);
+    println!("Analytics           {}", running.analytics);
     println!("Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\");
     println!("                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'");
     println!("Press Ctrl-C to stop.");
@@ -51,7 +58,12 @@ async fn main() -> anyhow::Result<()> {
         None if args.in_memory => Engine::Embedded(None),
         None => Engine::Embedded(Some(args.data)),
     };
-    let options = Options { engine, table_prefix: args.table_prefix, ops_key: args.ops_key };
+    let options = Options {
+        engine,
+        table_prefix: args.table_prefix,
+        ops_key: args.ops_key,
+        analytics_interval: Duration::from_secs(args.analytics_interval),
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     steller_local::serve(options, listener, banner, steller_local::stop_signal()).await?;
     println!("Stopped.");

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use steller::domain::{ApiKey, KeyRole, TopUpStatus};
-use steller::schema::{TableNames, bootstrap, tables};
+use steller::schema::{SchemaError, TableNames, bootstrap, bootstrap_queues, tables};
 
 mod products;
 mod sender;
@@ -22,12 +22,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Creates every table template.yaml declares that the endpoint does not have yet.
+    /// Creates every table and queue template.yaml declares that the endpoint does not
+    /// have yet (queues are skipped where the endpoint has no SQS).
     Bootstrap {
-        /// The DynamoDB endpoint (dynoxide, moto, LocalStack or AWS).
+        /// The DynamoDB (and SQS, SES) endpoint (dynoxide, moto, LocalStack or AWS).
         #[arg(long, value_name = "URL")]
         endpoint: String,
-        /// Tables are named `<prefix>-domain`, … Must match what the functions are given.
+        /// Tables and queues are named `<prefix>-domain`, `<prefix>-request-log`, … Must
+        /// match what the functions are given.
         #[arg(long, default_value = "steller-local")]
         table_prefix: String,
         /// The address emails are sent from (STELLER_SENDER_EMAIL), verified with SES at
@@ -139,14 +141,16 @@ async fn main() -> anyhow::Result<ExitCode> {
     steller::telemetry::init_text();
     match Cli::parse().command {
         Command::Bootstrap { endpoint, table_prefix, sender_email } => {
-            let client = aws::dynamodb(&aws::for_endpoint(&endpoint).await);
+            let sdk = aws::for_endpoint(&endpoint).await;
             let names = TableNames::new(table_prefix);
-            let created = bootstrap(&client, &names).await.with_context(|| format!("bootstrapping {endpoint}"))?;
+            let created =
+                bootstrap(&aws::dynamodb(&sdk), &names).await.with_context(|| format!("bootstrapping {endpoint}"))?;
             for spec in tables()? {
                 let name = names.name_of(&spec.logical_id);
                 let state = if created.contains(&name) { "created" } else { "already there" };
-                println!("{:<16} {name:<40} {state}", spec.logical_id);
+                println!("{:<26} {name:<40} {state}", spec.logical_id);
             }
+            print_queues(&endpoint, &names, bootstrap_queues(&aws::sqs(&sdk), &names).await)?;
             sender::verify(&endpoint, &sender_email).await?;
         }
         Command::Seed(target) => {
@@ -203,6 +207,32 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per queue with its URL (what STELLER_REQUEST_LOG_QUEUE_URL is set to), or
+/// why the queues were skipped: an endpoint without SQS is no error, as the local server
+/// then keeps its request log in process.
+fn print_queues(
+    endpoint: &str,
+    names: &TableNames,
+    queues: Result<steller::schema::Queues, SchemaError>,
+) -> anyhow::Result<()> {
+    match queues {
+        Ok(queues) => {
+            for queue in queues.iter() {
+                let state = if queue.created { "created" } else { "already there" };
+                println!("{:<26} {:<40} {state}  {}", queue.logical_id, queue.name, queue.url);
+            }
+        }
+        Err(SchemaError::NoSqs(_)) => {
+            for spec in steller::schema::queues()? {
+                let name = names.queue_name_of(&spec.logical_id);
+                println!("{:<26} {name:<40} skipped: no SQS at {endpoint}", spec.logical_id);
+            }
+        }
+        Err(error) => return Err(error).with_context(|| format!("creating the queues on {endpoint}")),
+    }
+    Ok(())
 }
 
 /// One line per wallet, one per ledger without a wallet, then the verdict.

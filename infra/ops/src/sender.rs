@@ -21,7 +21,7 @@ pub async fn verify(endpoint: &str, address: &str) -> anyhow::Result<()> {
             return Err(error).with_context(|| format!("verifying the sender {address} with SES at {endpoint}"));
         }
     };
-    println!("{:<16} {address:<40} {state}", "SenderEmail");
+    println!("{:<26} {address:<40} {state}", "SenderEmail");
     Ok(())
 }
 

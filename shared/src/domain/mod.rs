@@ -24,6 +24,7 @@ pub use order::{
 pub use text::{
     ClientReference, CompanyName, ContactName, Email, KeyName, PaymentReference, RejectionReason, TextError, TopUpNote,
 };
+pub(crate) use time::format as format_timestamp;
 pub use time::{Timestamp, now};
 pub use top_up::{
     RequestTopUp, TopUpAmount, TopUpAmountError, TopUpRequest, TopUpStatus, UnknownStatus, UnsupportedCurrency,

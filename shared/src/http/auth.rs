@@ -1,6 +1,7 @@
 //! API-key authentication: resolves `Authorization: Bearer <key>` or `X-Api-Key: <key>`
-//! into a `Principal` (401 when there is no valid key), and the extractors that let a
-//! route admit only partner keys or only ops keys (403 for the wrong role).
+//! into a `Principal` (401 when there is no valid key) in the request's extensions (and
+//! the response's, for the request log), and the extractors that let a route admit only
+//! partner keys or only ops keys (403 for the wrong role).
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -42,8 +43,12 @@ pub async fn authenticate(
         tracing::Span::current().record("partner_id", tracing::field::display(partner_id));
         tracing::Span::current().record("mode", mode.as_str());
     }
-    request.extensions_mut().insert(principal);
-    Ok(next.run(request).await)
+    request.extensions_mut().insert(principal.clone());
+    let mut response = next.run(request).await;
+    // The request-log layer runs outside this one and never sees the request's
+    // extensions; the response is how it learns who called.
+    response.extensions_mut().insert(principal);
+    Ok(response)
 }
 
 /// A request made with a partner key: the partner and the mode whose data it may see.

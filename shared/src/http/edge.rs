@@ -52,7 +52,7 @@ pub async fn edge(mut request: Request, next: Next) -> Response {
 
 /// Rewrites an error response some layer built in another shape (axum's 405, a body
 /// limit's 413) as problem+json; must run inside the request-id scope.
-fn as_problem(response: Response) -> Response {
+pub(super) fn as_problem(response: Response) -> Response {
     let status = response.status();
     let is_problem = response
         .headers()

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every function: the state handlers get, the error type, the
-//! JSON extractor, the auth and request-id layers, and `app`, which assembles a
-//! function's routes into the router Lambda, the local server and the tests all serve.
+//! JSON extractor, the request-id, request-log and auth layers, and `app`, which
+//! assembles a function's routes into the router Lambda, the local server and the tests
+//! all serve.
 
 mod auth;
 mod edge;
@@ -9,6 +10,7 @@ mod idempotency;
 mod json;
 pub mod openapi;
 mod pagination;
+mod request_log;
 mod validation;
 
 use std::sync::Arc;
@@ -28,9 +30,11 @@ pub use idempotency::{
 };
 pub use json::{BODY_LIMIT, Json};
 pub use pagination::{List, ListParams, ListQuery};
+pub use request_log::{UNMATCHED_ROUTE, USER_AGENT_LIMIT};
 pub use validation::Validation;
 
 use crate::email::{EmailSender, Outbox, SesSender};
+use crate::request_log::{NoLog, RequestLogSink, RequestLogTable, SqsQueue};
 use crate::{Config, Store};
 
 /// What every handler can reach: built once per process (once per Lambda cold start).
@@ -39,12 +43,26 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub email: Arc<dyn EmailSender>,
+    /// Where the request-log layer sends each request's record.
+    pub request_log: Arc<dyn RequestLogSink>,
+    /// Where usage is read from: the configured request-log table on the store's client;
+    /// `None` (no `STELLER_REQUEST_LOG_TABLE`) makes `GET /api/usage` answer 503.
+    pub request_log_table: Option<RequestLogTable>,
 }
 
 impl AppState {
-    /// State whose emails go to an outbox nobody reads; `with_email` picks a real sender.
+    /// State whose emails go to an outbox nobody reads and whose request log goes
+    /// nowhere; `with_email` and `with_request_log` pick real ones.
     pub fn new(store: Store, config: Config) -> Self {
-        AppState { store, config: Arc::new(config), email: Arc::new(Outbox::new()) }
+        let request_log_table =
+            config.request_log_table.as_ref().map(|name| RequestLogTable::new(store.client().clone(), name));
+        AppState {
+            store,
+            config: Arc::new(config),
+            email: Arc::new(Outbox::new()),
+            request_log: Arc::new(NoLog),
+            request_log_table,
+        }
     }
 
     /// The same state, sending its emails through `sender`.
@@ -52,26 +70,42 @@ impl AppState {
         AppState { email: sender, ..self }
     }
 
-    /// A Lambda's state: configuration from the environment, AWS clients (DynamoDB, SES)
-    /// from the default chain. Called once per cold start.
+    /// The same state, sending each request's log record to `sink`.
+    pub fn with_request_log(self, sink: Arc<dyn RequestLogSink>) -> Self {
+        AppState { request_log: sink, ..self }
+    }
+
+    /// A Lambda's state: configuration from the environment, AWS clients (DynamoDB, SES,
+    /// and SQS when a request-log queue is configured) from the default chain. Called
+    /// once per cold start.
     pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
         let config = Config::from_env()?;
         let aws = crate::aws::from_environment().await;
         let email = Arc::new(SesSender::new(crate::aws::ses(&aws)));
-        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config).with_email(email))
+        let request_log: Arc<dyn RequestLogSink> = match &config.request_log_queue_url {
+            Some(url) => Arc::new(SqsQueue::new(crate::aws::sqs(&aws), url)),
+            None => Arc::new(NoLog),
+        };
+        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config)
+            .with_email(email)
+            .with_request_log(request_log))
     }
 }
 
 /// Turns a function's documented routes into its service: unknown routes and methods
-/// answer problem+json, bodies are capped at 64 KiB, keys are checked, and every
-/// response gets an `X-Request-Id`.
+/// answer problem+json, bodies are capped at 64 KiB, keys are checked, every request is
+/// logged to the request-log sink, and every response gets an `X-Request-Id`.
 pub fn app(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (router, _api) = routes.split_for_parts();
+    // The last layer added runs first. The request log sits inside the edge, so it has
+    // the request id, and outside auth, so it logs auth's 401s and the principal auth
+    // found; it sees every response, fallbacks included, before it leaves.
     router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(state.clone(), request_log::log_request))
         .layer(from_fn(edge::edge))
         .with_state(state)
 }

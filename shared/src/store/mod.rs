@@ -8,7 +8,7 @@ mod accounts;
 mod audit;
 mod catalog;
 mod idempotency;
-mod item;
+pub(crate) mod item;
 mod keys;
 mod ledger;
 mod orders;

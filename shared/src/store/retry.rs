@@ -114,7 +114,7 @@ impl RetryPolicy {
     }
 
     /// "Full jitter": a random wait up to an exponentially growing, capped ceiling.
-    fn backoff(&self, tries: u32) -> Duration {
+    pub(crate) fn backoff(&self, tries: u32) -> Duration {
         let ceiling = self.base.saturating_mul(1 << tries.min(16)).min(self.cap);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX).max(1);
         Duration::from_millis(rand::rng().random_range(0..=millis))

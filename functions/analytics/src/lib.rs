@@ -1,0 +1,62 @@
+//! The analytics function: every 2 minutes EventBridge invokes it, and it drains the
+//! request-log queue into the request-log table within the invocation's remaining time
+//! (`steller::request_log::drain`, which the local server runs too).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use steller::config::{ConfigError, REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR};
+use steller::request_log::{DrainSummary, RequestLogSource, RequestLogTable, SqsQueue, drain};
+use steller::{Config, aws};
+
+/// Time kept back from the invocation's deadline for logging the summary and answering
+/// the runtime, so a long drain never ends as a timeout.
+pub const MARGIN: Duration = Duration::from_secs(5);
+
+/// The queue to drain and the table to fill, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct Analytics {
+    source: Arc<dyn RequestLogSource>,
+    table: RequestLogTable,
+}
+
+impl Analytics {
+    pub fn new(source: Arc<dyn RequestLogSource>, table: RequestLogTable) -> Self {
+        Analytics { source, table }
+    }
+
+    /// The Lambda's: SQS at `STELLER_REQUEST_LOG_QUEUE_URL`, the table named by
+    /// `STELLER_REQUEST_LOG_TABLE`, clients from the default chain. Both are required here.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let queue_url = config.request_log_queue_url.ok_or(ConfigError::Missing(REQUEST_LOG_QUEUE_URL_VAR))?;
+        let table = config.request_log_table.ok_or(ConfigError::Missing(REQUEST_LOG_TABLE_VAR))?;
+        let sdk = aws::from_environment().await;
+        let queue = SqsQueue::new(aws::sqs(&sdk), queue_url);
+        Ok(Analytics::new(Arc::new(queue), RequestLogTable::new(aws::dynamodb(&sdk), table)))
+    }
+
+    /// One scheduled run. The event's content does not matter (EventBridge's "Scheduled
+    /// Event", or anything an operator sends to drain by hand). A run that stopped on a
+    /// failed call is an invocation error, so it shows in the function's error metric;
+    /// its messages stay on the queue for the next run.
+    pub async fn handle(&self, event: LambdaEvent<serde_json::Value>) -> Result<DrainSummary, lambda_runtime::Error> {
+        let budget = budget(event.context.deadline(), SystemTime::now());
+        let summary = drain(self.source.as_ref(), &self.table, budget).await;
+        match &summary.failure {
+            Some(failure) => Err(failure.clone().into()),
+            None => Ok(summary),
+        }
+    }
+}
+
+/// The time a run may take: until the deadline, less `MARGIN`; nothing once past it.
+pub fn budget(deadline: SystemTime, now: SystemTime) -> Duration {
+    deadline.duration_since(now).unwrap_or_default().saturating_sub(MARGIN)
+}
+
+/// Serves scheduled invocations until the runtime stops.
+pub async fn run(analytics: Analytics) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(|event| analytics.handle(event))).await
+}

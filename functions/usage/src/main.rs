@@ -1,0 +1,8 @@
+//! The usage Lambda: the router of `usage::router`, served by lambda_http.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    steller::telemetry::init_json();
+    let state = steller::AppState::from_env().await?;
+    lambda_http::run(usage::router(state)).await
+}
