@@ -2,15 +2,29 @@
 
 EMULATOR := infra/emulator/run-with-emulator.sh
 EMULATOR_PORT ?= 5005
+# Runs sam / cfn-lint from .venv-deploy/, installing infra/deploy/requirements.txt first.
+DEPLOY_TOOLS := infra/deploy/tools.sh
+# validate needs a region but no credentials; any region validates the same template.
+AWS_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-fast lint fmt dev emulator
+.PHONY: help test test-fast test-aws lint fmt dev emulator validate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 test: ## all tests, with the AWS emulator suite on moto (installed into .venv)
 	$(EMULATOR) cargo test --workspace --all-features
+
+test-aws: ## the suite against STELLER_TEST_AWS_ENDPOINT (LocalStack, moto), starting nothing
+	@if [ -z "$(STELLER_TEST_AWS_ENDPOINT)" ]; then \
+		echo "test-aws: STELLER_TEST_AWS_ENDPOINT is not set; start an emulator and point at it, e.g." >&2; \
+		echo "  docker compose -f infra/emulator/docker-compose.localstack.yml up -d --wait" >&2; \
+		echo "  make test-aws STELLER_TEST_AWS_ENDPOINT=http://localhost:4566" >&2; \
+		echo "(or 'make emulator' in another terminal and STELLER_TEST_AWS_ENDPOINT=http://127.0.0.1:$(EMULATOR_PORT); docs/qa.md)" >&2; \
+		exit 2; \
+	fi
+	STELLER_TEST_AWS_ENDPOINT='$(STELLER_TEST_AWS_ENDPOINT)' cargo test --workspace --all-features
 
 test-fast: ## all tests without the emulator (tests needing it fail with a message)
 	cargo test --workspace --all-features
@@ -21,6 +35,9 @@ lint: ## rustfmt check and clippy with warnings as errors
 
 fmt: ## format the code
 	cargo fmt --all
+
+validate: ## sam validate --lint on template.yaml (SAM CLI and cfn-lint pinned, into .venv-deploy)
+	$(DEPLOY_TOOLS) sam validate --lint --template template.yaml --region $(AWS_REGION)
 
 dev: ## run the local server
 	cargo run -p steller-local
