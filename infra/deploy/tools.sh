@@ -13,6 +13,8 @@ root="$(cd "$here/../.." && pwd)"
 venv="$root/.venv-deploy"
 requirements="$here/requirements.txt"
 python="$venv/bin/python"
+# shellcheck source=../venv.sh
+source "$here/../venv.sh"
 
 say() { echo "tools: $*" >&2; }
 
@@ -21,27 +23,13 @@ usage() {
     exit 2
 }
 
-# Creates .venv-deploy and installs requirements.txt, skipping pip when nothing changed.
-ensure_venv() {
-    if [[ ! -x "$python" ]]; then
-        say "creating $venv"
-        "${PYTHON:-python3}" -m venv "$venv"
-    fi
-    local stamp="$venv/.steller-deploy-requirements" want
-    want="$("$python" --version 2>&1) $(sha256sum "$requirements" | cut -d' ' -f1)"
-    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-        say "installing $requirements into $venv"
-        "$python" -m pip install --disable-pip-version-check --quiet -r "$requirements"
-        echo "$want" >"$stamp"
-    fi
-}
 
 [[ $# -gt 0 ]] || usage
 tool="$1"
 shift
 [[ "$tool" != */* ]] || usage
 
-ensure_venv
+ensure_venv "$venv" "$requirements"
 [[ -x "$venv/bin/$tool" ]] || { say "$venv/bin/$tool does not exist (is it in $requirements?)"; exit 127; }
 # The SAM CLI's usage telemetry stays off: validation and builds must not phone home.
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"

@@ -15,6 +15,8 @@ root="$(cd "$here/../.." && pwd)"
 venv="$root/.venv"
 requirements="$here/requirements.txt"
 python="$venv/bin/python"
+# shellcheck source=../venv.sh
+source "$here/../venv.sh"
 
 say() { echo "run-with-emulator: $*" >&2; }
 
@@ -23,20 +25,6 @@ usage() {
     exit 2
 }
 
-# Creates .venv and installs requirements.txt, skipping pip when nothing changed.
-ensure_venv() {
-    if [[ ! -x "$python" ]]; then
-        say "creating $venv"
-        "${PYTHON:-python3}" -m venv "$venv"
-    fi
-    local stamp="$venv/.steller-emulator-requirements" want
-    want="$("$python" --version 2>&1) $(sha256sum "$requirements" | cut -d' ' -f1)"
-    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-        say "installing $requirements into $venv"
-        "$python" -m pip install --disable-pip-version-check --quiet -r "$requirements"
-        echo "$want" >"$stamp"
-    fi
-}
 
 # Succeeds once the emulator on port $1 answers HTTP.
 answers() {
@@ -53,7 +41,7 @@ u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=5).read()' "$url" 2
 
 if [[ "$1" == "--serve" ]]; then
     [[ $# -eq 2 && "$2" =~ ^[0-9]+$ ]] || usage
-    ensure_venv
+    ensure_venv "$venv" "$requirements"
     say "point tests at it with STELLER_TEST_AWS_ENDPOINT=http://127.0.0.1:$2"
     exec "$python" "$here/serialised_moto.py" --port "$2"
 fi
@@ -63,7 +51,7 @@ if [[ -n "${STELLER_TEST_AWS_ENDPOINT:-}" ]]; then
     exec "$@"
 fi
 
-ensure_venv
+ensure_venv "$venv" "$requirements"
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 mkdir -p "$root/target/emulator"
 log="$root/target/emulator/moto-$port.log"
