@@ -8,6 +8,8 @@ pub mod email;
 #[cfg(feature = "embedded")]
 pub mod engine;
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod notices;
 pub mod request_log;
 pub mod schema;

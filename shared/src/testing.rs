@@ -3,6 +3,7 @@
 //! its emails and request log readable on both engines.
 
 mod emails;
+pub mod lambda;
 mod request_log;
 
 use std::collections::HashMap;

@@ -4,5 +4,5 @@
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
     let state = steller::AppState::from_env().await?;
-    lambda_http::run(usage::router(state)).await
+    steller::lambda::run(usage::router(state)).await
 }

@@ -1,0 +1,228 @@
+//! A Lambda Runtime API emulator for the tests: a function's real binary runs as it does
+//! in AWS (`AWS_LAMBDA_RUNTIME_API` pointing here), fetching events from
+//! `/2018-06-01/runtime/invocation/next` and posting its answers back.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::TestDatabase;
+use crate::domain::{CompanyName, Email, SignUp};
+
+/// What the function answered: a response, or an error it reported to the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Response(Value),
+    Error(Value),
+}
+
+impl Outcome {
+    /// The response, or a panic naming the reported error.
+    #[track_caller]
+    pub fn response(self) -> Value {
+        match self {
+            Outcome::Response(value) => value,
+            Outcome::Error(error) => panic!("the function reported an error: {error}"),
+        }
+    }
+}
+
+struct Runtime {
+    events: Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
+    answers: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+}
+
+async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
+    let event = runtime.events.lock().await.recv().await;
+    let Some((id, event)) = event else {
+        // No more events: hold the poll, as Lambda does between invocations.
+        return std::future::pending::<Response>().await;
+    };
+    let deadline =
+        (SystemTime::now() + Duration::from_secs(30)).duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("lambda-runtime-aws-request-id", id),
+        ("lambda-runtime-deadline-ms", deadline.to_string()),
+        ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:000000000000:function:test".to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    (headers, axum::Json(event)).into_response()
+}
+
+async fn answer(runtime: &Runtime, id: &str, outcome: Outcome) {
+    if let Some(waiting) = runtime.answers.lock().await.remove(id) {
+        let _ = waiting.send(outcome);
+    }
+}
+
+async fn response(State(runtime): State<Arc<Runtime>>, Path(id): Path<String>, body: Bytes) -> &'static str {
+    answer(&runtime, &id, Outcome::Response(serde_json::from_slice(&body).unwrap_or(Value::Null))).await;
+    "{}"
+}
+
+async fn error(State(runtime): State<Arc<Runtime>>, Path(id): Path<String>, body: Bytes) -> &'static str {
+    answer(&runtime, &id, Outcome::Error(serde_json::from_slice(&body).unwrap_or(Value::Null))).await;
+    "{}"
+}
+
+/// A function binary running under the emulated Runtime API. Killed when dropped.
+pub struct LambdaProcess {
+    child: Child,
+    events: mpsc::UnboundedSender<(String, Value)>,
+    runtime: Arc<Runtime>,
+}
+
+impl LambdaProcess {
+    /// Starts `binary` with the environment a deployed function gets, its AWS calls going
+    /// to `db`'s endpoint.
+    pub async fn start(binary: &str, db: &TestDatabase) -> Self {
+        let (events, received) = mpsc::unbounded_channel();
+        let runtime = Arc::new(Runtime { events: Mutex::new(received), answers: Mutex::new(HashMap::new()) });
+        let api = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .with_state(runtime.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let address = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, api).await });
+        let config = db.config();
+        let child = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL", &db.endpoint)
+            .env(crate::config::TABLE_VAR, &config.table)
+            .env(crate::config::SENDER_EMAIL_VAR, &config.sender_email)
+            .env(crate::config::REQUEST_LOG_TABLE_VAR, config.request_log_table.unwrap_or_default())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the function binary starts");
+        LambdaProcess { child, events, runtime }
+    }
+
+    /// Delivers `event` and waits (up to 30 s) for the function's answer.
+    pub async fn invoke(&self, event: Value) -> Outcome {
+        let id = ulid::Ulid::new().to_string();
+        let (answered, answer) = oneshot::channel();
+        self.runtime.answers.lock().await.insert(id.clone(), answered);
+        self.events.send((id, event)).expect("the runtime is listening");
+        tokio::time::timeout(Duration::from_secs(30), answer)
+            .await
+            .expect("the function answers within 30 s")
+            .expect("an answer")
+    }
+
+    /// Whether the process is still alive (a panic must not kill it).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for LambdaProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as the `$default` stage or a named
+/// stage sends it; a body is sent base64-encoded when `base64` is set.
+pub fn http_event(
+    method: &str,
+    path: &str,
+    stage: &str,
+    key: Option<&str>,
+    body: Option<&Value>,
+    base64: bool,
+) -> Value {
+    let raw_path = if stage == "$default" { path.to_owned() } else { format!("/{stage}{path}") };
+    let mut headers = json!({"host": "api.example.com", "user-agent": "lambda-test"});
+    if let Some(key) = key {
+        headers["authorization"] = json!(format!("Bearer {key}"));
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": raw_path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "lambda-test"},
+            "requestId": ulid::Ulid::new().to_string(), "routeKey": format!("{method} {path}"), "stage": stage,
+            "time": "24/Nov/2026:10:00:00 +0000", "timeEpoch": 1795946400000u64
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(body) = body {
+        event["headers"]["content-type"] = json!("application/json");
+        let text = body.to_string();
+        if base64 {
+            event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+            event["isBase64Encoded"] = json!(true);
+        } else {
+            event["body"] = json!(text);
+        }
+    }
+    event
+}
+
+/// A sandbox key of a new partner in `db`, for events that need one.
+pub async fn sandbox_key(db: &TestDatabase) -> String {
+    let signup = SignUp::new(
+        CompanyName::parse(Some("Lambda Test")).expect("valid"),
+        Email::parse(Some(&format!("lambda-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())))
+            .expect("valid"),
+        None,
+        crate::domain::Money::dollars(1000),
+    );
+    db.store.sign_up(&signup).await.expect("signed up");
+    signup.first_key.key.expose().to_owned()
+}
+
+/// Checks a function binary answers a route as API Gateway sends it: a plain event, one
+/// with a base64 body (when `body` is given) and one from a non-default stage.
+/// Returns the three status codes.
+pub async fn assert_answers_http_events(
+    lambda: &LambdaProcess,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> [u16; 3] {
+    let mut statuses = [0u16; 3];
+    let events = [
+        http_event(method, path, "$default", key, body.as_ref(), false),
+        http_event(method, path, "$default", key, body.as_ref(), true),
+        http_event(method, path, "staging", key, body.as_ref(), false),
+    ];
+    for (status, event) in statuses.iter_mut().zip(events) {
+        let answer = lambda.invoke(event).await.response();
+        assert!(answer["headers"]["x-request-id"].as_str().is_some_and(|id| id.starts_with("req_")), "{answer}");
+        *status = answer["statusCode"].as_u64().and_then(|s| u16::try_from(s).ok()).expect("a status code");
+    }
+    statuses
+}
