@@ -49,6 +49,17 @@ impl Server {
             .expect("signup answers")
     }
 
+    /// `method path` with `key`, asserting a 2xx answer, and its JSON body.
+    async fn call(&self, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> Value {
+        let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.base)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        assert!(response.status().is_success(), "{path} answered {}", response.status());
+        response.json().await.expect("a JSON body")
+    }
+
     async fn stop(self) {
         self.stop.send(()).expect("the server is still running");
         self.task.await.expect("the server task ends").expect("the server stops cleanly");
@@ -255,72 +266,25 @@ async fn an_order_flows_from_signup_to_refund_over_http() {
 
 /// A live top-up from request to credit, over HTTP: the path ops take with their key.
 async fn live_top_up_flow(server: &Server) {
-    let base = &server.base;
-    let http = reqwest::Client::new();
     let signup: Value =
         server.sign_up(&format!("topup-{}@acme.example", std::process::id())).await.json().await.expect("JSON");
     let key = signup["api_key"].as_str().expect("a key");
-    let live: Value = http
-        .post(format!("{base}/api/keys"))
-        .bearer_auth(key)
-        .json(&json!({"mode": "live"}))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let live = server.call(reqwest::Method::POST, "/api/keys", key, Some(json!({"mode": "live"}))).await;
     let live_key = live["key"].as_str().expect("a live key");
 
-    let requested: Value = http
-        .post(format!("{base}/api/wallet/top-up-requests"))
-        .bearer_auth(live_key)
-        .json(&json!({"amount": "1500.00", "currency": "USD", "payment_reference": "WIRE-9"}))
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let body = json!({"amount": "1500.00", "currency": "USD", "payment_reference": "WIRE-9"});
+    let requested = server.call(reqwest::Method::POST, "/api/wallet/top-up-requests", live_key, Some(body)).await;
     assert_eq!(requested["status"], "pending");
     let id = requested["id"].as_str().expect("an id");
-    let queue: Value = http
-        .get(format!("{base}/api/admin/top-up-requests"))
-        .bearer_auth(OPS_KEY)
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let queue = server.call(reqwest::Method::GET, "/api/admin/top-up-requests", OPS_KEY, None).await;
     assert!(queue["items"].as_array().expect("items").iter().any(|r| r["id"] == id), "ops see it: {queue}");
-    let approved = http
-        .post(format!("{base}/api/admin/top-up-requests/{id}/approve"))
-        .bearer_auth(OPS_KEY)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(approved.status(), 200);
+    let approved =
+        server.call(reqwest::Method::POST, &format!("/api/admin/top-up-requests/{id}/approve"), OPS_KEY, None).await;
+    assert_eq!(approved["status"], "approved");
 
-    let wallet: Value = http
-        .get(format!("{base}/api/wallet"))
-        .bearer_auth(live_key)
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let wallet = server.call(reqwest::Method::GET, "/api/wallet", live_key, None).await;
     assert_eq!((wallet["mode"].as_str(), wallet["balance"].as_str()), (Some("live"), Some("1500.00")));
-    let ledger: Value = http
-        .get(format!("{base}/api/wallet/transactions"))
-        .bearer_auth(live_key)
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let ledger = server.call(reqwest::Method::GET, "/api/wallet/transactions", live_key, None).await;
     assert_eq!(
         (ledger["items"][0]["type"].as_str(), ledger["items"][0]["reference"].as_str()),
         (Some("top_up_credit"), Some(id))
