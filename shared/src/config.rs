@@ -31,12 +31,15 @@ pub enum ConfigError {
     Malformed { name: &'static str, reason: String },
 }
 
-/// Everything a function needs to know about its deployment.
+/// Everything an HTTP function needs to know about its deployment. Each function
+/// declares the variables it reads (`catalog::VARIABLES`, …) and reads only those, and
+/// template.yaml gives each function exactly its declared set (a test holds both to it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub table: String,
     pub sandbox_credit: Money,
-    pub sender_email: String,
+    /// The address emails are sent from; `None` in a function that sends none.
+    pub sender_email: Option<String>,
     pub ops_email: Option<String>,
     pub request_log_table: Option<String>,
     /// Where the request-log layer sends its records (`!Ref RequestLogQueue` on AWS).
@@ -44,7 +47,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The variables every function reads; template.yaml sets exactly these.
+    /// Every variable an HTTP function may declare.
     pub const VARIABLES: [&'static str; 6] = [
         TABLE_VAR,
         SANDBOX_CREDIT_VAR,
@@ -54,43 +57,45 @@ impl Config {
         REQUEST_LOG_QUEUE_URL_VAR,
     ];
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// A function's start-up: the variables it `declared`, from the process environment.
+    pub fn from_env(declared: &[&str]) -> Result<Self, ConfigError> {
+        Self::read(declared, |name| std::env::var(name).ok())
     }
 
-    /// Reads the configuration through `lookup`, so tests never touch the process environment.
+    /// Every variable, through `lookup` (the local server, the ops CLI, the tests), so
+    /// tests never touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let table = lookup(TABLE_VAR).ok_or(ConfigError::Missing(TABLE_VAR))?;
-        let table = parse_table_name(&table)
-            .map_err(|reason| ConfigError::Malformed { name: TABLE_VAR, reason: reason.into() })?;
-        let sandbox_credit = match lookup(SANDBOX_CREDIT_VAR) {
+        Self::read(&Self::VARIABLES, lookup)
+    }
+
+    /// Reads the variables in `declared`, and only those, through `lookup`. The table and,
+    /// when declared, the sender are required; an undeclared value takes its default
+    /// (no sender, no ops address, no request-log table or queue, a $1000 credit).
+    pub fn read(declared: &[&str], lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| if declared.contains(&name) { lookup(name) } else { None };
+        // Blank counts as unset for the optional ones: template.yaml passes its empty
+        // parameter defaults through as "".
+        let optional = |name: &str| get(name).filter(|value| !value.trim().is_empty());
+        let table = get(TABLE_VAR).ok_or(ConfigError::Missing(TABLE_VAR))?;
+        let table = table_name(TABLE_VAR, &table)?;
+        let sandbox_credit = match get(SANDBOX_CREDIT_VAR) {
             None => Money::dollars(DEFAULT_SANDBOX_DOLLARS),
             Some(credit) => Money::parse(&credit).map_err(|error: MoneyError| ConfigError::Malformed {
                 name: SANDBOX_CREDIT_VAR,
                 reason: format!("the amount {error}"),
             })?,
         };
-        let sender_email = lookup(SENDER_EMAIL_VAR).ok_or(ConfigError::Missing(SENDER_EMAIL_VAR))?;
-        let sender_email = parse_email(SENDER_EMAIL_VAR, &sender_email)?;
-        // Blank counts as unset: template.yaml passes its empty default through as "".
-        let ops_email = lookup(OPS_EMAIL_VAR)
-            .filter(|ops| !ops.trim().is_empty())
-            .map(|ops| parse_email(OPS_EMAIL_VAR, &ops))
-            .transpose()?;
-        let request_log_table = lookup(REQUEST_LOG_TABLE_VAR)
-            .filter(|name| !name.trim().is_empty())
-            .map(|name| {
-                parse_table_name(&name)
-                    .map_err(|reason| ConfigError::Malformed { name: REQUEST_LOG_TABLE_VAR, reason: reason.into() })
-            })
-            .transpose()?;
-        let request_log_queue_url = lookup(REQUEST_LOG_QUEUE_URL_VAR)
-            .filter(|url| !url.trim().is_empty())
-            .map(|url| {
-                parse_queue_url(&url)
-                    .map_err(|reason| ConfigError::Malformed { name: REQUEST_LOG_QUEUE_URL_VAR, reason: reason.into() })
-            })
-            .transpose()?;
+        let sender_email = if declared.contains(&SENDER_EMAIL_VAR) {
+            let sender = get(SENDER_EMAIL_VAR).ok_or(ConfigError::Missing(SENDER_EMAIL_VAR))?;
+            Some(parse_email(SENDER_EMAIL_VAR, &sender)?)
+        } else {
+            None
+        };
+        let ops_email = optional(OPS_EMAIL_VAR).map(|ops| parse_email(OPS_EMAIL_VAR, &ops)).transpose()?;
+        let request_log_table =
+            optional(REQUEST_LOG_TABLE_VAR).map(|name| table_name(REQUEST_LOG_TABLE_VAR, &name)).transpose()?;
+        let request_log_queue_url =
+            optional(REQUEST_LOG_QUEUE_URL_VAR).map(|url| queue_url(REQUEST_LOG_QUEUE_URL_VAR, &url)).transpose()?;
         Ok(Config { table, sandbox_credit, sender_email, ops_email, request_log_table, request_log_queue_url })
     }
 
@@ -100,7 +105,7 @@ impl Config {
         Config {
             table: table.into(),
             sandbox_credit: Money::dollars(DEFAULT_SANDBOX_DOLLARS),
-            sender_email: DEFAULT_SENDER_EMAIL.to_owned(),
+            sender_email: Some(DEFAULT_SENDER_EMAIL.to_owned()),
             ops_email: Some(DEFAULT_OPS_EMAIL.to_owned()),
             request_log_table: None,
             request_log_queue_url: None,
@@ -108,10 +113,45 @@ impl Config {
     }
 }
 
+/// What the analytics function reads: the queue it drains and the table it fills, both
+/// required. It has no domain table and sends no email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrainConfig {
+    pub request_log_queue_url: String,
+    pub request_log_table: String,
+}
+
+impl DrainConfig {
+    /// The variables it reads; template.yaml gives the analytics function exactly these.
+    pub const VARIABLES: [&'static str; 2] = [REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR];
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name).filter(|value| !value.trim().is_empty()).ok_or(ConfigError::Missing(name))
+        };
+        Ok(DrainConfig {
+            request_log_queue_url: queue_url(REQUEST_LOG_QUEUE_URL_VAR, &required(REQUEST_LOG_QUEUE_URL_VAR)?)?,
+            request_log_table: table_name(REQUEST_LOG_TABLE_VAR, &required(REQUEST_LOG_TABLE_VAR)?)?,
+        })
+    }
+}
+
 fn parse_email(name: &'static str, raw: &str) -> Result<String, ConfigError> {
     Email::parse(Some(raw))
         .map(|email| email.as_str().to_owned())
         .map_err(|error| ConfigError::Malformed { name, reason: format!("the address {error}") })
+}
+
+fn queue_url(name: &'static str, raw: &str) -> Result<String, ConfigError> {
+    parse_queue_url(raw).map_err(|reason| ConfigError::Malformed { name, reason: reason.into() })
+}
+
+fn table_name(name: &'static str, raw: &str) -> Result<String, ConfigError> {
+    parse_table_name(raw).map_err(|reason| ConfigError::Malformed { name, reason: reason.into() })
 }
 
 /// An SQS queue URL: `http(s)://host/…`, as SQS hands them out and emulators echo them.
@@ -138,7 +178,9 @@ fn parse_table_name(raw: &str) -> Result<String, &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use std::cell::RefCell;
+    use std::collections::{BTreeSet, HashMap};
+    use std::rc::Rc;
 
     use super::*;
 
@@ -179,7 +221,7 @@ mod tests {
             (OPS_EMAIL_VAR, "ops@steller.example"),
         ])
         .expect("valid");
-        assert_eq!(config.sender_email, "hello@steller.example");
+        assert_eq!(config.sender_email.as_deref(), Some("hello@steller.example"));
         assert_eq!(config.ops_email.as_deref(), Some("ops@steller.example"));
     }
 
@@ -227,23 +269,83 @@ mod tests {
         }
     }
 
+    /// The names a lookup was asked for.
+    type Asked = Rc<RefCell<BTreeSet<String>>>;
+
+    /// The lookup of `vars` that records every name it is asked for.
+    fn recording(vars: &[(&str, &str)]) -> (impl Fn(&str) -> Option<String>, Asked) {
+        let asked = Rc::new(RefCell::new(BTreeSet::new()));
+        let all: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let record = asked.clone();
+        let lookup = move |name: &str| {
+            record.borrow_mut().insert(name.to_owned());
+            all.get(name).cloned()
+        };
+        (lookup, asked)
+    }
+
+    const EVERY_VALUE: [(&str, &str); 6] = [
+        (TABLE_VAR, "steller-dev"),
+        (SANDBOX_CREDIT_VAR, "25.00"),
+        (SENDER_EMAIL_VAR, "hello@steller.example"),
+        (OPS_EMAIL_VAR, "ops@steller.example"),
+        (REQUEST_LOG_TABLE_VAR, "steller-dev-request-log"),
+        (REQUEST_LOG_QUEUE_URL_VAR, "https://sqs.us-east-1.amazonaws.com/123456789012/log"),
+    ];
+
     #[test]
-    fn template_yaml_gives_every_function_exactly_the_variables_config_reads() {
-        let template: serde_norway::Value =
-            serde_norway::from_str(crate::schema::TEMPLATE).expect("the template parses");
-        let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
-        let mut set: Vec<&str> =
-            variables.as_mapping().expect("a mapping").keys().filter_map(serde_norway::Value::as_str).collect();
-        set.sort_unstable();
-        let mut read = Config::VARIABLES.to_vec();
-        read.sort_unstable();
-        assert_eq!(set, read);
+    fn a_function_reads_exactly_the_variables_it_declares() {
+        let declared = [TABLE_VAR, OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR];
+        let (lookup, asked) = recording(&EVERY_VALUE);
+        let config = Config::read(&declared, lookup).expect("valid");
+        assert_eq!(*asked.borrow(), declared.iter().map(|name| name.to_string()).collect::<BTreeSet<_>>());
+        // What it did not declare stays at its default, even though the environment has it.
+        assert_eq!(config.sender_email, None, "no sender: this function sends no email");
+        assert_eq!(config.sandbox_credit.to_string(), "1000.00");
+        assert_eq!(config.request_log_table, None);
+        assert_eq!(config.ops_email.as_deref(), Some("ops@steller.example"));
+        assert!(config.request_log_queue_url.is_some());
+    }
+
+    #[test]
+    fn a_declared_sender_is_required() {
+        let error = Config::read(&[TABLE_VAR, SENDER_EMAIL_VAR], |name| (name == TABLE_VAR).then(|| "steller".into()))
+            .expect_err("the declared sender is missing");
+        assert_eq!(error, ConfigError::Missing(SENDER_EMAIL_VAR));
+    }
+
+    #[test]
+    fn every_variable_is_read_when_every_one_is_declared() {
+        let (lookup, asked) = recording(&EVERY_VALUE);
+        let config = Config::from_lookup(lookup).expect("valid");
+        assert_eq!(asked.borrow().len(), Config::VARIABLES.len());
+        assert_eq!(config.sandbox_credit.to_string(), "25.00");
+        assert_eq!(config.request_log_table.as_deref(), Some("steller-dev-request-log"));
+    }
+
+    #[test]
+    fn the_drain_reads_exactly_its_queue_and_table_and_needs_both() {
+        let (lookup, asked) = recording(&EVERY_VALUE);
+        let config = DrainConfig::from_lookup(lookup).expect("valid");
+        assert_eq!(*asked.borrow(), DrainConfig::VARIABLES.iter().map(|name| name.to_string()).collect());
+        assert_eq!(config.request_log_table, "steller-dev-request-log");
+        for missing in DrainConfig::VARIABLES {
+            let error = DrainConfig::from_lookup(|name| {
+                (name != missing).then(|| EVERY_VALUE.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))?
+            })
+            .expect_err("a missing variable");
+            assert_eq!(error, ConfigError::Missing(missing));
+        }
+        let blank = DrainConfig::from_lookup(|name| {
+            Some(if name == REQUEST_LOG_TABLE_VAR { " " } else { "https://q.example/1" }.into())
+        });
+        assert_eq!(blank, Err(ConfigError::Missing(REQUEST_LOG_TABLE_VAR)), "a blank table is no table");
     }
 
     #[test]
     fn the_defaults_send_from_no_reply_and_tell_ops() {
         let config = Config::for_table("steller-dev");
-        assert_eq!(config.sender_email, "no-reply@steller.example");
+        assert_eq!(config.sender_email.as_deref(), Some("no-reply@steller.example"));
         assert_eq!(config.ops_email.as_deref(), Some("ops@steller.example"));
         assert!(Config::VARIABLES.contains(&SENDER_EMAIL_VAR) && Config::VARIABLES.contains(&OPS_EMAIL_VAR));
     }

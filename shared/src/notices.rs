@@ -18,6 +18,16 @@ fn notice(request: &TopUpRequest) -> TopUpNotice {
     }
 }
 
+/// The address to send from, or `None` (logged) in a function configured without one:
+/// the emails are skipped, the API answer stands.
+fn sender<'a>(config: &'a Config, request: &TopUpRequest) -> Option<&'a str> {
+    let sender = config.sender_email.as_deref();
+    if sender.is_none() {
+        tracing::error!(topup_id = %request.id, "STELLER_SENDER_EMAIL is not set: no email about the top-up was sent");
+    }
+    sender
+}
+
 /// The partner the request belongs to, or `None` (logged) when their profile cannot be
 /// read: the emails are skipped, the API answer stands.
 async fn partner_of(store: &Store, request: &TopUpRequest) -> Option<Partner> {
@@ -33,8 +43,8 @@ async fn partner_of(store: &Store, request: &TopUpRequest) -> Option<Partner> {
 /// A new request: the partner hears it was received (live) or approved (sandbox, where
 /// both happen at once); ops hear of every live one.
 pub async fn top_up_requested(email: &dyn EmailSender, config: &Config, store: &Store, request: &TopUpRequest) {
+    let Some(from) = sender(config, request) else { return };
     let Some(partner) = partner_of(store, request).await else { return };
-    let from = &config.sender_email;
     let to = partner.email.as_str();
     let notice = notice(request);
     let to_partner = match request.status {
@@ -54,8 +64,9 @@ pub async fn top_up_requested(email: &dyn EmailSender, config: &Config, store: &
 
 /// A decision by ops: the partner hears it, with the reason when rejected.
 pub async fn top_up_decided(email: &dyn EmailSender, config: &Config, store: &Store, request: &TopUpRequest) {
+    let Some(from) = sender(config, request) else { return };
     let Some(partner) = partner_of(store, request).await else { return };
-    let (from, to, notice) = (&config.sender_email, partner.email.as_str(), notice(request));
+    let (to, notice) = (partner.email.as_str(), notice(request));
     let message = match (request.status, request.reason.as_deref()) {
         (TopUpStatus::Approved, _) => templates::top_up_approved(from, to, &notice),
         (TopUpStatus::Rejected, reason) => templates::top_up_rejected(from, to, &notice, reason.unwrap_or("")),

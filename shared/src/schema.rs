@@ -2,6 +2,7 @@
 //! `bootstrap`, which creates the tables on any DynamoDB endpoint (dynoxide, moto,
 //! LocalStack or AWS); `bootstrap_queues` does the same for the queues on SQS.
 
+mod functions;
 mod queues;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::Deserialize;
 
+pub use self::functions::{EnvValue, FunctionSpec, function_running, functions};
 pub use self::queues::{
     BootstrappedQueue, QueueSpec, Queues, REQUEST_LOG_QUEUE, RedriveSpec, bootstrap_queues, queues,
 };

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use self::emails::Mailbox;
 pub use self::emails::{FailingEmail, emulator_sent_emails};
-pub use self::request_log::{FailingRequestLog, drain_bodies};
+pub use self::request_log::{FailingRequestLog, drain_bodies, emulator_queue};
 use crate::domain::{CompanyName, Email, SignUp};
 use crate::email::{EmailSender, Outbox, SesSender, verify_sender};
 use crate::engine::{EmbeddedEngine, Storage};
@@ -198,7 +198,7 @@ impl TestApp {
         verify_sender(&ses, &sender).await.expect("the emulator's SES verifies the sender");
         let request_log = request_log::emulator_queue(&endpoint).await;
         let queue_url = request_log.sqs().map(|queue| queue.queue_url().to_owned());
-        let config = Config { sender_email: sender.clone(), request_log_queue_url: queue_url, ..db.config() };
+        let config = Config { sender_email: Some(sender.clone()), request_log_queue_url: queue_url, ..db.config() };
         let state = AppState::new(db.store.clone(), config).with_email(Arc::new(SesSender::new(ses)));
         Self::serve(routes, state, db, Mailbox::Emulator { endpoint, sender }, request_log)
     }

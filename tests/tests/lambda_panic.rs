@@ -7,7 +7,8 @@ use steller::testing::lambda::{LambdaProcess, Outcome, http_event};
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panicking_handler_is_reported_as_an_error_and_the_process_keeps_serving() {
     let db = TestDatabase::embedded().await;
-    let mut lambda = LambdaProcess::start(env!("CARGO_BIN_EXE_panicking-lambda"), &db).await;
+    let mut lambda =
+        LambdaProcess::with_environment(env!("CARGO_BIN_EXE_panicking-lambda"), &db.endpoint, Vec::new()).await;
 
     let panicked = lambda.invoke(http_event("GET", "/api/panic", "$default", None, None, false)).await;
     let next = lambda.invoke(http_event("GET", "/api/ok", "$default", None, None, false)).await;

@@ -7,8 +7,13 @@ mod list;
 
 use axum::Router;
 use steller::AppState;
+use steller::config::{REQUEST_LOG_QUEUE_URL_VAR, SENDER_EMAIL_VAR, TABLE_VAR};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The variables this function reads: its table; the sender of the decision emails; the
+/// request-log queue. template.yaml gives it exactly these.
+pub const VARIABLES: &[&str] = &[TABLE_VAR, SENDER_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR];
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -6,9 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use steller::config::{ConfigError, REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR};
+use steller::aws;
+use steller::config::{ConfigError, DrainConfig};
 use steller::request_log::{DrainSummary, RequestLogSource, RequestLogTable, SqsQueue, drain};
-use steller::{Config, aws};
+
+/// The variables this function reads: the queue it drains and the table it fills.
+/// template.yaml gives it exactly these.
+pub const VARIABLES: &[&str] = &DrainConfig::VARIABLES;
 
 /// Time kept back from the invocation's deadline for logging the summary and answering
 /// the runtime, so a long drain never ends as a timeout.
@@ -29,12 +33,10 @@ impl Analytics {
     /// The Lambda's: SQS at `STELLER_REQUEST_LOG_QUEUE_URL`, the table named by
     /// `STELLER_REQUEST_LOG_TABLE`, clients from the default chain. Both are required here.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
-        let queue_url = config.request_log_queue_url.ok_or(ConfigError::Missing(REQUEST_LOG_QUEUE_URL_VAR))?;
-        let table = config.request_log_table.ok_or(ConfigError::Missing(REQUEST_LOG_TABLE_VAR))?;
+        let config = DrainConfig::from_env()?;
         let sdk = aws::from_environment().await;
-        let queue = SqsQueue::new(aws::sqs(&sdk), queue_url);
-        Ok(Analytics::new(Arc::new(queue), RequestLogTable::new(aws::dynamodb(&sdk), table)))
+        let queue = SqsQueue::new(aws::sqs(&sdk), config.request_log_queue_url);
+        Ok(Analytics::new(Arc::new(queue), RequestLogTable::new(aws::dynamodb(&sdk), config.request_log_table)))
     }
 
     /// One scheduled run. The event's content does not matter (EventBridge's "Scheduled

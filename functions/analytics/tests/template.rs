@@ -53,14 +53,17 @@ fn the_usage_function_may_only_query_the_request_log_and_look_keys_up() {
 }
 
 #[test]
-fn the_request_log_table_keeps_rows_90_days_and_every_function_gets_its_name() {
+fn the_request_log_table_keeps_rows_90_days_and_its_writer_and_reader_get_its_name() {
     let template = template();
     let table = &template["Resources"]["RequestLogTable"]["Properties"];
     assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
     assert_eq!(table["TimeToLiveSpecification"]["AttributeName"].as_str(), Some("expires_at"));
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
     assert_eq!(steller::request_log::ROW_TTL_DAYS, 90);
-    let variable = &template["Globals"]["Function"]["Environment"]["Variables"]["STELLER_REQUEST_LOG_TABLE"];
-    assert!(format!("{variable:?}").contains("RequestLogTable"), "{variable:?}");
+    for reader in ["AnalyticsFunction", "UsageFunction"] {
+        let variable =
+            &template["Resources"][reader]["Properties"]["Environment"]["Variables"]["STELLER_REQUEST_LOG_TABLE"];
+        assert!(format!("{variable:?}").contains("RequestLogTable"), "{reader}: {variable:?}");
+    }
     assert!(template["Outputs"]["RequestLogTableName"].is_mapping());
 }

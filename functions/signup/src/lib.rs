@@ -6,8 +6,13 @@ mod sign_up;
 
 use axum::Router;
 use steller::AppState;
+use steller::config::{REQUEST_LOG_QUEUE_URL_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, TABLE_VAR};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The variables this function reads: its table; the sandbox credit; the sender of the
+/// welcome email; the request-log queue. template.yaml gives it exactly these.
+pub const VARIABLES: &[&str] = &[TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR];
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -84,7 +84,10 @@ pub(crate) async fn sign_up(
     state.store.sign_up(&signup).await?;
     tracing::info!(partner_id = %signup.partner.id, "partner signed up");
     // After the commit, and never able to fail the signup: the partner exists either way.
-    notify(&*state.email, templates::welcome(&state.config.sender_email, &signup.partner)).await;
+    match &state.config.sender_email {
+        Some(sender) => notify(&*state.email, templates::welcome(sender, &signup.partner)).await,
+        None => tracing::error!(partner_id = %signup.partner.id, "STELLER_SENDER_EMAIL is not set: no welcome email"),
+    }
     let partner = &signup.partner;
     let wallet = signup.sandbox_wallet();
     Ok((

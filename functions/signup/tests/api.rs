@@ -118,7 +118,7 @@ async fn the_configured_sandbox_credit_is_what_a_new_wallet_gets() {
 #[tokio::test]
 async fn a_signup_sends_one_welcome_email_from_the_configured_sender_without_the_key() {
     let app = app().await;
-    let config = steller::Config { sender_email: "hello@steller.example".into(), ..(*app.state.config).clone() };
+    let config = steller::Config { sender_email: Some("hello@steller.example".into()), ..(*app.state.config).clone() };
     let state = app.state.clone();
     let app = app.with_state(steller::AppState { config: Arc::new(config), ..state });
 

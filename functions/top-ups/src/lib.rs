@@ -8,8 +8,14 @@ mod view;
 
 use axum::Router;
 use steller::AppState;
+use steller::config::{OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR, SENDER_EMAIL_VAR, TABLE_VAR};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The variables this function reads: its table; the sender of the partner emails and the
+/// ops address for live requests; the request-log queue. template.yaml gives it exactly
+/// these.
+pub const VARIABLES: &[&str] = &[TABLE_VAR, SENDER_EMAIL_VAR, OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR];
 
 pub use view::TopUpView;
 

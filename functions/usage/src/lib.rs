@@ -5,8 +5,13 @@ mod usage;
 
 use axum::Router;
 use steller::AppState;
+use steller::config::{REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR, TABLE_VAR};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The variables this function reads: its table (for the key look-up); the request-log
+/// table it reads; the request-log queue. template.yaml gives it exactly these.
+pub const VARIABLES: &[&str] = &[TABLE_VAR, REQUEST_LOG_TABLE_VAR, REQUEST_LOG_QUEUE_URL_VAR];
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -134,7 +134,9 @@ pub async fn serve(
         Engine::Embedded(_) => {
             (Arc::new(Outbox::printing()) as Arc<dyn EmailSender>, "printed here (outbox)".to_owned())
         }
-        Engine::Endpoint(endpoint) => ses_at(endpoint, &sdk, &config.sender_email).await?,
+        Engine::Endpoint(endpoint) => {
+            ses_at(endpoint, &sdk, config.sender_email.as_deref().unwrap_or(DEFAULT_SENDER_EMAIL)).await?
+        }
     };
     let store = Store::new(client, &table);
     if let Some(key) = &ops_key {

@@ -35,10 +35,11 @@ pub async fn notifier(endpoint: &str, table: &str) -> anyhow::Result<(std::sync:
         other => std::env::var(other).ok(),
     })?;
     let ses = aws::ses(&aws::for_endpoint(endpoint).await);
-    let sender: std::sync::Arc<dyn EmailSender> = match verify_sender(&ses, &config.sender_email).await {
-        Ok(()) => std::sync::Arc::new(SesSender::new(ses)),
-        Err(EmailError::Unavailable(_)) => std::sync::Arc::new(Outbox::printing()),
-        Err(error) => return Err(error).context("verifying the sender address with SES"),
-    };
+    let sender: std::sync::Arc<dyn EmailSender> =
+        match verify_sender(&ses, config.sender_email.as_deref().unwrap_or(DEFAULT_SENDER_EMAIL)).await {
+            Ok(()) => std::sync::Arc::new(SesSender::new(ses)),
+            Err(EmailError::Unavailable(_)) => std::sync::Arc::new(Outbox::printing()),
+            Err(error) => return Err(error).context("verifying the sender address with SES"),
+        };
     Ok((sender, config))
 }

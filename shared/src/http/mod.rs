@@ -75,11 +75,11 @@ impl AppState {
         AppState { request_log: sink, ..self }
     }
 
-    /// A Lambda's state: configuration from the environment, AWS clients (DynamoDB, SES,
-    /// and SQS when a request-log queue is configured) from the default chain. Called
-    /// once per cold start.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
-        let config = Config::from_env()?;
+    /// A Lambda's state: the variables the function `declared`, from the environment;
+    /// AWS clients (DynamoDB, SES, and SQS when a request-log queue is configured) from
+    /// the default chain. Called once per cold start.
+    pub async fn from_env(declared: &[&str]) -> Result<Self, crate::config::ConfigError> {
+        let config = Config::from_env(declared)?;
         let aws = crate::aws::from_environment().await;
         let email = Arc::new(SesSender::new(crate::aws::ses(&aws)));
         let request_log: Arc<dyn RequestLogSink> = match &config.request_log_queue_url {

@@ -88,9 +88,40 @@ pub struct LambdaProcess {
 }
 
 impl LambdaProcess {
-    /// Starts `binary` with the environment a deployed function gets, its AWS calls going
-    /// to `db`'s endpoint.
-    pub async fn start(binary: &str, db: &TestDatabase) -> Self {
+    /// Starts the function binary at `path` with the environment template.yaml gives it,
+    /// and nothing more, its AWS calls going to `db`'s endpoint. Its references resolve to
+    /// `db`'s tables and the default addresses; the request-log queue is left blank (no
+    /// queue: this endpoint may have no SQS).
+    pub async fn start(path: &str, db: &TestDatabase) -> Self {
+        let config = db.config();
+        let resources = HashMap::from([
+            ("DomainTable", config.table.clone()),
+            ("RequestLogTable", config.request_log_table.unwrap_or_default()),
+            ("RequestLogQueue", String::new()),
+        ]);
+        Self::deployed(path, &db.endpoint, &resources).await
+    }
+
+    /// Starts the function binary at `path` with the environment template.yaml gives it,
+    /// its AWS calls going to `endpoint`, each `!Ref` to a resource resolved through
+    /// `resources` (by logical id) and each to a parameter to the defaults of the tests.
+    pub async fn deployed(path: &str, endpoint: &str, resources: &HashMap<&str, String>) -> Self {
+        let binary = std::path::Path::new(path).file_name().and_then(|name| name.to_str()).unwrap_or(path);
+        let function = crate::schema::function_running(binary).unwrap_or_else(|e| panic!("{e}"));
+        let environment = function
+            .environment_with(|id| match id {
+                "SandboxCredit" => Some("1000.00".to_owned()),
+                "SenderEmail" => Some(crate::config::DEFAULT_SENDER_EMAIL.to_owned()),
+                "OpsEmail" => Some(crate::config::DEFAULT_OPS_EMAIL.to_owned()),
+                resource => resources.get(resource).cloned(),
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        Self::with_environment(path, endpoint, environment).await
+    }
+
+    /// Starts the binary at `path` with only the Lambda runtime's variables and
+    /// `environment`, its AWS calls going to `endpoint`.
+    pub async fn with_environment(path: &str, endpoint: &str, environment: Vec<(String, String)>) -> Self {
         let (events, received) = mpsc::unbounded_channel();
         let runtime = Arc::new(Runtime { events: Mutex::new(received), answers: Mutex::new(HashMap::new()) });
         let api = Router::new()
@@ -101,8 +132,7 @@ impl LambdaProcess {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().expect("an address");
         tokio::spawn(async move { axum::serve(listener, api).await });
-        let config = db.config();
-        let child = Command::new(binary)
+        let child = Command::new(path)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
@@ -112,10 +142,8 @@ impl LambdaProcess {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL", &db.endpoint)
-            .env(crate::config::TABLE_VAR, &config.table)
-            .env(crate::config::SENDER_EMAIL_VAR, &config.sender_email)
-            .env(crate::config::REQUEST_LOG_TABLE_VAR, config.request_log_table.unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .envs(environment)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -13,8 +13,8 @@ use crate::schema::{TableNames, bootstrap_queues};
 use crate::{aws, testing::unique_prefix};
 
 /// The template's queues on the AWS emulator at `endpoint`, under a prefix of their own,
-/// as the request-log queue of one test app.
-pub(super) async fn emulator_queue(endpoint: &str) -> LogQueue {
+/// as the request-log queue of one test app (or one analytics Lambda).
+pub async fn emulator_queue(endpoint: &str) -> LogQueue {
     let client = aws::sqs(&aws::for_endpoint(endpoint).await);
     let queues = bootstrap_queues(&client, &TableNames::new(unique_prefix()))
         .await
