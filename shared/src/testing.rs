@@ -271,8 +271,8 @@ impl TestApp {
     }
 
     /// Every email this app sent, oldest first, on either engine: the outbox on dynoxide,
-    /// SES's record on the AWS emulator (where only the HTML body is kept, so `text` is
-    /// empty: assert on `html` in scenarios that run on both).
+    /// SES's record on the AWS emulator (on moto only the HTML body is kept, so `text` is
+    /// empty there: assert on `html` in scenarios that run on both).
     pub async fn sent_emails(&self) -> Vec<crate::email::Email> {
         self.mailbox.sent().await
     }
