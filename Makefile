@@ -8,7 +8,7 @@ DEPLOY_TOOLS := infra/deploy/tools.sh
 AWS_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-fast test-aws lint fmt dev emulator validate
+.PHONY: help test test-fast test-aws lint fmt dev emulator validate build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ fmt: ## format the code
 
 validate: ## sam validate --lint on template.yaml (SAM CLI and cfn-lint pinned, into .venv-deploy)
 	$(DEPLOY_TOOLS) sam validate --lint --template template.yaml --region $(AWS_REGION)
+
+build: ## sam build: every function for arm64 via cargo-lambda and zig (pinned, into .venv-deploy); checks the artifacts
+	infra/deploy/build.sh
 
 dev: ## run the local server
 	cargo run -p steller-local

@@ -31,6 +31,8 @@ shift
 
 ensure_venv "$venv" "$requirements"
 [[ -x "$venv/bin/$tool" ]] || { say "$venv/bin/$tool does not exist (is it in $requirements?)"; exit 127; }
+# sam finds cargo-lambda, and cargo-lambda finds zig, on the PATH: the pinned ones first.
+export PATH="$venv/bin:$PATH"
 # The SAM CLI's usage telemetry stays off: validation and builds must not phone home.
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
 exec "$venv/bin/$tool" "$@"

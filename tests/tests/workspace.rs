@@ -20,3 +20,25 @@ fn unsafe_code_is_forbidden_across_the_workspace() {
     let manifest = workspace_manifest();
     assert!(manifest.contains("unsafe_code = \"forbid\""));
 }
+
+#[test]
+fn a_bare_cargo_build_builds_exactly_the_lambda_functions() {
+    // `sam build` runs `cargo lambda build --bin <name>` at the root, which resolves
+    // features over the default members: with only the functions there, the embedded
+    // engine of the local server and the tests (dynoxide, SQLite) stays out of every Lambda.
+    let manifest = workspace_manifest();
+    let members = manifest.split("default-members = [").nth(1).expect("default-members");
+    let members = members.split(']').next().unwrap_or_default();
+    let mut members: Vec<&str> =
+        members.split(',').map(|member| member.trim().trim_matches('"')).filter(|m| !m.is_empty()).collect();
+    members.sort_unstable();
+    let functions = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions")).expect("functions/");
+    let mut expected: Vec<String> = functions
+        .filter_map(Result::ok)
+        .map(|entry| format!("functions/{}", entry.file_name().to_string_lossy()))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(members, expected);
+    let binaries = steller::schema::functions().expect("template.yaml's functions");
+    assert_eq!(binaries.len(), members.len(), "one template function per function crate");
+}
