@@ -1,17 +1,19 @@
-//! `steller-ops`: operations against any DynamoDB endpoint, with the same shared code the
-//! Lambdas run.
+//! `steller-ops`: operations on a deployed stack (AWS, through the default chain) or on an
+//! emulator (`--endpoint`), with the same shared code the Lambdas run.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use steller::domain::{ApiKey, KeyRole, TopUpStatus};
 use steller::schema::{SchemaError, TableNames, bootstrap, bootstrap_queues, tables};
 
 mod products;
 mod sender;
+mod target;
 mod top_ups;
-use steller::{Config, Store, aws};
+use steller::aws;
+use target::DomainTable;
 
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -22,10 +24,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Creates every table and queue template.yaml declares that the endpoint does not
-    /// have yet (queues are skipped where the endpoint has no SQS).
+    /// Creates every table and queue template.yaml declares that the emulator does not
+    /// have yet (queues are skipped where it has no SQS), for the local server and tests.
+    ///
+    /// For emulators only: on AWS, SAM creates and owns a deployed stack's tables and
+    /// queues, and bootstrap would only add unmanaged copies beside them.
     Bootstrap {
-        /// The DynamoDB (and SQS, SES) endpoint (dynoxide, moto, LocalStack or AWS).
+        /// The emulator (dynoxide, moto, LocalStack) that gets the DynamoDB, SQS and SES
+        /// calls. Required: bootstrap never runs against AWS itself.
         #[arg(long, value_name = "URL")]
         endpoint: String,
         /// Tables and queues are named `<prefix>-domain`, `<prefix>-request-log`, … Must
@@ -103,39 +109,6 @@ enum ProductsCommand {
     },
 }
 
-/// Where the domain table is: an endpoint, and the table's prefix or its exact name.
-#[derive(Debug, Args)]
-struct DomainTable {
-    /// The DynamoDB endpoint (dynoxide, moto, LocalStack or AWS).
-    #[arg(long, value_name = "URL")]
-    endpoint: String,
-    /// The domain table is `<prefix>-domain`, as `bootstrap` names it.
-    #[arg(long, value_name = "P", default_value = "steller-local")]
-    table_prefix: String,
-    /// The domain table's exact name, instead of --table-prefix (a deployed stack's
-    /// table, as its STELLER_TABLE says).
-    #[arg(long, value_name = "NAME", conflicts_with = "table_prefix")]
-    table: Option<String>,
-}
-
-impl DomainTable {
-    /// The store, and what emails a decision's outcome to the partner.
-    async fn store_and_notifier(
-        self,
-    ) -> anyhow::Result<(Store, std::sync::Arc<dyn steller::email::EmailSender>, Config)> {
-        let endpoint = self.endpoint.clone();
-        let store = self.store().await;
-        let (email, config) = sender::notifier(&endpoint, store.table()).await?;
-        Ok((store, email, config))
-    }
-
-    async fn store(self) -> Store {
-        let client = aws::dynamodb(&aws::for_endpoint(&self.endpoint).await);
-        let table = self.table.unwrap_or_else(|| TableNames::new(self.table_prefix).domain());
-        Store::new(client, table)
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     steller::telemetry::init_text();
@@ -154,7 +127,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             sender::verify(&endpoint, &sender_email).await?;
         }
         Command::Seed(target) => {
-            let store = target.store().await;
+            let store = target.store().await?;
             let count = steller::seed::seed_products(&store)
                 .await
                 .with_context(|| format!("seeding the catalog into {}", store.table()))?;
@@ -165,12 +138,12 @@ async fn main() -> anyhow::Result<ExitCode> {
             println!("seeded {count} products into {}", store.table());
         }
         Command::Audit(target) => {
-            let store = target.store().await;
+            let store = target.store().await?;
             let report = store.audit().await.with_context(|| format!("auditing {}", store.table()))?;
             return Ok(print_audit(&report));
         }
         Command::CreateOpsKey { name, target } => {
-            let store = target.store().await;
+            let store = target.store().await?;
             let key = ApiKey::generate(KeyRole::Ops);
             let key_id = store.register_ops_key(&key, name.trim()).await.context("storing the ops key")?;
             println!("created ops key {key_id} ({})", name.trim());
@@ -179,7 +152,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Command::TopUps(TopUpsCommand::List { status, target }) => {
             let status: TopUpStatus = status.parse().map_err(|error| anyhow::anyhow!("--status {error}"))?;
-            let requests = top_ups::list(&target.store().await, status).await?;
+            let requests = top_ups::list(&target.store().await?, status).await?;
             for request in &requests {
                 println!("{}", top_ups::line(request));
             }
@@ -200,7 +173,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Products(ProductsCommand::Upsert { product, target }) => {
             let product = product.product()?;
-            let store = target.store().await;
+            let store = target.store().await?;
             store.upsert_product(&product).await.context("writing the product")?;
             let state = if product.active { "active" } else { "inactive" };
             println!("{}  {:>10}  {}  ({state})", product.id, product.unit_price.to_string(), product.name);

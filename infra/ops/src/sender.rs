@@ -1,12 +1,20 @@
-//! `bootstrap`'s last step: verifying the sender address with SES at the endpoint, since
-//! emulators refuse to send from an unverified address and AWS needs it confirmed once.
+//! How the CLI sends email: `bootstrap`'s verification of the sender on an emulator's SES,
+//! and the notifier that tells the partner of a top-up decision made from the command line.
+
+use std::sync::Arc;
 
 use anyhow::Context;
 use steller::Config;
-use steller::aws;
+use steller::aws::{self, SdkConfig};
 use steller::config::{DEFAULT_SENDER_EMAIL, SENDER_EMAIL_VAR, TABLE_VAR};
 use steller::domain::Email;
 use steller::email::{EmailError, EmailSender, Outbox, SesSender, verify_sender};
+
+/// Why a decision on AWS stops before it is made: the partner's email must come from the
+/// stack's own verified sender, and there is no default address that SES would accept.
+const NO_SENDER: &str = "STELLER_SENDER_EMAIL is not set: on AWS the partner is emailed through SES from the \
+                         stack's sender, so export STELLER_SENDER_EMAIL as the stack's SenderEmail parameter \
+                         (nothing was approved or rejected)";
 
 /// Verifies `address` with SES at `endpoint`, or says why it was skipped: an endpoint
 /// without SES (dynoxide) is no error, as emails then go to the local outbox.
@@ -25,21 +33,43 @@ pub async fn verify(endpoint: &str, address: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How a decision made from the command line reaches the partner: SES at the endpoint
-/// (AWS or an emulator), or printed here when the endpoint has no SES. The addresses come
-/// from STELLER_SENDER_EMAIL / STELLER_OPS_EMAIL, as for the Lambdas.
-pub async fn notifier(endpoint: &str, table: &str) -> anyhow::Result<(std::sync::Arc<dyn EmailSender>, Config)> {
-    let config = Config::from_lookup(|name| match name {
+/// The configuration a decision's emails are written with: `table`, and STELLER_SENDER_EMAIL,
+/// STELLER_OPS_EMAIL, … from the environment, as the Lambdas read them. On an emulator
+/// (`endpoint`) the sender defaults to the local one; on AWS it is required, as the
+/// partner's email must come from the stack's own verified sender.
+pub fn config(endpoint: Option<&str>, table: &str) -> anyhow::Result<Config> {
+    let sender = std::env::var(SENDER_EMAIL_VAR).ok().filter(|sender| !sender.trim().is_empty());
+    if endpoint.is_none() && sender.is_none() {
+        anyhow::bail!(NO_SENDER);
+    }
+    Ok(Config::from_lookup(|name| match name {
         TABLE_VAR => Some(table.to_owned()),
-        SENDER_EMAIL_VAR => std::env::var(name).ok().or_else(|| Some(DEFAULT_SENDER_EMAIL.to_owned())),
+        SENDER_EMAIL_VAR => sender.clone().or_else(|| Some(DEFAULT_SENDER_EMAIL.to_owned())),
         other => std::env::var(other).ok(),
-    })?;
-    let ses = aws::ses(&aws::for_endpoint(endpoint).await);
-    let sender: std::sync::Arc<dyn EmailSender> =
-        match verify_sender(&ses, config.sender_email.as_deref().unwrap_or(DEFAULT_SENDER_EMAIL)).await {
-            Ok(()) => std::sync::Arc::new(SesSender::new(ses)),
-            Err(EmailError::Unavailable(_)) => std::sync::Arc::new(Outbox::printing()),
-            Err(error) => return Err(error).context("verifying the sender address with SES"),
-        };
-    Ok((sender, config))
+    })?)
+}
+
+/// How a decision made from the command line reaches the partner: through SES on `sdk`,
+/// from `config`'s sender.
+///
+/// On an emulator (`endpoint`) the sender is verified first, as emulators refuse
+/// unverified senders, and an emulator without SES gets the email printed here. On AWS
+/// it is never verified here: each VerifyEmailIdentity call would email the address a
+/// new confirmation link, and a deployed stack's sender is verified once, when the stack
+/// is set up (docs/ops.md).
+pub async fn notifier(
+    endpoint: Option<&str>,
+    sdk: &SdkConfig,
+    config: &Config,
+) -> anyhow::Result<Arc<dyn EmailSender>> {
+    let ses = aws::ses(sdk);
+    let Some(endpoint) = endpoint else {
+        return Ok(Arc::new(SesSender::new(ses)));
+    };
+    let address = config.sender_email.as_deref().unwrap_or(DEFAULT_SENDER_EMAIL);
+    match verify_sender(&ses, address).await {
+        Ok(()) => Ok(Arc::new(SesSender::new(ses))),
+        Err(EmailError::Unavailable(_)) => Ok(Arc::new(Outbox::printing())),
+        Err(error) => Err(error).with_context(|| format!("verifying the sender {address} with SES at {endpoint}")),
+    }
 }

@@ -6,8 +6,14 @@ use std::process::{Command, Output};
 use steller::engine::{EmbeddedEngine, Storage};
 use steller::testing::TestDatabase;
 
+/// `steller-ops args`, without a STELLER_TABLE from the test's environment, which would
+/// name the table in place of --table-prefix.
 fn steller_ops(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_steller-ops")).args(args).output().expect("steller-ops runs")
+    Command::new(env!("CARGO_BIN_EXE_steller-ops"))
+        .env_remove("STELLER_TABLE")
+        .args(args)
+        .output()
+        .expect("steller-ops runs")
 }
 
 fn succeeded(output: Output) -> String {

@@ -132,8 +132,10 @@ pub fn ops_new_top_up(from: &str, ops_to: &str, request: &TopUpNotice, company_n
         ))
         .details(&borrowed(&rows))
         .paragraph(&format!(
-            "steller-ops top-ups approve {id}\nsteller-ops top-ups reject {id} --reason \"…\"\nor, with \
-             an ops key: POST /api/admin/top-up-requests/{id}/approve (or /reject with a reason)",
+            "steller-ops top-ups approve {id} --table <DomainTableName output>\nsteller-ops top-ups reject \
+             {id} --reason \"…\" --table <DomainTableName output>\n(with STELLER_SENDER_EMAIL set to the \
+             stack's SenderEmail; docs/ops.md, section 4)\nor, with an ops key: POST \
+             /api/admin/top-up-requests/{id}/approve (or /reject with a reason)",
             id = request.id
         ))
         .into_email(from, ops_to)

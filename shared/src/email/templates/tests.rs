@@ -121,5 +121,7 @@ fn the_ops_notice_names_the_company_and_how_to_decide() {
     says(&email, "Urgent <please>");
     assert!(email.text.contains("Note: Urgent <please>"), "{}", email.text);
     says(&email, "/api/admin/top-up-requests/tur_01JD2X8Q9V4K7M3N5P6R8S0T2W/approve");
+    // The command ops can paste for a deployed stack names its table (docs/ops.md).
+    says(&email, "steller-ops top-ups approve tur_01JD2X8Q9V4K7M3N5P6R8S0T2W --table <DomainTableName output>");
     html_is_escaped(&email);
 }
