@@ -76,3 +76,79 @@ fn functions_share_no_environment_through_globals() {
         "a variable in Globals reaches every function, whether or not it reads it"
     );
 }
+
+fn template() -> serde_norway::Value {
+    serde_norway::from_str(steller::schema::TEMPLATE).expect("template.yaml parses")
+}
+
+/// The logical id of `!Ref X` / `{"Ref": X}`.
+fn reference(value: &serde_norway::Value) -> Option<&str> {
+    match value {
+        serde_norway::Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        serde_norway::Value::Mapping(mapping) => mapping.get("Ref")?.as_str(),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_function_logs_to_a_log_group_of_its_own_with_a_retention() {
+    let template = template();
+    let mut groups = BTreeSet::new();
+    for function in functions().expect("template.yaml's functions") {
+        let properties = &template["Resources"][function.logical_id.as_str()]["Properties"];
+        let group = reference(&properties["LoggingConfig"]["LogGroup"])
+            .unwrap_or_else(|| panic!("{} has no LoggingConfig.LogGroup", function.logical_id));
+        let resource = &template["Resources"][group];
+        assert_eq!(resource["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{group}");
+        assert_eq!(reference(&resource["Properties"]["RetentionInDays"]), Some("LogRetentionDays"), "{group}");
+        assert!(groups.insert(group.to_owned()), "{group} is shared by two functions");
+    }
+}
+
+#[test]
+fn alarms_watch_the_dead_letter_queue_the_analytics_runs_and_the_apis_5xx_and_tell_ops() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let alarms: Vec<&serde_norway::Value> =
+        resources.values().filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")).collect();
+    let watches = |namespace: &str, metric: &str, target: &str| {
+        alarms.iter().any(|alarm| {
+            let properties = &alarm["Properties"];
+            properties["Namespace"].as_str() == Some(namespace)
+                && properties["MetricName"].as_str() == Some(metric)
+                && format!("{:?}", properties["Dimensions"]).contains(target)
+        })
+    };
+    assert!(watches("AWS/SQS", "ApproximateNumberOfMessagesVisible", "RequestLogDeadLetterQueue"));
+    assert!(watches("AWS/Lambda", "Errors", "AnalyticsFunction"));
+    assert!(watches("AWS/ApiGateway", "5xx", "HttpApi"));
+    for alarm in &alarms {
+        let actions = alarm["Properties"]["AlarmActions"].as_sequence().expect("alarm actions");
+        assert!(actions.iter().any(|action| reference(action) == Some("OpsAlarmTopic")), "{alarm:?}");
+    }
+    let subscription = format!("{:?}", template["Resources"]["OpsAlarmTopic"]["Properties"]["Subscription"]);
+    assert!(subscription.contains("HasOpsEmail") && subscription.contains("OpsEmail"), "{subscription}");
+}
+
+#[test]
+fn each_samconfig_environment_sets_every_parameter_of_the_template() {
+    let template = template();
+    let parameters: BTreeSet<&str> =
+        template["Parameters"].as_mapping().expect("parameters").keys().filter_map(|key| key.as_str()).collect();
+    let samconfig =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../samconfig.toml")).expect("samconfig.toml");
+    for environment in ["dev", "prod"] {
+        let section = samconfig
+            .split(&format!("[{environment}.deploy.parameters]"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("samconfig.toml has no {environment} environment"));
+        let overrides = section
+            .lines()
+            .find_map(|line| line.strip_prefix("parameter_overrides = "))
+            .unwrap_or_else(|| panic!("{environment} has no parameter_overrides"));
+        let set: BTreeSet<&str> =
+            overrides.trim_matches('"').split_whitespace().filter_map(|pair| pair.split('=').next()).collect();
+        assert_eq!(set, parameters, "{environment}: a parameter left out silently takes the template default");
+        assert!(overrides.contains(&format!("Stage={environment}")), "{environment}: {overrides}");
+    }
+}
