@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use steller::domain::{ApiKey, KeyRole, TopUpStatus};
 use steller::schema::{SchemaError, TableNames, bootstrap, bootstrap_queues, tables};
 
+mod keys;
 mod products;
 mod sender;
 mod target;
@@ -63,6 +64,12 @@ enum Command {
         #[command(flatten)]
         target: DomainTable,
     },
+    /// Lists or revokes ops keys (by id; never shows a key).
+    #[command(subcommand)]
+    OpsKeys(keys::OpsKeysCommand),
+    /// Lists a partner's keys, or revokes one (a leaked key) on their behalf.
+    #[command(subcommand)]
+    PartnerKeys(keys::PartnerKeysCommand),
     /// Lists, approves or rejects live top-up requests.
     #[command(subcommand)]
     TopUps(TopUpsCommand),
@@ -150,6 +157,8 @@ async fn main() -> anyhow::Result<ExitCode> {
             println!("{}", key.expose());
             eprintln!("This is the only time the key is shown: store it in your secrets manager now.");
         }
+        Command::OpsKeys(command) => keys::ops_keys(command).await?,
+        Command::PartnerKeys(command) => keys::partner_keys(command).await?,
         Command::TopUps(TopUpsCommand::List { status, target }) => {
             let status: TopUpStatus = status.parse().map_err(|error| anyhow::anyhow!("--status {error}"))?;
             let requests = top_ups::list(&target.store().await?, status).await?;

@@ -36,6 +36,17 @@ pub struct KeySummary {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// What listing an ops key shows: who holds it and its recognisable prefix, never the
+/// key. Ops keys have no mode (they act for no partner), so they are not `KeySummary`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpsKeySummary {
+    pub id: KeyId,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// Who a valid key acts for; the auth layer puts it in the request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

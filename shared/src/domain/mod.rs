@@ -11,7 +11,7 @@ mod text;
 mod time;
 mod top_up;
 
-pub use account::{KeySummary, NewKey, Partner, Principal, SignUp, Wallet};
+pub use account::{KeySummary, NewKey, OpsKeySummary, Partner, Principal, SignUp, Wallet};
 pub use api_key::{ApiKey, KeyHash, KeyRole};
 pub use catalog::Product;
 pub use ids::{KeyId, OrderId, PartnerId, ProductId, TopUpId, TransactionId};

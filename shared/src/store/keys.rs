@@ -1,21 +1,25 @@
-//! API keys: the lookup item the auth layer reads (keyed by the key's SHA-256), and
-//! the partner's own list of keys. The key itself is never stored.
+//! API keys: the lookup item the auth layer reads (keyed by the key's SHA-256), the
+//! partner's own list of keys, and revoking a listed key (a partner's or an ops key; see
+//! `ops_keys`). The key itself is never stored.
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
 use super::accounts::put_new;
 use super::item::{Item, item, key, partner_pk, read};
 use super::{Page, PageError, PageRequest, Store, StoreError, condition_failed_at};
-use crate::domain::{ApiKey, KeyHash, KeyId, KeyRole, KeySummary, NewKey, PartnerId, Principal, now};
+use crate::domain::{ApiKey, KeyId, KeyRole, KeySummary, NewKey, PartnerId, Principal, now};
 
-const LOOKUP_SK: &str = "APIKEY";
+pub(super) const LOOKUP_SK: &str = "APIKEY";
+/// The sort-key prefix of every list entry, in a partner's partition and in the ops list.
+pub(super) const KEY_PREFIX: &str = "KEY#";
 
-fn lookup_pk(hash: &KeyHash) -> String {
-    format!("APIKEY#{}", hash.as_str())
+/// The lookup item's partition, from the key's SHA-256 in hex (as list entries keep it).
+pub(super) fn lookup_pk(hash: &str) -> String {
+    format!("APIKEY#{hash}")
 }
 
-fn key_sk(id: &KeyId) -> String {
-    format!("KEY#{id}")
+pub(super) fn key_sk(id: &KeyId) -> String {
+    format!("{KEY_PREFIX}{id}")
 }
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
@@ -23,7 +27,7 @@ fn key_sk(id: &KeyId) -> String {
 pub(crate) fn key_items(table: &str, partner: &PartnerId, new: &NewKey) -> Result<Vec<TransactWriteItem>, StoreError> {
     let summary = &new.summary;
     let hash = new.key.hash();
-    let lookup = item(lookup_pk(&hash), LOOKUP_SK)
+    let lookup = item(lookup_pk(hash.as_str()), LOOKUP_SK)
         .s("role", summary.mode.as_str())
         .s("partner_id", partner.to_string())
         .s("key_id", summary.id.to_string())
@@ -60,7 +64,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(lookup_pk(&api_key.hash()), LOOKUP_SK)))
+            .set_key(Some(key(lookup_pk(api_key.hash().as_str()), LOOKUP_SK)))
             .consistent_read(true)
             .send()
             .await
@@ -89,7 +93,7 @@ impl Store {
 
     /// A page of the partner's keys, newest first, revoked ones included.
     pub async fn list_keys(&self, partner: &PartnerId, page: &PageRequest) -> Result<Page<KeySummary>, PageError> {
-        let found = self.newest_first(&partner_pk(partner), "KEY#", page).await?;
+        let found = self.newest_first(&partner_pk(partner), KEY_PREFIX, page).await?;
         let items = found.items.iter().map(summary_from).collect::<Result<_, _>>()?;
         Ok(Page { items, next: found.next })
     }
@@ -98,82 +102,65 @@ impl Store {
     /// transaction that stamps `revoked_at`, so the key stops working at once. Revoking
     /// a revoked key changes nothing and returns it as it is.
     pub async fn revoke_key(&self, partner: &PartnerId, key_id: &KeyId) -> Result<KeySummary, StoreError> {
-        let listed_key = key(partner_pk(partner), key_sk(key_id));
-        let current = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(listed_key.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item
-            .ok_or(StoreError::NotFound)?;
-        let summary = summary_from(&current)?;
-        if summary.revoked_at.is_some() {
-            return Ok(summary);
-        }
-        let hash = read(&current).s("key_hash")?.to_owned();
-        let revoked_at = now();
-        let stamp = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(listed_key))
-            .update_expression("SET revoked_at = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
-            .expression_attribute_values(":at", aws_sdk_dynamodb::types::AttributeValue::S(revoked_at.clone()))
-            .build()
-            .map_err(StoreError::dynamo)?;
-        let forget = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("APIKEY#{hash}"), LOOKUP_SK)))
-            .build()
-            .map_err(StoreError::dynamo)?;
-        let items = vec![
-            TransactWriteItem::builder().update(stamp).build(),
-            TransactWriteItem::builder().delete(forget).build(),
-        ];
-        match self
-            .transact(items, |reasons| {
-                if condition_failed_at(reasons, 0) {
-                    StoreError::NotFound
-                } else {
-                    StoreError::Dynamo(format!("key revocation cancelled: {reasons:?}").into())
-                }
-            })
-            .await
-        {
-            Ok(()) => Ok(KeySummary { revoked_at: Some(revoked_at), ..summary }),
-            // Revoked by a parallel request in between: report the key as it now is.
-            Err(StoreError::NotFound) => Box::pin(self.revoke_key(partner, key_id)).await,
-            Err(other) => Err(other),
-        }
+        self.revoke_listed(key(partner_pk(partner), key_sk(key_id)), summary_from).await
     }
 
-    /// Registers `api_key` as an ops key named `name`. Idempotent, so a local server can
-    /// register the same key at every start.
-    pub async fn register_ops_key(&self, api_key: &ApiKey, name: &str) -> Result<KeyId, StoreError> {
-        if api_key.role() != KeyRole::Ops {
-            return Err(StoreError::Dynamo("only an stl_ops_ key can be registered as an ops key".into()));
+    /// Revokes the key whose list entry is `listed` (in a partner's partition or in the
+    /// ops list) and returns it read by `summarise`: ONE transaction stamps `revoked_at` on
+    /// the entry and deletes the lookup item the entry's `key_hash` names, so the key is
+    /// refused from the very next request and the listing still shows it. No entry is
+    /// `NotFound`; a revoked entry is returned unchanged.
+    pub(super) async fn revoke_listed<T>(
+        &self,
+        listed: Item,
+        summarise: fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // A failed condition means the entry was revoked (or removed) in between; the next
+        // round's read reports it as it now is, so this runs at most twice.
+        loop {
+            let mut current = self.get(listed.clone()).await?.ok_or(StoreError::NotFound)?;
+            // Read first, so an entry the store cannot read is reported before any write.
+            let summary = summarise(&current)?;
+            if read(&current).s_opt("revoked_at")?.is_some() {
+                return Ok(summary);
+            }
+            let hash = read(&current).s("key_hash")?.to_owned();
+            let revoked_at = now();
+            let stamp = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(listed.clone()))
+                .update_expression("SET revoked_at = :at")
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
+                .expression_attribute_values(":at", AttributeValue::S(revoked_at.clone()))
+                .build()
+                .map_err(StoreError::dynamo)?;
+            let forget = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(lookup_pk(&hash), LOOKUP_SK)))
+                .build()
+                .map_err(StoreError::dynamo)?;
+            let items = vec![
+                TransactWriteItem::builder().update(stamp).build(),
+                TransactWriteItem::builder().delete(forget).build(),
+            ];
+            let outcome = self
+                .transact(items, |reasons| {
+                    if condition_failed_at(reasons, 0) {
+                        StoreError::NotFound
+                    } else {
+                        StoreError::Dynamo(format!("key revocation cancelled: {reasons:?}").into())
+                    }
+                })
+                .await;
+            match outcome {
+                Ok(()) => {
+                    current.insert("revoked_at".to_owned(), AttributeValue::S(revoked_at));
+                    return summarise(&current);
+                }
+                // Revoked by a parallel request in between: read it again.
+                Err(StoreError::NotFound) => continue,
+                Err(other) => return Err(other),
+            }
         }
-        if let Some(Principal::Ops { key_id }) = self.principal(api_key).await? {
-            return Ok(key_id);
-        }
-        let key_id = KeyId::generate();
-        let lookup = item(lookup_pk(&api_key.hash()), LOOKUP_SK)
-            .s("role", KeyRole::Ops.as_str())
-            .s("key_id", key_id.to_string())
-            .s("name", name)
-            .s("prefix", api_key.prefix())
-            .s("created_at", now())
-            .build();
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(lookup))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(key_id)
     }
 }

@@ -11,6 +11,7 @@ mod idempotency;
 pub(crate) mod item;
 mod keys;
 mod ledger;
+mod ops_keys;
 mod orders;
 mod page;
 mod retry;

@@ -17,6 +17,8 @@ pub struct Limit(u8);
 impl Limit {
     pub const MAX: u8 = 100;
     pub const DEFAULT: Limit = Limit(20);
+    /// The largest page, for callers that read a whole (small) listing page by page.
+    pub const LARGEST: Limit = Limit(Self::MAX);
 
     pub fn parse(raw: &str) -> Result<Self, LimitError> {
         match raw.trim().parse::<u8>() {

@@ -1,0 +1,157 @@
+//! Ops keys: the lookup item the auth layer reads, plus an entry in the ops list
+//! (`OPS` / `KEY#<key_id>`), so ops keys are listed with a `Query` and revoked by id the
+//! way partners' keys are. The key itself is never stored.
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
+use super::accounts::put_new;
+use super::item::{Item, item, key, read};
+use super::keys::{KEY_PREFIX, LOOKUP_SK, key_sk, lookup_pk};
+use super::{Limit, PageError, PageRequest, Store, StoreError, condition_failed_at};
+use crate::domain::{ApiKey, KeyId, KeyRole, OpsKeySummary, now};
+
+/// The partition of the ops list: one entry per ops key ever registered.
+const OPS_PK: &str = "OPS";
+
+/// Position of the lookup item in the registration transaction.
+const LOOKUP_ITEM: usize = 0;
+
+/// An ops key's list entry. Like a partner's, it keeps `key_hash` so that revoking can
+/// delete the lookup item.
+fn list_entry(id: &KeyId, name: &str, prefix: &str, hash: &str, created_at: &str) -> Item {
+    item(OPS_PK, key_sk(id))
+        .s("key_id", id.to_string())
+        .s("name", name)
+        .s("prefix", prefix)
+        .s("key_hash", hash)
+        .s("created_at", created_at)
+        .build()
+}
+
+fn ops_summary_from(item: &Item) -> Result<OpsKeySummary, StoreError> {
+    let item = read(item);
+    Ok(OpsKeySummary {
+        id: item.parsed("key_id")?,
+        name: item.s("name")?.to_owned(),
+        prefix: item.s("prefix")?.to_owned(),
+        created_at: item.s("created_at")?.to_owned(),
+        revoked_at: item.s_opt("revoked_at")?.map(str::to_owned),
+    })
+}
+
+impl Store {
+    /// Registers `api_key` as an ops key named `name`: its lookup item and its list entry
+    /// in ONE transaction. Idempotent, and two reads when the key is registered already,
+    /// so the local server can register the same key at every start. A key that was revoked
+    /// is refused: revoking must not be undone by registering the key again.
+    pub async fn register_ops_key(&self, api_key: &ApiKey, name: &str) -> Result<KeyId, StoreError> {
+        if api_key.role() != KeyRole::Ops {
+            return Err(StoreError::InvalidState("only an stl_ops_ key can be registered as an ops key".into()));
+        }
+        let hash = api_key.hash();
+        if let Some(lookup) = self.get(key(lookup_pk(hash.as_str()), LOOKUP_SK)).await? {
+            return self.registered_ops_key(&lookup, api_key, name).await;
+        }
+        // Only a key that is not registered now gets here (once per key), so reading the
+        // whole ops list stays off the local server's every start.
+        let listed = self.ops_list().await?;
+        if let Some(earlier) =
+            listed.iter().find(|entry| read(entry).s_opt("key_hash").ok().flatten() == Some(hash.as_str()))
+        {
+            let earlier = ops_summary_from(earlier)?;
+            return Err(StoreError::InvalidState(format!(
+                "this key was ops key {} and was revoked{}; it cannot be registered again: create a new key",
+                earlier.id,
+                earlier.revoked_at.map(|at| format!(" at {at}")).unwrap_or_default()
+            )));
+        }
+        let key_id = KeyId::generate();
+        let created_at = now();
+        let lookup = item(lookup_pk(hash.as_str()), LOOKUP_SK)
+            .s("role", KeyRole::Ops.as_str())
+            .s("key_id", key_id.to_string())
+            .s("created_at", &created_at)
+            .build();
+        let entry = list_entry(&key_id, name, &api_key.prefix(), hash.as_str(), &created_at);
+        let items = vec![put_new(&self.table, lookup)?, put_new(&self.table, entry)?];
+        let outcome = self
+            .transact(items, |reasons| {
+                if condition_failed_at(reasons, LOOKUP_ITEM) {
+                    StoreError::NotFound
+                } else {
+                    StoreError::Dynamo(format!("ops key registration cancelled: {reasons:?}").into())
+                }
+            })
+            .await;
+        match outcome {
+            Ok(()) => Ok(key_id),
+            // Registered by a parallel call in between (two local servers on one table):
+            // the next call finds that registration and returns its id.
+            Err(StoreError::NotFound) => Box::pin(self.register_ops_key(api_key, name)).await,
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The id of an ops key whose lookup item exists. A key registered before the ops list
+    /// existed has no list entry: it gets one now, so that it can be listed and revoked.
+    async fn registered_ops_key(&self, lookup: &Item, api_key: &ApiKey, name: &str) -> Result<KeyId, StoreError> {
+        let lookup = read(lookup);
+        // The hash matched, so only a corrupt item can hold another role.
+        lookup.parsed_with("role", |role| (KeyRole::parse(role) == Some(KeyRole::Ops)).then_some(()))?;
+        let key_id = lookup.parsed("key_id")?;
+        if self.get(key(OPS_PK, key_sk(&key_id))).await?.is_some() {
+            return Ok(key_id);
+        }
+        let created_at = lookup.s_opt("created_at")?.map_or_else(now, str::to_owned);
+        let name = lookup.s_opt("name")?.unwrap_or(name);
+        let entry = list_entry(&key_id, name, &api_key.prefix(), api_key.hash().as_str(), &created_at);
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(entry))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(key_id),
+            // Written by a parallel registration of the same key in between.
+            Err(error) if error.as_service_error().is_some_and(PutItemError::is_conditional_check_failed_exception) => {
+                Ok(key_id)
+            }
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
+    }
+
+    /// Every ops key, newest first, revoked ones included.
+    pub async fn list_ops_keys(&self) -> Result<Vec<OpsKeySummary>, StoreError> {
+        self.ops_list().await?.iter().map(ops_summary_from).collect()
+    }
+
+    /// Revokes an ops key by id, exactly as a partner's key is revoked: the lookup item
+    /// is deleted in the transaction that stamps `revoked_at`, so the key is refused from
+    /// the very next request. An id not in the ops list (a partner key's, say) is
+    /// `NotFound`; revoking a revoked key returns it unchanged.
+    pub async fn revoke_ops_key(&self, key_id: &KeyId) -> Result<OpsKeySummary, StoreError> {
+        self.revoke_listed(key(OPS_PK, key_sk(key_id)), ops_summary_from).await
+    }
+
+    /// Every entry of the ops list, newest first, page by page: ops keys are few, but a
+    /// listing that stopped at the first page would hide keys from the ops revoking them.
+    async fn ops_list(&self) -> Result<Vec<Item>, StoreError> {
+        let mut entries = Vec::new();
+        let mut page = PageRequest { limit: Limit::LARGEST, after: None };
+        loop {
+            let found = self.newest_first(OPS_PK, KEY_PREFIX, &page).await.map_err(|error| match error {
+                PageError::Store(error) => error,
+                // The cursor is the one the previous page returned, so it always fits.
+                PageError::Cursor(invalid) => StoreError::dynamo(invalid),
+            })?;
+            entries.extend(found.items);
+            match found.next {
+                Some(next) => page.after = Some(next),
+                None => return Ok(entries),
+            }
+        }
+    }
+}
