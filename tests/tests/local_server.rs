@@ -281,6 +281,7 @@ async fn live_top_up_flow(server: &Server) {
     let approved =
         server.call(reqwest::Method::POST, &format!("/api/admin/top-up-requests/{id}/approve"), OPS_KEY, None).await;
     assert_eq!(approved["status"], "approved");
+    assert!(approved["decided_by"].as_str().is_some_and(|by| by.starts_with("ops_key:key_")), "{approved}");
 
     let wallet = server.call(reqwest::Method::GET, "/api/wallet", live_key, None).await;
     assert_eq!((wallet["mode"].as_str(), wallet["balance"].as_str()), (Some("live"), Some("1500.00")));

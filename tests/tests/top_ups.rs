@@ -1,9 +1,12 @@
 //! Top-up requests and ops decisions, on both engines: live money only through approval.
 
 use http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
+use steller::domain::{Decider, TopUpId};
 use steller::testing::TestApp;
-use support::{all_pages, assert_audit_clean, assert_ledger_sums_to_balance, balance, live_key, ops_key};
+use support::{
+    all_pages, assert_audit_clean, assert_ledger_sums_to_balance, balance, live_key, ops_key, ops_key_and_id,
+};
 
 mod support;
 
@@ -12,12 +15,25 @@ on_both_engines!(
     a_sandbox_request_is_approved_and_credited_at_once,
     ten_parallel_approvals_credit_the_live_wallet_exactly_once,
     a_rejection_moves_nothing_records_the_reason_and_decides_for_good,
+    an_approval_records_the_calling_ops_key_and_only_ops_see_it,
     partner_keys_cannot_reach_admin_routes,
     every_invalid_field_of_a_request_is_named,
     ops_see_pending_requests_oldest_first_and_page_through_them,
     requests_are_isolated_by_partner_and_mode,
     a_retried_request_with_its_idempotency_key_is_recorded_once,
 );
+
+/// Who decided the request, as the store holds it.
+async fn stored_decider(app: &TestApp, id: &str) -> Option<Decider> {
+    let id = TopUpId::parse(id).expect("a top-up id");
+    app.state.store.top_up_by_id(&id).await.expect("the request is stored").decided_by
+}
+
+/// Partners never see who decided: ops key ids are internal.
+fn assert_no_decider_shown(partner_view: &Value) {
+    assert!(partner_view.is_object(), "{partner_view}");
+    assert!(partner_view.get("decided_by").is_none(), "the partner sees no decider: {partner_view}");
+}
 
 async fn request(app: &TestApp, key: &str, amount: &str) -> steller::testing::TestResponse {
     app.post(
@@ -47,6 +63,8 @@ async fn a_live_request_stays_pending_and_moves_no_money(app: TestApp) {
     let fetched =
         app.get(&format!("/api/wallet/top-up-requests/{}", body["id"].as_str().unwrap_or_default()), &live).await;
     assert_eq!(fetched.body, response.body);
+    assert_no_decider_shown(body);
+    assert_eq!(stored_decider(&app, body["id"].as_str().unwrap_or_default()).await, None, "no one decided yet");
     assert_audit_clean(&app).await;
 }
 
@@ -58,6 +76,11 @@ async fn a_sandbox_request_is_approved_and_credited_at_once(app: TestApp) {
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     assert_eq!((response.body["status"].as_str(), response.body["mode"].as_str()), (Some("approved"), Some("sandbox")));
     assert!(response.body["decided_at"].is_string());
+    assert_no_decider_shown(&response.body);
+    let id = response.body["id"].as_str().expect("an id");
+    assert_eq!(stored_decider(&app, id).await, Some(Decider::Sandbox), "Steller approved it as it was made");
+    let listed = app.get("/api/wallet/top-up-requests", &partner.key).await;
+    assert_no_decider_shown(&listed.body["items"][0]);
     assert_eq!(balance(&app, &partner.key).await, "1125.50");
     let ledger = app.get("/api/wallet/transactions", &partner.key).await;
     let credit = &ledger.body["items"][0];
@@ -98,11 +121,16 @@ async fn a_rejection_moves_nothing_records_the_reason_and_decides_for_good(app: 
     let ops = ops_key(&app).await;
     let id = request(&app, &live, "80.00").await.body["id"].as_str().expect("an id").to_owned();
 
+    let (rejecting_ops, rejecting_ops_id) = ops_key_and_id(&app).await;
     let missing_reason = app.post(&format!("/api/admin/top-up-requests/{id}/reject"), Some(&ops), json!({})).await;
     missing_reason.assert_problem(422, "validation_failed");
     assert_eq!(missing_reason.error_fields(), ["reason"]);
     let rejected = app
-        .post(&format!("/api/admin/top-up-requests/{id}/reject"), Some(&ops), json!({"reason": "No matching transfer"}))
+        .post(
+            &format!("/api/admin/top-up-requests/{id}/reject"),
+            Some(&rejecting_ops),
+            json!({"reason": "No matching transfer"}),
+        )
         .await;
 
     assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
@@ -110,9 +138,16 @@ async fn a_rejection_moves_nothing_records_the_reason_and_decides_for_good(app: 
         (rejected.body["status"].as_str(), rejected.body["reason"].as_str()),
         (Some("rejected"), Some("No matching transfer"))
     );
+    let decider = format!("ops_key:{rejecting_ops_id}");
+    assert_eq!(rejected.body["decided_by"], decider.as_str(), "the rejecting key, not the one that was refused");
+    assert_eq!(stored_decider(&app, &id).await, Some(Decider::OpsKey(rejecting_ops_id)));
+    let listed = app.get("/api/admin/top-up-requests?status=rejected", &ops).await;
+    let listed = listed.body["items"].as_array().and_then(|items| items.iter().find(|r| r["id"] == id.as_str()));
+    assert_eq!(listed.map(|r| &r["decided_by"]), Some(&json!(decider)), "ops see who rejected it");
     assert_eq!(balance(&app, &live).await, "0.00");
     let seen = app.get(&format!("/api/wallet/top-up-requests/{id}"), &live).await;
     assert_eq!(seen.body["reason"], "No matching transfer");
+    assert_no_decider_shown(&seen.body);
     app.post(&format!("/api/admin/top-up-requests/{id}/approve"), Some(&ops), json!({}))
         .await
         .assert_problem(409, "invalid_state");
@@ -120,6 +155,33 @@ async fn a_rejection_moves_nothing_records_the_reason_and_decides_for_good(app: 
         .await
         .assert_problem(409, "invalid_state");
     assert_eq!(balance(&app, &live).await, "0.00");
+    assert_audit_clean(&app).await;
+}
+
+async fn an_approval_records_the_calling_ops_key_and_only_ops_see_it(app: TestApp) {
+    let partner = app.new_partner().await;
+    let live = live_key(&app, &partner.key).await;
+    let (ops, _) = ops_key_and_id(&app).await;
+    let (approving_ops, approving_ops_id) = ops_key_and_id(&app).await;
+    let id = request(&app, &live, "150.00").await.body["id"].as_str().expect("an id").to_owned();
+    let queued = app.get("/api/admin/top-up-requests?status=pending", &ops).await;
+    let queued = queued.body["items"].as_array().and_then(|items| items.iter().find(|r| r["id"] == id.as_str()));
+    assert_eq!(queued.map(|r| &r["decided_by"]), Some(&Value::Null), "pending: no one decided yet");
+
+    let approved = app.post(&format!("/api/admin/top-up-requests/{id}/approve"), Some(&approving_ops), json!({})).await;
+
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let decider = format!("ops_key:{approving_ops_id}");
+    assert_eq!(approved.body["decided_by"], decider.as_str(), "the calling key, not any ops key");
+    assert_eq!(stored_decider(&app, &id).await, Some(Decider::OpsKey(approving_ops_id)));
+    let listed = app.get("/api/admin/top-up-requests?status=approved", &ops).await;
+    let listed = listed.body["items"].as_array().and_then(|items| items.iter().find(|r| r["id"] == id.as_str()));
+    assert_eq!(listed.map(|r| &r["decided_by"]), Some(&json!(decider)), "ops see who approved it");
+    let seen = app.get(&format!("/api/wallet/top-up-requests/{id}"), &live).await;
+    assert_eq!(seen.body["status"], "approved");
+    assert_no_decider_shown(&seen.body);
+    assert_no_decider_shown(&app.get("/api/wallet/top-up-requests", &live).await.body["items"][0]);
+    assert_eq!(balance(&app, &live).await, "150.00");
     assert_audit_clean(&app).await;
 }
 

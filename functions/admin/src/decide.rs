@@ -3,10 +3,11 @@
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use steller::AppState;
-use steller::domain::{RejectionReason, TopUpId};
+use steller::domain::{Decider, RejectionReason, TopUpId};
 use steller::http::{ApiError, Json, OpsCaller, Problem, Validation};
-use top_ups::TopUpView;
 use utoipa::ToSchema;
+
+use crate::view::AdminTopUpView;
 
 fn top_up_id(raw: &str) -> Result<TopUpId, ApiError> {
     TopUpId::parse(raw).map_err(|_| ApiError::NotFound)
@@ -21,7 +22,7 @@ fn top_up_id(raw: &str) -> Result<TopUpId, ApiError> {
     security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The request's id (`tur_…`)")),
     responses(
-        (status = 200, description = "Approved; the live wallet is credited", body = TopUpView),
+        (status = 200, description = "Approved; the live wallet is credited", body = AdminTopUpView),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_state`: already decided", body = Problem, content_type = "application/problem+json"),
     ),
@@ -31,11 +32,13 @@ pub(crate) async fn approve(
     State(state): State<AppState>,
     ops: OpsCaller,
     Path(id): Path<String>,
-) -> Result<Json<TopUpView>, ApiError> {
-    let approved = state.store.approve_top_up(&top_up_id(&id)?).await?;
+) -> Result<Json<AdminTopUpView>, ApiError> {
+    // The calling key is the decider on record (in the same transaction as the credit):
+    // how finance later tells who let this money into a live wallet.
+    let approved = state.store.approve_top_up(&top_up_id(&id)?, &Decider::OpsKey(ops.key_id)).await?;
     tracing::info!(partner_id = %approved.partner_id, amount = %approved.amount, "top-up approved");
     steller::notices::top_up_decided(&*state.email, &state.config, &state.store, &approved).await;
-    Ok(Json(TopUpView::from(&approved)))
+    Ok(Json(AdminTopUpView::from(&approved)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,7 +57,7 @@ pub(crate) struct RejectBody {
     params(("id" = String, Path, description = "The request's id (`tur_…`)")),
     request_body = RejectBody,
     responses(
-        (status = 200, description = "Rejected", body = TopUpView),
+        (status = 200, description = "Rejected", body = AdminTopUpView),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_state`: already decided", body = Problem, content_type = "application/problem+json"),
     ),
@@ -65,13 +68,13 @@ pub(crate) async fn reject(
     ops: OpsCaller,
     Path(id): Path<String>,
     Json(body): Json<RejectBody>,
-) -> Result<Json<TopUpView>, ApiError> {
+) -> Result<Json<AdminTopUpView>, ApiError> {
     let mut check = Validation::default();
     let Some(reason) = check.field("reason", RejectionReason::parse(body.reason.as_deref())) else {
         return Err(check.into_error());
     };
-    let rejected = state.store.reject_top_up(&top_up_id(&id)?, &reason).await?;
+    let rejected = state.store.reject_top_up(&top_up_id(&id)?, &Decider::OpsKey(ops.key_id), &reason).await?;
     tracing::info!(partner_id = %rejected.partner_id, "top-up rejected");
     steller::notices::top_up_decided(&*state.email, &state.config, &state.store, &rejected).await;
-    Ok(Json(TopUpView::from(&rejected)))
+    Ok(Json(AdminTopUpView::from(&rejected)))
 }

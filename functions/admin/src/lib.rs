@@ -1,9 +1,10 @@
 //! The admin function, for ops keys only: the live top-up requests by status, and the
 //! decisions on them (`approve` credits the live wallet exactly once; `reject` moves
-//! nothing).
+//! nothing), each recording the deciding ops key.
 
 mod decide;
 mod list;
+mod view;
 
 use axum::Router;
 use steller::AppState;

@@ -5,8 +5,9 @@ use serde::Deserialize;
 use steller::AppState;
 use steller::domain::TopUpStatus;
 use steller::http::{ApiError, FieldError, Json, List, ListParams, ListQuery, OpsCaller};
-use top_ups::TopUpView;
 use utoipa::IntoParams;
+
+use crate::view::AdminTopUpView;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -23,7 +24,7 @@ pub(crate) struct StatusParam {
     tag = "admin",
     security(("bearer" = []), ("api_key" = [])),
     params(StatusParam, ListParams),
-    responses((status = 200, body = List<TopUpView>)),
+    responses((status = 200, body = List<AdminTopUpView>)),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list_top_up_requests(
@@ -31,11 +32,11 @@ pub(crate) async fn list_top_up_requests(
     _ops: OpsCaller,
     Query(params): Query<StatusParam>,
     ListQuery(page): ListQuery,
-) -> Result<Json<List<TopUpView>>, ApiError> {
+) -> Result<Json<List<AdminTopUpView>>, ApiError> {
     let status = match params.status.as_deref() {
         None | Some("") => TopUpStatus::Pending,
         Some(raw) => raw.parse().map_err(|error| ApiError::validation([FieldError::new("status", error)]))?,
     };
     let requests = state.store.top_ups_by_status(status, &page).await?;
-    Ok(Json(List::from_page(requests, |request| TopUpView::from(&request))))
+    Ok(Json(List::from_page(requests, |request| AdminTopUpView::from(&request))))
 }

@@ -1,5 +1,6 @@
 //! The admin binary as a real Lambda, under the Runtime API emulator: a plain event, one with
 //! a base64 body, and one from a named stage reach the same route.
+//! An approval through it records the calling ops key as the decider.
 
 #[allow(unused_imports)]
 use serde_json::json;
@@ -20,4 +21,42 @@ async fn the_admin_lambda_answers_api_gateway_http_events() {
 
     assert_eq!(partner_key, [403, 403, 403]);
     assert_eq!(ops_key, [200, 200, 200]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approval_through_the_admin_lambda_records_the_calling_ops_key() {
+    use steller::domain::{CompanyName, Decider, Email, Mode, Money, RequestTopUp, SignUp, TopUpAmount};
+    use steller::testing::lambda::http_event;
+
+    let db = TestDatabase::embedded().await;
+    let signup = SignUp::new(
+        CompanyName::parse(Some("Decided Ltd")).expect("valid"),
+        Email::parse(Some("decided@lambda.example")).expect("valid"),
+        None,
+        Money::dollars(1000),
+    );
+    db.store.sign_up(&signup).await.expect("signed up");
+    let command = RequestTopUp {
+        partner_id: signup.partner.id,
+        mode: Mode::Live,
+        amount: TopUpAmount::parse(Some("120.00")).expect("valid"),
+        payment_reference: None,
+        note: None,
+    };
+    let id = db.store.request_top_up(&command, None).await.expect("requested").id;
+    let ops = steller::domain::ApiKey::generate(steller::domain::KeyRole::Ops);
+    let key_id = db.store.register_ops_key(&ops, "lambda test").await.expect("registered");
+    let lambda = LambdaProcess::start(env!("CARGO_BIN_EXE_admin"), &db).await;
+
+    let path = format!("/api/admin/top-up-requests/{id}/approve");
+    let answer =
+        lambda.invoke(http_event("POST", &path, "$default", Some(ops.expose()), Some(&json!({})), false)).await;
+
+    let answer = answer.response();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body: serde_json::Value = serde_json::from_str(answer["body"].as_str().expect("a body")).expect("a JSON body");
+    assert_eq!(body["decided_by"], format!("ops_key:{key_id}").as_str());
+    let stored = db.store.top_up_by_id(&id).await.expect("found");
+    assert_eq!(stored.decided_by, Some(Decider::OpsKey(key_id)));
+    assert_eq!(db.store.wallet(&signup.partner.id, Mode::Live).await.expect("a wallet").balance.to_string(), "120.00");
 }

@@ -1,4 +1,5 @@
-//! A top-up request as partners (and ops) see it.
+//! A top-up request as partners see it. Ops see the same fields plus who decided it (the
+//! admin function's view); the decider stays out of this one, as ops key ids are internal.
 
 use serde::Serialize;
 use steller::domain::{Mode, Money, TopUpRequest, TopUpStatus};

@@ -87,19 +87,25 @@ enum TopUpsCommand {
         #[command(flatten)]
         target: DomainTable,
     },
-    /// Approves a pending request: the live wallet is credited once, in one transaction.
+    /// Approves a pending request: the live wallet is credited once, in one transaction
+    /// that also records who approved it.
     Approve {
         /// The request's id (`tur_…`).
         id: String,
         #[command(flatten)]
+        by: top_ups::Operator,
+        #[command(flatten)]
         target: DomainTable,
     },
-    /// Rejects a pending request; no money moves and the partner is told the reason.
+    /// Rejects a pending request, recording who rejected it; no money moves and the
+    /// partner is told the reason.
     Reject {
         /// The request's id (`tur_…`).
         id: String,
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        by: top_ups::Operator,
         #[command(flatten)]
         target: DomainTable,
     },
@@ -167,16 +173,18 @@ async fn main() -> anyhow::Result<ExitCode> {
             }
             println!("{} {} request(s)", requests.len(), status.as_str());
         }
-        Command::TopUps(TopUpsCommand::Approve { id, target }) => {
+        Command::TopUps(TopUpsCommand::Approve { id, by, target }) => {
+            let by = by.decider()?;
             let (store, email, config) = target.store_and_notifier().await?;
-            let approved = store.approve_top_up(&top_ups::parse_id(&id)?).await.context("approving")?;
+            let approved = store.approve_top_up(&top_ups::parse_id(&id)?, &by).await.context("approving")?;
             println!("approved  {}", top_ups::line(&approved));
             steller::notices::top_up_decided(&*email, &config, &store, &approved).await;
         }
-        Command::TopUps(TopUpsCommand::Reject { id, reason, target }) => {
+        Command::TopUps(TopUpsCommand::Reject { id, reason, by, target }) => {
+            let by = by.decider()?;
             let (store, email, config) = target.store_and_notifier().await?;
             let reason = top_ups::parse_reason(&reason)?;
-            let rejected = store.reject_top_up(&top_ups::parse_id(&id)?, &reason).await.context("rejecting")?;
+            let rejected = store.reject_top_up(&top_ups::parse_id(&id)?, &by, &reason).await.context("rejecting")?;
             println!("rejected  {}", top_ups::line(&rejected));
             steller::notices::top_up_decided(&*email, &config, &store, &rejected).await;
         }

@@ -2,13 +2,47 @@
 //! the same store methods the admin Lambda calls.
 
 use anyhow::Context;
+use clap::Args;
 use steller::Store;
-use steller::domain::{RejectionReason, TopUpId, TopUpRequest, TopUpStatus};
+use steller::domain::{Decider, OperatorName, RejectionReason, TextError, TopUpId, TopUpRequest, TopUpStatus};
 use steller::store::{Limit, PageRequest};
 
+/// Why a decision stops before it is made: every decision records who made it, and the
+/// CLI has no key to tell it who is at the keyboard.
+const NO_OPERATOR: &str = "who is deciding? pass --by NAME (or set USER): the request records it as cli:NAME \
+                           (nothing was approved or rejected)";
+
+/// Who decides from the command line, recorded on the request as `cli:<name>`.
+#[derive(Debug, Args)]
+pub struct Operator {
+    /// Your name, recorded on the request as its decider (`cli:NAME`), 1-64 printable
+    /// characters. Defaults to USER, your login.
+    #[arg(long, value_name = "NAME", env = "USER")]
+    by: Option<String>,
+}
+
+impl Operator {
+    /// The decider, checked before anything is read or decided: a decision without one
+    /// would leave a credit no one can account for.
+    pub fn decider(&self) -> anyhow::Result<Decider> {
+        match OperatorName::parse(self.by.as_deref()) {
+            Ok(name) => Ok(Decider::Cli(name)),
+            Err(TextError::Missing) => anyhow::bail!(NO_OPERATOR),
+            Err(error) => anyhow::bail!("--by {error} (nothing was approved or rejected)"),
+        }
+    }
+}
+
+/// One request per line; decided ones end with who decided (`by: -` for those decided
+/// before deciders were recorded) and, when rejected, why.
 pub fn line(request: &TopUpRequest) -> String {
+    let decided_by = match (&request.decided_by, request.status) {
+        (_, TopUpStatus::Pending) => String::new(),
+        (Some(by), _) => format!("  by: {by}"),
+        (None, _) => "  by: -".to_owned(),
+    };
     format!(
-        "{}  {:<8}  {:>12} USD  {}  {}  {}{}",
+        "{}  {:<8}  {:>12} USD  {}  {}  {}{decided_by}{}",
         request.id,
         request.status.as_str(),
         request.amount.to_string(),

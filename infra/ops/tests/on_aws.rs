@@ -103,7 +103,7 @@ async fn without_an_endpoint_a_command_needs_the_tables_exact_name_and_never_gue
         &["partner-keys", "list", "--partner", "ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W"],
         &["partner-keys", "revoke", "--partner", "ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W", "key_01JD2X8Q9V4K7M3N5P6R8S0T2W"],
         &["top-ups", "list"],
-        &["top-ups", "approve", "tur_01JD2X8Q9V4K7M3N5P6R8S0T2W"],
+        &["top-ups", "approve", "tur_01JD2X8Q9V4K7M3N5P6R8S0T2W", "--by", "ci"],
         &["products", "upsert", "--name", "Voice minutes, 500", "--price", "12.00"],
     ] {
         let stderr = failed(&on_aws(&db.endpoint, args, &[("STELLER_SENDER_EMAIL", "no-reply@steller.example")]));
@@ -126,7 +126,8 @@ async fn on_aws_a_decision_without_the_stacks_sender_fails_before_any_money_move
     let table = db.store.table();
 
     for sender in [None, Some("  ")] {
-        let env: Vec<(&str, &str)> = sender.map(|blank| ("STELLER_SENDER_EMAIL", blank)).into_iter().collect();
+        let mut env: Vec<(&str, &str)> = sender.map(|blank| ("STELLER_SENDER_EMAIL", blank)).into_iter().collect();
+        env.push(("USER", "ci"));
         let approve = on_aws(&db.endpoint, &["top-ups", "approve", &id, "--table", table], &env);
         let reject =
             on_aws(&db.endpoint, &["top-ups", "reject", &id, "--reason", "No transfer", "--table", table], &env);
@@ -147,7 +148,7 @@ async fn on_aws_a_decision_emails_the_partner_from_the_stacks_sender_and_never_a
     let db = TestDatabase::aws_emulator().await;
     let ses = steller::aws::ses(&steller::aws::for_endpoint(&db.endpoint).await);
     let sender = format!("no-reply+{}@steller.example", unique_prefix());
-    let env = [("STELLER_SENDER_EMAIL", sender.as_str())];
+    let env = [("STELLER_SENDER_EMAIL", sender.as_str()), ("USER", "ci")];
     let table = db.store.table();
     let (partner, partner_email) = sign_up(&db).await;
     let (first, second) = (live_request(&db, partner).await, live_request(&db, partner).await);

@@ -4,15 +4,35 @@
 use std::process::{Command, Output};
 
 use steller::domain::{
-    ApiKey, CompanyName, Email, KeyRole, Mode, Money, PartnerId, Principal, ProductId, RequestTopUp, SignUp,
-    TopUpAmount, TopUpStatus,
+    ApiKey, CompanyName, Decider, Email, KeyRole, Mode, Money, OperatorName, PartnerId, Principal, ProductId,
+    RequestTopUp, SignUp, TopUpAmount, TopUpId, TopUpStatus,
 };
 use steller::testing::TestDatabase;
 
+/// `steller-ops args` against the test database, with no USER (so nothing depends on who
+/// runs the tests).
 fn ops(db: &TestDatabase, args: &[&str]) -> Output {
+    ops_as(db, args, None)
+}
+
+/// `steller-ops args` with USER set to `user`, or unset.
+fn ops_as(db: &TestDatabase, args: &[&str], user: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_steller-ops"));
     command.args(args).args(["--endpoint", &db.endpoint, "--table", db.store.table()]);
+    match user {
+        Some(user) => command.env("USER", user),
+        None => command.env_remove("USER"),
+    };
     command.output().expect("steller-ops runs")
+}
+
+async fn decided(db: &TestDatabase, id: &str) -> (TopUpStatus, Option<Decider>) {
+    let request = db.store.top_up_by_id(&TopUpId::parse(id).expect("an id")).await.expect("found");
+    (request.status, request.decided_by)
+}
+
+fn operator(name: &str) -> Decider {
+    Decider::Cli(OperatorName::parse(Some(name)).expect("a valid name"))
 }
 
 fn stdout(output: &Output) -> String {
@@ -67,16 +87,17 @@ async fn top_ups_are_listed_approved_once_and_rejected_from_the_command_line() {
     let pending = stdout(&ops(&db, &["top-ups", "list"]));
     assert!(pending.find(&first) < pending.find(&second) && pending.contains("2 pending"), "oldest first: {pending}");
 
-    let approved = stdout(&ops(&db, &["top-ups", "approve", &first]));
+    let approved = stdout(&ops(&db, &["top-ups", "approve", &first, "--by", "alice"]));
     assert!(approved.starts_with("approved") && approved.contains("300.00"), "{approved}");
+    assert!(approved.contains("by: cli:alice"), "{approved}");
     assert!(approved.contains("Your top-up of 300.00 USD is approved"), "the partner's email is printed: {approved}");
     assert_eq!(db.store.wallet(&partner, Mode::Live).await.expect("a wallet").balance.to_string(), "300.00");
-    let again = ops(&db, &["top-ups", "approve", &first]);
+    let again = ops(&db, &["top-ups", "approve", &first, "--by", "alice"]);
     assert!(!again.status.success(), "a decided request cannot be approved again");
     assert!(String::from_utf8_lossy(&again.stderr).contains("already approved"));
     assert_eq!(db.store.wallet(&partner, Mode::Live).await.expect("a wallet").balance.to_string(), "300.00");
 
-    let rejected = stdout(&ops(&db, &["top-ups", "reject", &second, "--reason", "No transfer arrived"]));
+    let rejected = stdout(&ops(&db, &["top-ups", "reject", &second, "--reason", "No transfer arrived", "--by", "bob"]));
     assert!(rejected.contains("reason: No transfer arrived"), "{rejected}");
     assert!(
         rejected.contains("was rejected") && rejected.contains("@ops.example"),
@@ -84,11 +105,54 @@ async fn top_ups_are_listed_approved_once_and_rejected_from_the_command_line() {
     );
     let listed = stdout(&ops(&db, &["top-ups", "list", "--status", "rejected"]));
     assert!(listed.contains(&second) && listed.contains("1 rejected"), "{listed}");
+    assert!(listed.contains("by: cli:bob  reason: No transfer arrived"), "who rejected it is listed: {listed}");
+    let listed = stdout(&ops(&db, &["top-ups", "list", "--status", "approved"]));
+    assert!(listed.contains("by: cli:alice"), "who approved it is listed: {listed}");
     assert!(stdout(&ops(&db, &["top-ups", "list"])).contains("0 pending"));
     let audit = db.store.audit().await.expect("audited");
     assert!(audit.is_clean(), "{:?}", audit.mismatches());
-    let by_id = db.store.top_up_by_id(&steller::domain::TopUpId::parse(&first).expect("an id")).await.expect("found");
-    assert_eq!(by_id.status, TopUpStatus::Approved);
+    assert_eq!(decided(&db, &first).await, (TopUpStatus::Approved, Some(operator("alice"))));
+    assert_eq!(decided(&db, &second).await, (TopUpStatus::Rejected, Some(operator("bob"))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cli_decision_records_the_operator_named_by_by_or_else_user() {
+    let db = TestDatabase::embedded().await;
+    let (_, first) = live_request(&db, "300.00").await;
+    let (_, second) = live_request(&db, "45.00").await;
+
+    let by_wins = stdout(&ops_as(&db, &["top-ups", "approve", &first, "--by", "  Ada Lovelace  "], Some("root")));
+    let from_user =
+        stdout(&ops_as(&db, &["top-ups", "reject", &second, "--reason", "No transfer arrived"], Some("grace")));
+
+    assert!(by_wins.contains("by: cli:Ada Lovelace"), "--by beats USER, trimmed: {by_wins}");
+    assert!(from_user.contains("by: cli:grace"), "USER when there is no --by: {from_user}");
+    assert_eq!(decided(&db, &first).await, (TopUpStatus::Approved, Some(operator("Ada Lovelace"))));
+    assert_eq!(decided(&db, &second).await, (TopUpStatus::Rejected, Some(operator("grace"))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cli_decision_with_no_operator_is_refused_before_anything_is_decided() {
+    let db = TestDatabase::embedded().await;
+    let (partner, id) = live_request(&db, "300.00").await;
+
+    let attempts = [
+        ops_as(&db, &["top-ups", "approve", &id], None),
+        ops_as(&db, &["top-ups", "approve", &id], Some("")),
+        ops_as(&db, &["top-ups", "approve", &id, "--by", "   "], Some("root")),
+        ops_as(&db, &["top-ups", "reject", &id, "--reason", "No transfer"], None),
+    ];
+    let too_long = ops_as(&db, &["top-ups", "approve", &id, "--by", &"o".repeat(65)], Some("root"));
+
+    for attempt in &attempts {
+        assert!(!attempt.status.success(), "refused");
+        let stderr = String::from_utf8_lossy(&attempt.stderr);
+        assert!(stderr.contains("pass --by NAME (or set USER)"), "{stderr}");
+        assert!(stderr.contains("nothing was approved or rejected"), "{stderr}");
+    }
+    assert!(String::from_utf8_lossy(&too_long.stderr).contains("--by must be at most 64 characters"));
+    assert_eq!(decided(&db, &id).await, (TopUpStatus::Pending, None), "the request is still undecided");
+    assert_eq!(db.store.wallet(&partner, Mode::Live).await.expect("a wallet").balance.to_string(), "0.00");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,11 +22,12 @@ pub use order::{
     QuantityError,
 };
 pub use text::{
-    ClientReference, CompanyName, ContactName, Email, KeyName, PaymentReference, RejectionReason, TextError, TopUpNote,
+    ClientReference, CompanyName, ContactName, Email, KeyName, OperatorName, PaymentReference, RejectionReason,
+    TextError, TopUpNote,
 };
 pub(crate) use time::format as format_timestamp;
 pub use time::{Timestamp, now};
 pub use top_up::{
-    RequestTopUp, TopUpAmount, TopUpAmountError, TopUpRequest, TopUpStatus, UnknownStatus, UnsupportedCurrency,
-    parse_currency,
+    Decider, RequestTopUp, TopUpAmount, TopUpAmountError, TopUpRequest, TopUpStatus, UnknownDecider, UnknownStatus,
+    UnsupportedCurrency, parse_currency,
 };

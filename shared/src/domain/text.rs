@@ -87,6 +87,11 @@ text_value!(
     /// Why ops rejected a top-up request; the partner is told.
     RejectionReason, max = 1000
 );
+text_value!(
+    /// The operator who decides a top-up request with `steller-ops` (`--by`, or their
+    /// login): kept on the request so finance can tell who let money into a live wallet.
+    OperatorName, max = 64
+);
 
 impl KeyName {
     /// The name of the key signup creates.
@@ -179,5 +184,8 @@ mod tests {
         assert!(CompanyName::parse(Some(&"é".repeat(200))).is_ok(), "limits count characters, not bytes");
         assert_eq!(ContactName::parse(Some("Ada\u{0}")), Err(TextError::ControlCharacters));
         assert_eq!(KeyName::parse(Some(&"k".repeat(101))), Err(TextError::TooLong(100)));
+        assert_eq!(OperatorName::parse(Some(" alice ")).map(|n| n.to_string()), Ok("alice".into()));
+        assert_eq!(OperatorName::parse(Some(&"o".repeat(65))), Err(TextError::TooLong(64)));
+        assert_eq!(OperatorName::parse(Some("al\nice")), Err(TextError::ControlCharacters));
     }
 }

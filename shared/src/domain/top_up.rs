@@ -1,6 +1,8 @@
 //! Top-up requests: the only way real money reaches a live wallet, after ops approve.
 
-use super::{Mode, Money, PartnerId, PaymentReference, Timestamp, TopUpId, TopUpNote, now};
+use std::fmt;
+
+use super::{KeyId, Mode, Money, OperatorName, PartnerId, PaymentReference, Timestamp, TopUpId, TopUpNote, now};
 
 /// A top-up amount: 10.00 to 100000.00 USD, at most two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +78,55 @@ impl std::str::FromStr for TopUpStatus {
     }
 }
 
+/// Who decided a top-up request: the audit trail of every credit that reaches a live
+/// wallet, kept on the request itself so it cannot be lost apart from the decision.
+///
+/// Stored and shown to ops as one string, `<kind>` or `<kind>:<who>`:
+/// `ops_key:key_01…` (an ops key through the admin API, by its id, never the key),
+/// `cli:alice` (an operator with `steller-ops`, by the name they gave) and `sandbox`
+/// (Steller itself, approving a sandbox request as it is made). Everything after the
+/// first `:` is the who, so an operator's name may itself hold a `:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decider {
+    OpsKey(KeyId),
+    Cli(OperatorName),
+    Sandbox,
+}
+
+impl Decider {
+    const OPS_KEY: &'static str = "ops_key";
+    const CLI: &'static str = "cli";
+    const SANDBOX: &'static str = "sandbox";
+}
+
+impl fmt::Display for Decider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decider::OpsKey(key_id) => write!(f, "{}:{key_id}", Self::OPS_KEY),
+            Decider::Cli(name) => write!(f, "{}:{name}", Self::CLI),
+            Decider::Sandbox => f.write_str(Self::SANDBOX),
+        }
+    }
+}
+
+/// The text is not a decider in the stored format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be \"ops_key:<key id>\", \"cli:<name>\" or \"sandbox\"")]
+pub struct UnknownDecider;
+
+impl std::str::FromStr for Decider {
+    type Err = UnknownDecider;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.split_once(':') {
+            Some((Self::OPS_KEY, key_id)) => KeyId::parse(key_id).map(Decider::OpsKey).map_err(|_| UnknownDecider),
+            // Stored names were trimmed when parsed, so reading one back keeps it as is.
+            Some((Self::CLI, name)) => OperatorName::parse(Some(name)).map(Decider::Cli).map_err(|_| UnknownDecider),
+            None if raw == Self::SANDBOX => Ok(Decider::Sandbox),
+            _ => Err(UnknownDecider),
+        }
+    }
+}
+
 /// A top-up request as stored and shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopUpRequest {
@@ -88,6 +139,8 @@ pub struct TopUpRequest {
     pub note: Option<String>,
     pub created_at: Timestamp,
     pub decided_at: Option<Timestamp>,
+    /// None while pending, and for requests decided before deciders were recorded.
+    pub decided_by: Option<Decider>,
     pub reason: Option<String>,
 }
 
@@ -116,6 +169,7 @@ impl RequestTopUp {
             payment_reference: self.payment_reference.as_ref().map(|r| r.to_string()),
             note: self.note.as_ref().map(|n| n.to_string()),
             decided_at: sandbox.then(|| created_at.clone()),
+            decided_by: sandbox.then_some(Decider::Sandbox),
             created_at,
             reason: None,
         }
@@ -156,8 +210,41 @@ mod tests {
         };
         let sandbox = command(Mode::Sandbox).request();
         assert_eq!((sandbox.status, sandbox.decided_at.is_some()), (TopUpStatus::Approved, true));
+        assert_eq!(sandbox.decided_by, Some(Decider::Sandbox), "Steller itself decided");
         let live = command(Mode::Live).request();
-        assert_eq!((live.status, live.decided_at), (TopUpStatus::Pending, None));
+        assert_eq!((live.status, live.decided_at, live.decided_by), (TopUpStatus::Pending, None, None));
         assert_eq!("rejected".parse(), Ok(TopUpStatus::Rejected));
+    }
+
+    #[test]
+    fn a_decider_is_written_as_one_string_and_read_back_as_the_same_decider() {
+        let key_id = KeyId::generate();
+        let operator = |name| Decider::Cli(OperatorName::parse(Some(name)).expect("a valid name"));
+        for (decider, written) in [
+            (Decider::OpsKey(key_id), format!("ops_key:{key_id}")),
+            (operator("alice"), "cli:alice".to_owned()),
+            (operator("Ada Lovelace: on call"), "cli:Ada Lovelace: on call".to_owned()),
+            (Decider::Sandbox, "sandbox".to_owned()),
+        ] {
+            assert_eq!(decider.to_string(), written);
+            assert_eq!(written.parse(), Ok(decider), "{written}");
+        }
+    }
+
+    #[test]
+    fn text_that_names_no_decider_is_refused() {
+        for bad in [
+            "",
+            "alice",
+            "cli:",
+            "cli:  ",
+            "ops_key:",
+            "ops_key:alice",
+            "ops_key:ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W",
+            "sandbox:x",
+        ] {
+            assert_eq!(bad.parse::<Decider>(), Err(UnknownDecider), "{bad:?}");
+        }
+        assert!(format!("cli:{}", "o".repeat(65)).parse::<Decider>().is_err(), "names are at most 64 characters");
     }
 }

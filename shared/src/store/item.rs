@@ -90,6 +90,14 @@ impl Reader<'_> {
         raw.parse().map_err(|_| self.corrupt(format!("{name} has an unexpected value")))
     }
 
+    /// Parses a string attribute that may be absent (never written, or added after the
+    /// item was) with `T`'s own parser; present but unreadable is still corrupt.
+    pub(crate) fn parsed_opt<T: FromStr>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        self.s_opt(name)?
+            .map(|raw| raw.parse().map_err(|_| self.corrupt(format!("{name} has an unexpected value"))))
+            .transpose()
+    }
+
     /// Parses a string attribute with `parse`, for types whose parser is not `FromStr`.
     pub(crate) fn parsed_with<T>(&self, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
         let raw = self.s(name)?;

@@ -13,8 +13,8 @@ use super::ledger::{change_balance, put_entry};
 use super::page::Listing;
 use super::{Page, PageError, PageRequest, Store, StoreError, condition_failed_at};
 use crate::domain::{
-    LedgerEntry, LedgerKind, Mode, PartnerId, RejectionReason, RequestTopUp, TopUpId, TopUpRequest, TopUpStatus,
-    TransactionId, now,
+    Decider, LedgerEntry, LedgerKind, Mode, PartnerId, RejectionReason, RequestTopUp, Timestamp, TopUpId, TopUpRequest,
+    TopUpStatus, TransactionId, now,
 };
 
 /// The index listing live requests by status; see template.yaml.
@@ -54,7 +54,8 @@ fn top_up_item(request: &TopUpRequest) -> Item {
         .s_opt("payment_reference", request.payment_reference.clone())
         .s_opt("note", request.note.clone())
         .s("created_at", &request.created_at)
-        .s_opt("decided_at", request.decided_at.clone());
+        .s_opt("decided_at", request.decided_at.clone())
+        .s_opt("decided_by", request.decided_by.as_ref().map(ToString::to_string));
     if request.mode == Mode::Live {
         builder = builder.s(BY_STATUS.1, status_pk(request.status)).s(BY_STATUS.2, status_sk(request));
     }
@@ -73,6 +74,8 @@ fn top_up_from(item: &Item) -> Result<TopUpRequest, StoreError> {
         note: item.s_opt("note")?.map(str::to_owned),
         created_at: item.s("created_at")?.to_owned(),
         decided_at: item.s_opt("decided_at")?.map(str::to_owned),
+        // Absent on pending requests and on those decided before deciders were recorded.
+        decided_by: item.parsed_opt("decided_by")?,
         reason: item.s_opt("reason")?.map(str::to_owned),
     })
 }
@@ -191,19 +194,18 @@ impl Store {
         Ok(Page { items, next: found.next })
     }
 
-    /// Approves a pending request: the status change (conditioned on `pending`), the
-    /// wallet credit and its ledger entry in ONE transaction, so parallel approvals
-    /// credit exactly once. A decided request is `InvalidState`.
-    #[tracing::instrument(skip_all, fields(topup_id = %id))]
-    pub async fn approve_top_up(&self, id: &TopUpId) -> Result<TopUpRequest, StoreError> {
+    /// Approves a pending request: the status change (conditioned on `pending`, and
+    /// recording who decided), the wallet credit and its ledger entry in ONE transaction,
+    /// so parallel approvals credit exactly once. A decided request is `InvalidState`.
+    #[tracing::instrument(skip_all, fields(topup_id = %id, decided_by = %by))]
+    pub async fn approve_top_up(&self, id: &TopUpId, by: &Decider) -> Result<TopUpRequest, StoreError> {
         for race in 0..WALLET_RACES {
             let request = self.pending_top_up(id).await?;
             let wallet = self.wallet(&request.partner_id, request.mode).await?;
             let at = now();
-            let approved =
-                TopUpRequest { status: TopUpStatus::Approved, decided_at: Some(at.clone()), ..request.clone() };
+            let (approved, status_change) = self.decide(&request, TopUpStatus::Approved, by, &at, None)?;
             let items = vec![
-                self.decide(&request, &approved, None)?,
+                status_change,
                 change_balance(&self.table, &request.partner_id, request.mode, wallet.balance, request.amount, &at)?,
                 put_entry(&self.table, &request.partner_id, &credit_entry(&request, wallet.balance, &at))?,
             ];
@@ -227,17 +229,17 @@ impl Store {
         Err(StoreError::Contended)
     }
 
-    /// Rejects a pending request with a reason the partner is told; no money moves.
-    #[tracing::instrument(skip_all, fields(topup_id = %id))]
-    pub async fn reject_top_up(&self, id: &TopUpId, reason: &RejectionReason) -> Result<TopUpRequest, StoreError> {
+    /// Rejects a pending request with a reason the partner is told, recording who
+    /// decided; no money moves.
+    #[tracing::instrument(skip_all, fields(topup_id = %id, decided_by = %by))]
+    pub async fn reject_top_up(
+        &self,
+        id: &TopUpId,
+        by: &Decider,
+        reason: &RejectionReason,
+    ) -> Result<TopUpRequest, StoreError> {
         let request = self.pending_top_up(id).await?;
-        let rejected = TopUpRequest {
-            status: TopUpStatus::Rejected,
-            decided_at: Some(now()),
-            reason: Some(reason.to_string()),
-            ..request.clone()
-        };
-        let change = self.decide(&request, &rejected, Some(reason))?;
+        let (rejected, change) = self.decide(&request, TopUpStatus::Rejected, by, &now(), Some(reason))?;
         match self.transact(vec![change], |_| StoreError::Contended).await {
             Ok(()) => Ok(rejected),
             Err(StoreError::Contended) => {
@@ -256,30 +258,103 @@ impl Store {
         Ok(request)
     }
 
-    /// The status change of a decision, conditioned on the request still pending.
+    /// A decision on a pending request: the request as decided, and its status change,
+    /// conditioned on the request still pending. Who decided is written in that same
+    /// update, so a decision (and the credit it is part of) never exists without its
+    /// decider. Both are built from the same values, so they cannot disagree.
     fn decide(
         &self,
         request: &TopUpRequest,
-        decided: &TopUpRequest,
+        status: TopUpStatus,
+        by: &Decider,
+        at: &Timestamp,
         reason: Option<&RejectionReason>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<(TopUpRequest, TransactWriteItem), StoreError> {
+        let decided = TopUpRequest {
+            status,
+            decided_at: Some(at.clone()),
+            decided_by: Some(by.clone()),
+            reason: reason.map(ToString::to_string),
+            ..request.clone()
+        };
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(partner_pk(&request.partner_id), top_up_sk(request.mode, &request.id))))
             .update_expression(if reason.is_some() {
-                "SET #status = :decided, decided_at = :at, gsi1pk = :index, reason = :reason"
+                "SET #status = :decided, decided_at = :at, decided_by = :by, gsi1pk = :index, reason = :reason"
             } else {
-                "SET #status = :decided, decided_at = :at, gsi1pk = :index"
+                "SET #status = :decided, decided_at = :at, decided_by = :by, gsi1pk = :index"
             })
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":decided", AttributeValue::S(decided.status.as_str().into()))
+            .expression_attribute_values(":decided", AttributeValue::S(status.as_str().into()))
             .expression_attribute_values(":pending", AttributeValue::S(TopUpStatus::Pending.as_str().into()))
-            .expression_attribute_values(":at", AttributeValue::S(decided.decided_at.clone().unwrap_or_default()))
-            .expression_attribute_values(":index", AttributeValue::S(status_pk(decided.status)));
+            .expression_attribute_values(":at", AttributeValue::S(at.clone()))
+            .expression_attribute_values(":by", AttributeValue::S(by.to_string()))
+            .expression_attribute_values(":index", AttributeValue::S(status_pk(status)));
         if let Some(reason) = reason {
             update = update.expression_attribute_values(":reason", AttributeValue::S(reason.to_string()));
         }
-        Ok(TransactWriteItem::builder().update(update.build().map_err(StoreError::dynamo)?).build())
+        let change = TransactWriteItem::builder().update(update.build().map_err(StoreError::dynamo)?).build();
+        Ok((decided, change))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use super::*;
+    use crate::domain::{KeyId, Money, OperatorName};
+
+    fn decided(by: Option<Decider>) -> TopUpRequest {
+        TopUpRequest {
+            id: TopUpId::generate(),
+            partner_id: PartnerId::generate(),
+            mode: Mode::Live,
+            amount: Money::dollars(250),
+            status: TopUpStatus::Approved,
+            payment_reference: Some("WIRE-1".into()),
+            note: None,
+            created_at: "2025-01-02T03:04:05.000Z".into(),
+            decided_at: Some("2025-01-03T03:04:05.000Z".into()),
+            decided_by: by,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn every_kind_of_decider_is_stored_as_one_string_and_read_back() {
+        let alice = Decider::Cli(OperatorName::parse(Some("alice")).expect("a valid name"));
+        let key_id = KeyId::generate();
+        for (by, stored) in [
+            (Decider::OpsKey(key_id), format!("ops_key:{key_id}")),
+            (alice, "cli:alice".into()),
+            (Decider::Sandbox, "sandbox".into()),
+        ] {
+            let request = decided(Some(by));
+            let item = top_up_item(&request);
+
+            assert_eq!(item.get("decided_by"), Some(&AttributeValue::S(stored)));
+            assert_eq!(top_up_from(&item).expect("readable"), request);
+        }
+    }
+
+    #[test]
+    fn a_request_decided_before_deciders_were_recorded_still_reads_with_no_decider() {
+        let request = decided(None);
+        let item = top_up_item(&request);
+
+        assert!(!item.contains_key("decided_by"), "nothing is written for an unknown decider");
+        let read = top_up_from(&item).expect("an item without decided_by is readable");
+        assert_eq!((read.status, read.decided_by), (TopUpStatus::Approved, None));
+    }
+
+    #[test]
+    fn an_unreadable_decider_is_a_corrupt_item_not_a_missing_one() {
+        let mut item = top_up_item(&decided(None));
+        item.insert("decided_by".into(), AttributeValue::S("bob".into()));
+
+        assert!(matches!(top_up_from(&item), Err(StoreError::Corrupt { .. })));
     }
 }

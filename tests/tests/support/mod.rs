@@ -80,9 +80,14 @@ pub async fn assert_ledger_sums_to_balance(app: &TestApp, key: &str) {
 
 /// A registered ops key.
 pub async fn ops_key(app: &TestApp) -> String {
+    ops_key_and_id(app).await.0
+}
+
+/// A registered ops key and its id (what a decision made with it records).
+pub async fn ops_key_and_id(app: &TestApp) -> (String, steller::domain::KeyId) {
     let key = steller::domain::ApiKey::generate(steller::domain::KeyRole::Ops);
-    app.state.store.register_ops_key(&key, "test ops").await.expect("the ops key is registered");
-    key.expose().to_owned()
+    let id = app.state.store.register_ops_key(&key, "test ops").await.expect("the ops key is registered");
+    (key.expose().to_owned(), id)
 }
 
 /// A live key for the partner whose sandbox key is `key`.
