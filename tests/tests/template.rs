@@ -152,3 +152,25 @@ fn each_samconfig_environment_sets_every_parameter_of_the_template() {
         assert!(overrides.contains(&format!("Stage={environment}")), "{environment}: {overrides}");
     }
 }
+
+#[test]
+fn no_function_policy_grants_a_wildcard_action_or_resource() {
+    let template = template();
+    for function in functions().expect("template.yaml's functions") {
+        let policies = &template["Resources"][function.logical_id.as_str()]["Properties"]["Policies"];
+        let statements = policies[0]["Statement"].as_sequence().expect("one inline policy of statements");
+        assert_eq!(policies.as_sequence().map(Vec::len), Some(1), "{}: one inline policy", function.logical_id);
+        for statement in statements {
+            let actions = statement["Action"].as_sequence().expect("a list of actions");
+            for action in actions.iter().filter_map(|action| action.as_str()) {
+                assert!(!action.contains('*'), "{} may {action}", function.logical_id);
+            }
+            // Every resource is one of the stack's own (`!GetAtt X.Arn`, `!Sub "${X.Arn}/index/…"`)
+            // or SES identities in the stack's account and region.
+            let resource = format!("{:?}", statement["Resource"]);
+            let own = resource.contains("GetAtt") || resource.contains(".Arn}");
+            let ses = resource.contains(":ses:${AWS::Region}:${AWS::AccountId}:identity/");
+            assert!(own || ses, "{}: a statement on {resource}", function.logical_id);
+        }
+    }
+}
