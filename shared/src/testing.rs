@@ -95,6 +95,26 @@ impl TestDatabase {
         }
     }
 
+    /// A new partner's pending live top-up request for `amount`, as ops find it.
+    pub async fn pending_live_top_up(&self, amount: &str) -> crate::domain::TopUpRequest {
+        let email = format!("topped-{}@ops.example", ulid::Ulid::new().to_string().to_lowercase());
+        let signup = SignUp::new(
+            CompanyName::parse(Some("Topped Ltd")).expect("valid"),
+            Email::parse(Some(&email)).expect("valid"),
+            None,
+            crate::domain::Money::dollars(1000),
+        );
+        self.store.sign_up(&signup).await.expect("signed up");
+        let command = crate::domain::RequestTopUp {
+            partner_id: signup.partner.id,
+            mode: crate::domain::Mode::Live,
+            amount: crate::domain::TopUpAmount::parse(Some(amount)).expect("valid"),
+            payment_reference: None,
+            note: None,
+        };
+        self.store.request_top_up(&command, None).await.expect("requested")
+    }
+
     /// Every item of the domain table, for asserting on what is (not) stored.
     pub async fn scan(&self) -> Vec<HashMap<String, AttributeValue>> {
         self.scan_table(self.store.table()).await

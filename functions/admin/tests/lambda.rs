@@ -25,25 +25,12 @@ async fn the_admin_lambda_answers_api_gateway_http_events() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approval_through_the_admin_lambda_records_the_calling_ops_key() {
-    use steller::domain::{CompanyName, Decider, Email, Mode, Money, RequestTopUp, SignUp, TopUpAmount};
+    use steller::domain::{Decider, Mode};
     use steller::testing::lambda::http_event;
 
     let db = TestDatabase::embedded().await;
-    let signup = SignUp::new(
-        CompanyName::parse(Some("Decided Ltd")).expect("valid"),
-        Email::parse(Some("decided@lambda.example")).expect("valid"),
-        None,
-        Money::dollars(1000),
-    );
-    db.store.sign_up(&signup).await.expect("signed up");
-    let command = RequestTopUp {
-        partner_id: signup.partner.id,
-        mode: Mode::Live,
-        amount: TopUpAmount::parse(Some("120.00")).expect("valid"),
-        payment_reference: None,
-        note: None,
-    };
-    let id = db.store.request_top_up(&command, None).await.expect("requested").id;
+    let request = db.pending_live_top_up("120.00").await;
+    let id = request.id;
     let ops = steller::domain::ApiKey::generate(steller::domain::KeyRole::Ops);
     let key_id = db.store.register_ops_key(&ops, "lambda test").await.expect("registered");
     let lambda = LambdaProcess::start(env!("CARGO_BIN_EXE_admin"), &db).await;
@@ -58,5 +45,5 @@ async fn an_approval_through_the_admin_lambda_records_the_calling_ops_key() {
     assert_eq!(body["decided_by"], format!("ops_key:{key_id}").as_str());
     let stored = db.store.top_up_by_id(&id).await.expect("found");
     assert_eq!(stored.decided_by, Some(Decider::OpsKey(key_id)));
-    assert_eq!(db.store.wallet(&signup.partner.id, Mode::Live).await.expect("a wallet").balance.to_string(), "120.00");
+    assert_eq!(db.store.wallet(&request.partner_id, Mode::Live).await.expect("a wallet").balance.to_string(), "120.00");
 }

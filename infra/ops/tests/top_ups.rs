@@ -4,8 +4,7 @@
 use std::process::{Command, Output};
 
 use steller::domain::{
-    ApiKey, CompanyName, Decider, Email, KeyRole, Mode, Money, OperatorName, PartnerId, Principal, ProductId,
-    RequestTopUp, SignUp, TopUpAmount, TopUpId, TopUpStatus,
+    ApiKey, Decider, KeyRole, Mode, OperatorName, PartnerId, Principal, ProductId, TopUpId, TopUpStatus,
 };
 use steller::testing::TestDatabase;
 
@@ -41,26 +40,8 @@ fn stdout(output: &Output) -> String {
 }
 
 async fn live_request(db: &TestDatabase, amount: &str) -> (PartnerId, String) {
-    let signup = SignUp::new(
-        CompanyName::parse(Some("Topped Ltd")).expect("valid"),
-        Email::parse(Some(&format!("{}@ops.example", ulid_like()))).expect("valid"),
-        None,
-        Money::dollars(1000),
-    );
-    db.store.sign_up(&signup).await.expect("signed up");
-    let command = RequestTopUp {
-        partner_id: signup.partner.id,
-        mode: Mode::Live,
-        amount: TopUpAmount::parse(Some(amount)).expect("valid"),
-        payment_reference: None,
-        note: None,
-    };
-    let request = db.store.request_top_up(&command, None).await.expect("requested");
-    (signup.partner.id, request.id.to_string())
-}
-
-fn ulid_like() -> String {
-    ProductId::generate().to_string().to_lowercase()
+    let request = db.pending_live_top_up(amount).await;
+    (request.partner_id, request.id.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]
