@@ -174,3 +174,63 @@ fn no_function_policy_grants_a_wildcard_action_or_resource() {
         }
     }
 }
+
+/// The routes each HTTP function's router serves, from its crate: the `routes!` that
+/// build the router also document it, so the OpenAPI paths are the served routes.
+fn served_by(binary: &str) -> Option<Vec<(String, String)>> {
+    let routes = match binary {
+        "admin" => admin::routes(),
+        "catalog" => catalog::routes(),
+        "orders" => orders::routes(),
+        "signup" => signup::routes(),
+        "top-ups" => top_ups::routes(),
+        "usage" => usage::routes(),
+        "wallet" => wallet::routes(),
+        _ => return None,
+    };
+    let (_, api) = routes.split_for_parts();
+    let mut served = Vec::new();
+    for (path, item) in &api.paths.paths {
+        let methods = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+            ("HEAD", &item.head),
+            ("OPTIONS", &item.options),
+        ];
+        for (method, operation) in methods {
+            if operation.is_some() {
+                served.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    served.sort();
+    Some(served)
+}
+
+#[test]
+fn each_functions_http_api_events_are_exactly_the_routes_its_router_serves() {
+    for function in functions().expect("template.yaml's functions") {
+        match served_by(&function.binary) {
+            Some(served) => assert_eq!(
+                function.http_routes, served,
+                "{} ({}): template.yaml's HttpApi events vs the routes its router serves",
+                function.logical_id, function.binary
+            ),
+            None => {
+                assert_eq!(
+                    function.binary, "analytics",
+                    "{} is an HTTP function this test does not know",
+                    function.binary
+                );
+                assert!(
+                    function.http_routes.is_empty(),
+                    "the analytics function answers no HTTP: {:?}",
+                    function.http_routes
+                );
+            }
+        }
+    }
+}

@@ -16,6 +16,9 @@ pub struct FunctionSpec {
     pub binary: String,
     /// Its `Environment.Variables`, by name.
     pub environment: BTreeMap<String, EnvValue>,
+    /// The routes of the HTTP API it answers (its `HttpApi` events): upper-case method
+    /// and path template, sorted.
+    pub http_routes: Vec<(String, String)>,
 }
 
 /// The value of one environment variable in the template.
@@ -77,7 +80,19 @@ fn functions_in(template: &str) -> Result<Vec<FunctionSpec>, SchemaError> {
                 environment.insert(name, value);
             }
         }
-        functions.push(FunctionSpec { logical_id, binary, environment });
+        let mut http_routes = Vec::new();
+        if let Some(events) = resource["Properties"]["Events"].as_mapping() {
+            for event in events.values().filter(|event| event["Type"].as_str() == Some("HttpApi")) {
+                let (Some(method), Some(path)) =
+                    (event["Properties"]["Method"].as_str(), event["Properties"]["Path"].as_str())
+                else {
+                    return Err(missing(&format!("Method and Path on every HttpApi event of {logical_id}")));
+                };
+                http_routes.push((method.to_uppercase(), path.to_owned()));
+            }
+        }
+        http_routes.sort();
+        functions.push(FunctionSpec { logical_id, binary, environment, http_routes });
     }
     functions.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     Ok(functions)
@@ -113,6 +128,9 @@ Resources:
           STELLER_TABLE: !Ref DomainTable
           STELLER_QUEUE: { Ref: Queue }
           STELLER_LIMIT: 5
+      Events:
+        Read: { Type: HttpApi, Properties: { Method: get, Path: "/api/things/{id}" } }
+        Drain: { Type: Schedule, Properties: { Schedule: rate(2 minutes) } }
   Quiet:
     Type: AWS::Serverless::Function
     Metadata: { BuildProperties: { Binary: quiet } }
@@ -131,6 +149,8 @@ Resources:
         assert_eq!(thing.environment["STELLER_QUEUE"], EnvValue::Ref("Queue".into()));
         assert_eq!(thing.environment["STELLER_LIMIT"], EnvValue::Text("5".into()));
         assert!(functions[0].environment.is_empty());
+        assert_eq!(thing.http_routes, [("GET".to_owned(), "/api/things/{id}".to_owned())], "HttpApi events only");
+        assert!(functions[0].http_routes.is_empty());
     }
 
     #[test]
