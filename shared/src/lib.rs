@@ -12,7 +12,9 @@ pub mod http;
 pub mod lambda;
 pub mod notices;
 pub mod request_log;
+#[cfg(feature = "tooling")]
 pub mod schema;
+#[cfg(feature = "tooling")]
 pub mod seed;
 pub mod store;
 pub mod telemetry;

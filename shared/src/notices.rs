@@ -14,7 +14,7 @@ fn notice(request: &TopUpRequest) -> TopUpNotice {
         amount: request.amount,
         payment_reference: request.payment_reference.clone(),
         note: request.note.clone(),
-        created_at: request.created_at.clone(),
+        created_at: request.created_at.to_string(),
     }
 }
 

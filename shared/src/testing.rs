@@ -5,6 +5,7 @@
 mod emails;
 pub mod lambda;
 mod request_log;
+pub mod throttling;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use self::emails::Mailbox;
 pub use self::emails::{FailingEmail, emulator_sent_emails};
 pub use self::request_log::{FailingRequestLog, drain_bodies, emulator_queue};
-use crate::domain::{CompanyName, Email, SignUp};
+use crate::domain::{Applicant, CompanyName, Email, SignUp};
 use crate::email::{EmailSender, Outbox, SesSender, verify_sender};
 use crate::engine::{EmbeddedEngine, Storage};
 use crate::request_log::{InProcessQueue, LogQueue, RequestLogSink, RequestLogTable, SqsQueue};
@@ -41,6 +42,24 @@ pub fn aws_emulator_endpoint() -> String {
              yourself (`make emulator`, or LocalStack) and set {AWS_ENDPOINT_VAR}=http://127.0.0.1:PORT"
         ),
     }
+}
+
+/// A partner signed up straight through `store` (the write `POST /api/public/signup`
+/// makes) as `company` with `email`, holding `credit` of sandbox money.
+pub async fn sign_up(store: &Store, company: &str, email: &str, credit: crate::domain::Money) -> SignUp {
+    let applicant = Applicant {
+        company_name: CompanyName::parse(Some(company)).expect("a valid company name"),
+        email: Email::parse(Some(email)).expect("a valid email"),
+        contact_name: None,
+    };
+    let signup = SignUp::new(applicant, credit);
+    store.sign_up(&signup).await.expect("the partner signs up");
+    signup
+}
+
+/// An email address no other test uses, `<label>-<ulid>@example.com`.
+pub fn unique_email(label: &str) -> String {
+    format!("{label}-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
 }
 
 /// A unique table prefix, so tests on a shared emulator never see each other's data.
@@ -98,13 +117,7 @@ impl TestDatabase {
     /// A new partner's pending live top-up request for `amount`, as ops find it.
     pub async fn pending_live_top_up(&self, amount: &str) -> crate::domain::TopUpRequest {
         let email = format!("topped-{}@ops.example", ulid::Ulid::new().to_string().to_lowercase());
-        let signup = SignUp::new(
-            CompanyName::parse(Some("Topped Ltd")).expect("valid"),
-            Email::parse(Some(&email)).expect("valid"),
-            None,
-            crate::domain::Money::dollars(1000),
-        );
-        self.store.sign_up(&signup).await.expect("signed up");
+        let signup = sign_up(&self.store, "Topped Ltd", &email, crate::domain::Money::dollars(1000)).await;
         let command = crate::domain::RequestTopUp {
             partner_id: signup.partner.id,
             mode: crate::domain::Mode::Live,
@@ -219,14 +232,14 @@ impl TestApp {
         let request_log = request_log::emulator_queue(&endpoint).await;
         let queue_url = request_log.sqs().map(|queue| queue.queue_url().to_owned());
         let config = Config { sender_email: Some(sender.clone()), request_log_queue_url: queue_url, ..db.config() };
-        let state = AppState::new(db.store.clone(), config).with_email(Arc::new(SesSender::new(ses)));
+        let state = AppState::new(db.store.clone(), config, Arc::new(SesSender::new(ses)));
         Self::serve(routes, state, db, Mailbox::Emulator { endpoint, sender }, request_log)
     }
 
     /// `routes` on `db`, emailing into an outbox and logging requests to an in-process queue.
     pub fn on(routes: OpenApiRouter<AppState>, db: TestDatabase) -> Self {
         let outbox = Outbox::new();
-        let state = AppState::new(db.store.clone(), db.config()).with_email(Arc::new(outbox.clone()));
+        let state = AppState::new(db.store.clone(), db.config(), Arc::new(outbox.clone()));
         Self::serve(routes, state, db, Mailbox::Outbox(outbox), LogQueue::InProcess(InProcessQueue::new()))
     }
 
@@ -337,14 +350,8 @@ impl TestApp {
     /// A new partner with a unique email and a sandbox key, created through the store's
     /// signup command (the same write `POST /api/public/signup` makes).
     pub async fn new_partner(&self) -> TestPartner {
-        let email = format!("dev-{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
-        let signup = SignUp::new(
-            CompanyName::parse(Some("Acme Test")).expect("a valid name"),
-            Email::parse(Some(&email)).expect("a valid email"),
-            None,
-            self.state.config.sandbox_credit,
-        );
-        self.state.store.sign_up(&signup).await.expect("the partner signs up");
+        let email = unique_email("dev");
+        let signup = sign_up(&self.state.store, "Acme Test", &email, self.state.config.sandbox_credit).await;
         TestPartner { id: signup.partner.id.to_string(), email, key: signup.first_key.key.expose().to_owned() }
     }
 }

@@ -73,9 +73,9 @@ async fn a_revoked_ops_key_is_refused_at_once_and_listed_as_revoked(app: TestApp
     app.get(ADMIN_ROUTE, leaked.expose()).await.assert_problem(401, "unauthorized");
     assert_eq!(app.get(ADMIN_ROUTE, kept.expose()).await.status, StatusCode::OK, "the other ops key still works");
     let listed = app.state.store.list_ops_keys().await.expect("listed");
-    let revoked_at = |id: KeyId| listed.iter().find(|key| key.id == id).map(|key| key.revoked_at.clone());
+    let revoked_at = |id: KeyId| listed.iter().find(|key| key.id == id).map(|key| key.revoked_at);
     assert_eq!(listed.len(), 2, "the revoked key is still listed: {listed:?}");
-    assert_eq!(revoked_at(leaked_id), Some(revoked.revoked_at.clone()));
+    assert_eq!(revoked_at(leaked_id), Some(revoked.revoked_at));
     assert_eq!(revoked_at(kept_id), Some(None));
 
     let again = app.state.store.revoke_ops_key(&leaked_id).await.expect("revoking again succeeds");
@@ -141,8 +141,8 @@ async fn an_ops_key_registered_before_the_ops_list_gets_its_entry_when_registere
     let listed = app.state.store.list_ops_keys().await.expect("listed");
     assert_eq!(listed.len(), 1);
     assert_eq!(
-        (listed[0].name.as_str(), listed[0].created_at.as_str()),
-        ("from before", "2026-01-02T03:04:05.678Z"),
+        (listed[0].name.as_str(), listed[0].created_at.to_string()),
+        ("from before", "2026-01-02T03:04:05.678Z".to_owned()),
         "the entry keeps what the lookup knew"
     );
     app.state.store.revoke_ops_key(&old_id).await.expect("it can now be revoked");

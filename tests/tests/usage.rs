@@ -153,7 +153,7 @@ async fn requests_reach_usage_through_the_layer_the_queue_and_the_processor(app:
 }
 
 fn today() -> String {
-    steller::domain::now().get(..10).expect("a date").to_owned()
+    steller::domain::Timestamp::now().date()
 }
 
 fn text(value: &Value) -> &str {

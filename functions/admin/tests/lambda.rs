@@ -2,36 +2,27 @@
 //! a base64 body, and one from a named stage reach the same route.
 //! An approval through it records the calling ops key as the decider.
 
-#[allow(unused_imports)]
 use serde_json::json;
+use steller::domain::{ApiKey, Decider, KeyRole, Mode};
 use steller::testing::TestDatabase;
-use steller::testing::lambda::{LambdaProcess, assert_answers_http_events, sandbox_key};
+use steller::testing::lambda::{Caller, LambdaProcess, Probe, assert_function_answers, http_event};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_lambda_answers_api_gateway_http_events() {
-    let db = TestDatabase::embedded().await;
-    let key = sandbox_key(&db).await;
-    let lambda = LambdaProcess::start(env!("CARGO_BIN_EXE_admin"), &db).await;
-
-    let partner_key = assert_answers_http_events(&lambda, "GET", "/api/admin/top-up-requests", Some(&key), None).await;
-    let ops = steller::domain::ApiKey::generate(steller::domain::KeyRole::Ops);
-    db.store.register_ops_key(&ops, "lambda test").await.expect("registered");
-    let ops_key =
-        assert_answers_http_events(&lambda, "GET", "/api/admin/top-up-requests", Some(ops.expose()), None).await;
-
-    assert_eq!(partner_key, [403, 403, 403]);
-    assert_eq!(ops_key, [200, 200, 200]);
+    let probes = [
+        Probe::get("/api/admin/top-up-requests", Caller::Partner, 403),
+        Probe::get("/api/admin/top-up-requests", Caller::Ops, 200),
+        Probe::post("/api/admin/top-up-requests/tur_nope/approve", Caller::Ops, json!({}), 404),
+    ];
+    assert_function_answers(env!("CARGO_BIN_EXE_admin"), &probes).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approval_through_the_admin_lambda_records_the_calling_ops_key() {
-    use steller::domain::{Decider, Mode};
-    use steller::testing::lambda::http_event;
-
     let db = TestDatabase::embedded().await;
     let request = db.pending_live_top_up("120.00").await;
     let id = request.id;
-    let ops = steller::domain::ApiKey::generate(steller::domain::KeyRole::Ops);
+    let ops = ApiKey::generate(KeyRole::Ops);
     let key_id = db.store.register_ops_key(&ops, "lambda test").await.expect("registered");
     let lambda = LambdaProcess::start(env!("CARGO_BIN_EXE_admin"), &db).await;
 

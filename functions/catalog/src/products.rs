@@ -1,11 +1,12 @@
 //! `GET /api/products` and `GET /api/products/{id}`: the catalog, the same for every
 //! partner key, sandbox or live.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use steller::AppState;
 use steller::domain::{Money, Product, ProductId};
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem};
+use steller::http::openapi::NotFound;
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,9 +45,7 @@ impl From<Product> for ProductView {
     tag = "catalog",
     security(("bearer" = []), ("api_key" = [])),
     params(ListParams),
-    responses(
-        (status = 200, body = List<ProductView>),
-    ),
+    responses((status = 200, body = List<ProductView>)),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list_products(
@@ -66,19 +65,14 @@ pub(crate) async fn list_products(
     tag = "catalog",
     security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The product's id (`prd_…`)")),
-    responses(
-        (status = 200, body = ProductView),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = ProductView), NotFound),
 )]
 #[tracing::instrument(skip_all, fields(product_id = %id))]
 pub(crate) async fn get_product(
     State(state): State<AppState>,
     _caller: PartnerCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<ProductId>,
 ) -> Result<Json<ProductView>, ApiError> {
-    // An id that is not even well-formed names no product.
-    let product_id = ProductId::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let product = state.store.product(&product_id).await?.ok_or(ApiError::NotFound)?;
+    let product = state.store.product(&id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(product.into()))
 }

@@ -4,12 +4,10 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
-use steller::domain::{ClientReference, Order, PlaceOrder, ProductId, Quantity, QuantityError};
-use steller::http::{
-    ApiError, FieldError, IdempotencyHeader, Json, PartnerCaller, Problem, Validation, created, idempotency_scope,
-    idempotent,
-};
-use steller::store::Completion;
+use steller::domain::{ClientReference, Order, OrderRequest, PlaceOrder, ProductId, Quantity, QuantityError};
+use steller::http::openapi::NotFound;
+use steller::http::{ApiError, FieldError, IdempotencyHeader, Json, PartnerCaller, Problem, Validation};
+use steller::http::{idempotency_scope, idempotent};
 use utoipa::ToSchema;
 
 use crate::view::OrderView;
@@ -29,19 +27,26 @@ pub(crate) struct CreateOrderRequest {
     client_reference: Option<String>,
 }
 
-/// Validates the body's own fields, before the key is claimed or the catalog consulted.
-fn fields(body: &CreateOrderRequest) -> Result<(Option<ProductId>, Quantity, Option<ClientReference>), ApiError> {
-    let mut check = Validation::default();
-    let product_id = match body.product_id.as_deref().map(str::trim) {
-        None | Some("") => check.field("product_id", Err::<(), _>("is required")).map(|()| None),
-        // A malformed id names no product: the catalog lookup answers 404 for it.
-        Some(raw) => Some(ProductId::parse(raw).ok()),
-    };
-    let quantity = check.field("quantity", body.quantity.ok_or(QuantityError::Missing).and_then(Quantity::try_from));
-    let reference = check.optional("client_reference", body.client_reference.as_deref(), ClientReference::parse);
-    match (product_id, quantity, reference) {
-        (Some(product_id), Some(quantity), Some(reference)) => Ok((product_id, quantity, reference)),
-        _ => Err(check.into_error()),
+/// The body's own fields, checked before the key is claimed or the catalog consulted.
+impl TryFrom<&CreateOrderRequest> for OrderRequest {
+    type Error = ApiError;
+
+    fn try_from(body: &CreateOrderRequest) -> Result<Self, ApiError> {
+        let mut check = Validation::default();
+        let product_id = match body.product_id.as_deref().map(str::trim) {
+            None | Some("") => check.field("product_id", Err::<(), _>("is required")).map(|()| None),
+            // A malformed id names no product: the catalog lookup answers 404 for it.
+            Some(raw) => Some(ProductId::parse(raw).ok()),
+        };
+        let quantity =
+            check.field("quantity", body.quantity.ok_or(QuantityError::Missing).and_then(Quantity::try_from));
+        let client_reference =
+            check.optional("client_reference", body.client_reference.as_deref(), ClientReference::parse);
+        let (Some(product_id), Some(quantity), Some(client_reference)) = (product_id, quantity, client_reference)
+        else {
+            return Err(check.into_error());
+        };
+        Ok(OrderRequest { product_id, quantity, client_reference })
     }
 }
 
@@ -60,7 +65,7 @@ fn fields(body: &CreateOrderRequest) -> Result<(Option<ProductId>, Quantity, Opt
         (status = 201, description = "Paid and placed", body = OrderView,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a replay of the key's first answer"))),
         (status = 402, description = "`insufficient_funds`: the detail names the balance and the amount needed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        NotFound,
         (status = 422, description = "`validation_failed` (an inactive product too) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -71,22 +76,26 @@ pub(crate) async fn place_order(
     IdempotencyHeader(key): IdempotencyHeader,
     Json(body): Json<CreateOrderRequest>,
 ) -> Result<Response, ApiError> {
-    let (product_id, quantity, reference) = fields(&body)?;
-    let scope = idempotency_scope(&caller, key, ROUTE, &body);
+    let request = OrderRequest::try_from(&body)?;
+    let scope = idempotency_scope(&caller, key, ROUTE, &body)?;
     let store = state.store.clone();
-    idempotent(&store, scope, |claim| async move {
-        let product = match product_id {
-            Some(id) => state.store.product(&id).await?,
-            None => None,
-        }
-        .ok_or(ApiError::NotFound)?;
-        let command = PlaceOrder::new(caller.partner_id, caller.mode, product, quantity, reference)
-            .map_err(|refused| ApiError::validation([FieldError::new("product_id", refused)]))?;
-        let render = |order: &Order| created(&OrderView::from(order));
-        let completion = claim.as_ref().map(|(scope, token)| Completion { scope, token, render: &render });
-        let order = state.store.place_order(&command, completion).await?;
-        tracing::info!(order_id = %order.id, total = %order.total, "order placed");
-        Ok(render(&order))
-    })
+    idempotent(
+        &store,
+        scope,
+        |order: &Order| OrderView::from(order),
+        |completion| async move {
+            let product = match request.product_id {
+                Some(id) => state.store.product(&id).await?,
+                None => None,
+            };
+            let product = product.ok_or(ApiError::NotFound)?;
+            let command =
+                PlaceOrder::new(caller.partner_id, caller.mode, product, request.quantity, request.client_reference)
+                    .map_err(|refused| ApiError::validation([FieldError::new("product_id", refused)]))?;
+            let order = state.store.place_order(&command, completion).await?;
+            tracing::info!(order_id = %order.id, total = %order.total, "order placed");
+            Ok(order)
+        },
+    )
     .await
 }

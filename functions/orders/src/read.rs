@@ -1,10 +1,12 @@
 //! `GET /api/orders` and `GET /api/orders/{id}`: the caller's orders in the key's mode.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use steller::AppState;
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem};
+use steller::domain::OrderId;
+use steller::http::openapi::NotFound;
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId};
 
-use crate::view::{OrderView, order_id};
+use crate::view::OrderView;
 
 /// The caller's orders in the key's mode, newest first.
 #[utoipa::path(
@@ -13,9 +15,7 @@ use crate::view::{OrderView, order_id};
     tag = "orders",
     security(("bearer" = []), ("api_key" = [])),
     params(ListParams),
-    responses(
-        (status = 200, body = List<OrderView>),
-    ),
+    responses((status = 200, body = List<OrderView>)),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list_orders(
@@ -34,17 +34,14 @@ pub(crate) async fn list_orders(
     tag = "orders",
     security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The order's id (`ord_…`)")),
-    responses(
-        (status = 200, body = OrderView),
-        (status = 404, description = "No such order for this partner and mode", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = OrderView), NotFound),
 )]
 #[tracing::instrument(skip_all, fields(order_id = %id))]
 pub(crate) async fn get_order(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<OrderId>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let order = state.store.order(&caller.partner_id, caller.mode, &order_id(&id)?).await?;
+    let order = state.store.order(&caller.partner_id, caller.mode, &id).await?;
     Ok(Json(OrderView::from(&order)))
 }

@@ -1,8 +1,7 @@
 //! The order as partners see it.
 
 use serde::Serialize;
-use steller::domain::{Mode, Money, Order, OrderId, OrderStatus};
-use steller::http::ApiError;
+use steller::domain::{Mode, Money, Order, OrderStatus, Timestamp};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,9 +21,9 @@ pub(crate) struct OrderView {
     mode: Mode,
     status: OrderStatus,
     client_reference: Option<String>,
-    created_at: String,
+    created_at: Timestamp,
     /// When the order was cancelled and refunded; null while it stands.
-    cancelled_at: Option<String>,
+    cancelled_at: Option<Timestamp>,
     /// The wallet's balance right after this order was paid.
     #[schema(value_type = String, example = "990.02")]
     wallet_balance_after: Money,
@@ -42,14 +41,9 @@ impl From<&Order> for OrderView {
             mode: order.mode,
             status: order.status,
             client_reference: order.client_reference.clone(),
-            created_at: order.created_at.clone(),
-            cancelled_at: order.cancelled_at.clone(),
+            created_at: order.created_at,
+            cancelled_at: order.cancelled_at,
             wallet_balance_after: order.wallet_balance_after,
         }
     }
-}
-
-/// An order id from the path; one that is not even well-formed names no order.
-pub(crate) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
-    OrderId::parse(raw).map_err(|_| ApiError::NotFound)
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
-use steller::domain::{CompanyName, ContactName, Email, Mode, SignUp};
+use steller::domain::{Applicant, CompanyName, ContactName, Email, Mode, SignUp, Timestamp};
 use steller::email::{notify, templates};
 use steller::http::{ApiError, Json, Problem, Validation};
 use utoipa::ToSchema;
@@ -38,8 +38,7 @@ pub(crate) struct PartnerView {
     id: String,
     company_name: String,
     email: String,
-    #[schema(example = "2026-11-23T10:00:00Z")]
-    created_at: String,
+    created_at: Timestamp,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,16 +50,20 @@ pub(crate) struct SignupWallet {
     balance: steller::domain::Money,
 }
 
-/// Turns the body into the signup command, naming every invalid field at once.
-fn command(body: SignupRequest, state: &AppState) -> Result<SignUp, ApiError> {
-    let mut check = Validation::default();
-    let company_name = check.field("company_name", CompanyName::parse(body.company_name.as_deref()));
-    let email = check.field("email", Email::parse(body.email.as_deref()));
-    let contact_name = check.optional("contact_name", body.contact_name.as_deref(), ContactName::parse);
-    let (Some(company_name), Some(email), Some(contact_name)) = (company_name, email, contact_name) else {
-        return Err(check.into_error());
-    };
-    Ok(SignUp::new(company_name, email, contact_name, state.config.sandbox_credit))
+/// The body as the applicant it names, every invalid field named at once.
+impl TryFrom<SignupRequest> for Applicant {
+    type Error = ApiError;
+
+    fn try_from(body: SignupRequest) -> Result<Self, ApiError> {
+        let mut check = Validation::default();
+        let company_name = check.field("company_name", CompanyName::parse(body.company_name.as_deref()));
+        let email = check.field("email", Email::parse(body.email.as_deref()));
+        let contact_name = check.optional("contact_name", body.contact_name.as_deref(), ContactName::parse);
+        let (Some(company_name), Some(email), Some(contact_name)) = (company_name, email, contact_name) else {
+            return Err(check.into_error());
+        };
+        Ok(Applicant { company_name, email, contact_name })
+    }
 }
 
 /// Sign up: creates the partner, a sandbox key and both wallets in one transaction, then
@@ -80,7 +83,7 @@ pub(crate) async fn sign_up(
     State(state): State<AppState>,
     Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
-    let signup = command(body, &state)?;
+    let signup = SignUp::new(Applicant::try_from(body)?, state.config.sandbox_credit);
     state.store.sign_up(&signup).await?;
     tracing::info!(partner_id = %signup.partner.id, "partner signed up");
     // After the commit, and never able to fail the signup: the partner exists either way.
@@ -97,7 +100,7 @@ pub(crate) async fn sign_up(
                 id: partner.id.to_string(),
                 company_name: partner.company_name.to_string(),
                 email: partner.email.to_string(),
-                created_at: partner.created_at.clone(),
+                created_at: partner.created_at,
             },
             api_key: signup.first_key.key.expose().to_owned(),
             wallet: SignupWallet { mode: wallet.mode, currency: "USD", balance: wallet.balance },

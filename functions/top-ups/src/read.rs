@@ -1,9 +1,10 @@
 //! `GET /api/wallet/top-up-requests` and `GET /api/wallet/top-up-requests/{id}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use steller::AppState;
 use steller::domain::TopUpId;
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem};
+use steller::http::openapi::NotFound;
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId};
 
 use crate::view::TopUpView;
 
@@ -33,18 +34,14 @@ pub(crate) async fn list_top_ups(
     tag = "top-ups",
     security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The request's id (`tur_…`)")),
-    responses(
-        (status = 200, body = TopUpView),
-        (status = 404, description = "No such request for this partner and mode", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = TopUpView), NotFound),
 )]
 #[tracing::instrument(skip_all, fields(topup_id = %id))]
 pub(crate) async fn get_top_up(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<TopUpId>,
 ) -> Result<Json<TopUpView>, ApiError> {
-    let id = TopUpId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let request = state.store.top_up(&caller.partner_id, caller.mode, &id).await?;
     Ok(Json(TopUpView::from(&request)))
 }

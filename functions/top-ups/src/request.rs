@@ -4,11 +4,10 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
-use steller::domain::{PaymentReference, RequestTopUp, TopUpAmount, TopUpNote, TopUpRequest, parse_currency};
-use steller::http::{
-    ApiError, IdempotencyHeader, Json, PartnerCaller, Validation, created, idempotency_scope, idempotent,
+use steller::domain::{
+    PaymentReference, RequestTopUp, TopUpAmount, TopUpDetails, TopUpNote, TopUpRequest, parse_currency,
 };
-use steller::store::Completion;
+use steller::http::{ApiError, IdempotencyHeader, Json, PartnerCaller, Validation, idempotency_scope, idempotent};
 use utoipa::ToSchema;
 
 use crate::view::TopUpView;
@@ -30,18 +29,22 @@ pub(crate) struct TopUpRequestBody {
     note: Option<String>,
 }
 
-fn command(body: &TopUpRequestBody, caller: &PartnerCaller) -> Result<RequestTopUp, ApiError> {
-    let mut check = Validation::default();
-    let amount = check.field("amount", TopUpAmount::parse(body.amount.as_deref()));
-    let currency = check.field("currency", parse_currency(body.currency.as_deref()));
-    let payment_reference =
-        check.optional("payment_reference", body.payment_reference.as_deref(), PaymentReference::parse);
-    let note = check.optional("note", body.note.as_deref(), TopUpNote::parse);
-    match (amount, currency, payment_reference, note) {
-        (Some(amount), Some(_usd), Some(payment_reference), Some(note)) => {
-            Ok(RequestTopUp { partner_id: caller.partner_id, mode: caller.mode, amount, payment_reference, note })
-        }
-        _ => Err(check.into_error()),
+impl TryFrom<&TopUpRequestBody> for TopUpDetails {
+    type Error = ApiError;
+
+    fn try_from(body: &TopUpRequestBody) -> Result<Self, ApiError> {
+        let mut check = Validation::default();
+        let amount = check.field("amount", TopUpAmount::parse(body.amount.as_deref()));
+        let currency = check.field("currency", parse_currency(body.currency.as_deref()));
+        let payment_reference =
+            check.optional("payment_reference", body.payment_reference.as_deref(), PaymentReference::parse);
+        let note = check.optional("note", body.note.as_deref(), TopUpNote::parse);
+        let (Some(amount), Some(_usd), Some(payment_reference), Some(note)) =
+            (amount, currency, payment_reference, note)
+        else {
+            return Err(check.into_error());
+        };
+        Ok(TopUpDetails { amount, payment_reference, note })
     }
 }
 
@@ -70,16 +73,14 @@ pub(crate) async fn request_top_up(
     IdempotencyHeader(key): IdempotencyHeader,
     Json(body): Json<TopUpRequestBody>,
 ) -> Result<Response, ApiError> {
-    let command = command(&body, &caller)?;
-    let scope = idempotency_scope(&caller, key, ROUTE, &body);
+    let command = RequestTopUp::new(caller.partner_id, caller.mode, TopUpDetails::try_from(&body)?);
+    let scope = idempotency_scope(&caller, key, ROUTE, &body)?;
     let store = state.store.clone();
-    idempotent(&store, scope, |claim| async move {
-        let render = |request: &TopUpRequest| created(&TopUpView::from(request));
-        let completion = claim.as_ref().map(|(scope, token)| Completion { scope, token, render: &render });
+    idempotent(&store, scope, |request: &TopUpRequest| TopUpView::from(request), |completion| async move {
         let request = state.store.request_top_up(&command, completion).await?;
         tracing::info!(topup_id = %request.id, status = request.status.as_str(), amount = %request.amount, "top-up requested");
         steller::notices::top_up_requested(&*state.email, &state.config, &state.store, &request).await;
-        Ok(render(&request))
+        Ok(request)
     })
     .await
 }

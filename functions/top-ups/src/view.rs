@@ -2,7 +2,7 @@
 //! admin function's view); the decider stays out of this one, as ops key ids are internal.
 
 use serde::Serialize;
-use steller::domain::{Mode, Money, TopUpRequest, TopUpStatus};
+use steller::domain::{Mode, Money, Timestamp, TopUpRequest, TopUpStatus};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -17,9 +17,9 @@ pub struct TopUpView {
     status: TopUpStatus,
     payment_reference: Option<String>,
     note: Option<String>,
-    created_at: String,
+    created_at: Timestamp,
     /// When ops (or, in sandbox, Steller at once) decided; null while pending.
-    decided_at: Option<String>,
+    decided_at: Option<Timestamp>,
     /// Why ops rejected it; null otherwise.
     reason: Option<String>,
 }
@@ -34,8 +34,8 @@ impl From<&TopUpRequest> for TopUpView {
             status: request.status,
             payment_reference: request.payment_reference.clone(),
             note: request.note.clone(),
-            created_at: request.created_at.clone(),
-            decided_at: request.decided_at.clone(),
+            created_at: request.created_at,
+            decided_at: request.decided_at,
             reason: request.reason.clone(),
         }
     }

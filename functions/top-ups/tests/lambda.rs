@@ -1,27 +1,14 @@
-//! The top-ups binary as a real Lambda, under the Runtime API emulator: a plain event, one with
-//! a base64 body, and one from a named stage reach the same route.
+//! The top-ups binary as a real Lambda (`steller::testing::lambda::assert_function_answers`).
 
-#[allow(unused_imports)]
 use serde_json::json;
-use steller::testing::TestDatabase;
-use steller::testing::lambda::{LambdaProcess, assert_answers_http_events, sandbox_key};
+use steller::testing::lambda::{Caller, Probe, assert_function_answers};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_top_ups_lambda_answers_api_gateway_http_events() {
-    let db = TestDatabase::embedded().await;
-    let key = sandbox_key(&db).await;
-    let lambda = LambdaProcess::start(env!("CARGO_BIN_EXE_top-ups"), &db).await;
-
-    let requested = assert_answers_http_events(
-        &lambda,
-        "POST",
-        "/api/wallet/top-up-requests",
-        Some(&key),
-        Some(json!({"amount": "25.00", "currency": "USD"})),
-    )
-    .await;
-    let listed = assert_answers_http_events(&lambda, "GET", "/api/wallet/top-up-requests", Some(&key), None).await;
-
-    assert_eq!(requested, [201, 201, 201], "sandbox requests are credited at once");
-    assert_eq!(listed, [200, 200, 200]);
+    let probes = [
+        // Sandbox requests are credited at once.
+        Probe::post("/api/wallet/top-up-requests", Caller::Partner, json!({"amount": "25.00", "currency": "USD"}), 201),
+        Probe::get("/api/wallet/top-up-requests", Caller::Partner, 200),
+    ];
+    assert_function_answers(env!("CARGO_BIN_EXE_top-ups"), &probes).await;
 }

@@ -76,7 +76,7 @@ async fn without_a_request_log_table_usage_is_unavailable() {
     let app = app().await;
     let partner = app.new_partner().await;
     let config = steller::Config { request_log_table: None, ..(*app.state.config).clone() };
-    let state = AppState::new(app.state.store.clone(), config);
+    let state = AppState::new(app.state.store.clone(), config, app.state.email.clone());
     let app = app.with_state(state);
 
     let response = app.get("/api/usage?from=2026-11-01&to=2026-11-01", &partner.key).await;

@@ -1,12 +1,13 @@
 //! `GET /api/keys`, `POST /api/keys`, `DELETE /api/keys/{id}`: a partner's API keys.
 //! A new key is shown once; listings show only its prefix.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
-use steller::domain::{KeyId, KeyName, KeySummary, Mode, NewKey};
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, Problem, Validation};
+use steller::domain::{KeyId, KeyName, KeyRequest, KeySummary, Mode, NewKey, Timestamp};
+use steller::http::openapi::NotFound;
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId, Validation};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -18,8 +19,8 @@ pub(crate) struct KeyView {
     /// The start of the key, to recognise it by.
     #[schema(example = "stl_live_4f8K")]
     prefix: String,
-    created_at: String,
-    revoked_at: Option<String>,
+    created_at: Timestamp,
+    revoked_at: Option<Timestamp>,
 }
 
 impl From<KeySummary> for KeyView {
@@ -45,6 +46,20 @@ pub(crate) struct CreateKeyRequest {
     name: Option<String>,
 }
 
+impl TryFrom<CreateKeyRequest> for KeyRequest {
+    type Error = ApiError;
+
+    fn try_from(body: CreateKeyRequest) -> Result<Self, ApiError> {
+        let mut check = Validation::default();
+        let mode = check.field("mode", body.mode.as_deref().unwrap_or_default().parse::<Mode>());
+        let name = check.optional("name", body.name.as_deref(), KeyName::parse);
+        let (Some(mode), Some(name)) = (mode, name) else {
+            return Err(check.into_error());
+        };
+        Ok(KeyRequest { mode, name })
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CreatedKey {
     #[serde(flatten)]
@@ -61,9 +76,7 @@ pub(crate) struct CreatedKey {
     tag = "keys",
     security(("bearer" = []), ("api_key" = [])),
     params(ListParams),
-    responses(
-        (status = 200, body = List<KeyView>),
-    ),
+    responses((status = 200, body = List<KeyView>)),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list_keys(
@@ -82,9 +95,7 @@ pub(crate) async fn list_keys(
     tag = "keys",
     security(("bearer" = []), ("api_key" = [])),
     request_body = CreateKeyRequest,
-    responses(
-        (status = 201, description = "Created; the key is shown only in this response", body = CreatedKey),
-    ),
+    responses((status = 201, description = "Created; the key is shown only in this response", body = CreatedKey)),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create_key(
@@ -92,15 +103,10 @@ pub(crate) async fn create_key(
     caller: PartnerCaller,
     Json(body): Json<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    let mut check = Validation::default();
-    let mode = check.field("mode", body.mode.as_deref().unwrap_or_default().parse::<Mode>());
-    let name = check.optional("name", body.name.as_deref(), KeyName::parse);
-    let (Some(mode), Some(name)) = (mode, name) else {
-        return Err(check.into_error());
-    };
-    let new = NewKey::generate(mode, name);
+    let request = KeyRequest::try_from(body)?;
+    let new = NewKey::generate(request.mode, request.name);
     state.store.create_key(&caller.partner_id, &new).await?;
-    tracing::info!(key_id = %new.summary.id, mode = %mode, "key created");
+    tracing::info!(key_id = %new.summary.id, mode = %request.mode, "key created");
     let key = new.key.expose().to_owned();
     Ok((StatusCode::CREATED, Json(CreatedKey { summary: new.summary.into(), key })))
 }
@@ -113,20 +119,15 @@ pub(crate) async fn create_key(
     tag = "keys",
     security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The key's id (`key_…`)")),
-    responses(
-        (status = 200, description = "The key, now revoked", body = KeyView),
-        (status = 404, description = "No such key for this partner", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The key, now revoked", body = KeyView), NotFound),
 )]
 #[tracing::instrument(skip_all, fields(key_id = %id))]
 pub(crate) async fn revoke_key(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<KeyId>,
 ) -> Result<Json<KeyView>, ApiError> {
-    // An id that is not even well-formed names no key of this partner.
-    let key_id = KeyId::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let revoked = state.store.revoke_key(&caller.partner_id, &key_id).await?;
+    let revoked = state.store.revoke_key(&caller.partner_id, &id).await?;
     tracing::info!("key revoked");
     Ok(Json(revoked.into()))
 }

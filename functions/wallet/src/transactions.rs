@@ -3,7 +3,7 @@
 use axum::extract::State;
 use serde::Serialize;
 use steller::AppState;
-use steller::domain::{LedgerEntry, LedgerKind, Money};
+use steller::domain::{LedgerEntry, LedgerKind, Money, Timestamp};
 use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller};
 use utoipa::ToSchema;
 
@@ -20,7 +20,7 @@ pub(crate) struct TransactionView {
     balance_after: Money,
     /// The order, top-up or partner the change belongs to.
     reference: String,
-    created_at: String,
+    created_at: Timestamp,
 }
 
 impl From<LedgerEntry> for TransactionView {
@@ -44,9 +44,7 @@ impl From<LedgerEntry> for TransactionView {
     tag = "wallet",
     security(("bearer" = []), ("api_key" = [])),
     params(ListParams),
-    responses(
-        (status = 200, body = List<TransactionView>),
-    ),
+    responses((status = 200, body = List<TransactionView>)),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list_transactions(

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use serde::Serialize;
 use steller::AppState;
-use steller::domain::{Mode, Money, Wallet};
+use steller::domain::{Mode, Money, Timestamp, Wallet};
 use steller::http::{ApiError, Json, PartnerCaller};
 use utoipa::ToSchema;
 
@@ -14,8 +14,7 @@ pub(crate) struct WalletView {
     currency: &'static str,
     #[schema(value_type = String, example = "1000.00")]
     balance: Money,
-    #[schema(example = "2026-11-23T10:00:00Z")]
-    updated_at: String,
+    updated_at: Timestamp,
 }
 
 impl From<Wallet> for WalletView {
@@ -30,9 +29,7 @@ impl From<Wallet> for WalletView {
     path = "/api/wallet",
     tag = "wallet",
     security(("bearer" = []), ("api_key" = [])),
-    responses(
-        (status = 200, body = WalletView),
-    ),
+    responses((status = 200, body = WalletView)),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn get_wallet(

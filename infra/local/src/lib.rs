@@ -146,7 +146,7 @@ pub async fn serve(
     let products = steller::seed::seed_products(&store).await.context("seeding the catalog")?;
 
     let usage_table = RequestLogTable::new(store.client().clone(), &request_log_table);
-    let state = AppState::new(store, config).with_email(email).with_request_log(log_queue.sink());
+    let state = AppState::new(store, config, email).with_request_log(log_queue.sink());
     let app = steller::http::app(routes(), state);
     let schedule = Schedule::start(log_queue.clone(), usage_table, options.analytics_interval);
     let analytics =

@@ -6,7 +6,7 @@
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
 use steller::Store;
-use steller::domain::{KeyId, KeySummary, OpsKeySummary, PartnerId};
+use steller::domain::{KeyId, KeySummary, OpsKeySummary, PartnerId, Timestamp};
 use steller::store::{Limit, PageRequest, StoreError};
 
 use crate::target::DomainTable;
@@ -137,7 +137,7 @@ async fn all_keys(store: &Store, partner: &PartnerId) -> anyhow::Result<Vec<KeyS
 }
 
 fn ops_line(key: &OpsKeySummary) -> String {
-    format!("{}  {:<24}  {}  {}{}", key.id, key.name, key.prefix, key.created_at, revoked(key.revoked_at.as_deref()))
+    format!("{}  {:<24}  {}  {}{}", key.id, key.name, key.prefix, key.created_at, revoked(key.revoked_at))
 }
 
 fn partner_line(key: &KeySummary) -> String {
@@ -148,11 +148,11 @@ fn partner_line(key: &KeySummary) -> String {
         key.name.as_deref().unwrap_or("-"),
         key.prefix,
         key.created_at,
-        revoked(key.revoked_at.as_deref())
+        revoked(key.revoked_at)
     )
 }
 
-fn revoked(at: Option<&str>) -> String {
+fn revoked(at: Option<Timestamp>) -> String {
     at.map(|at| format!("  revoked {at}")).unwrap_or_default()
 }
 

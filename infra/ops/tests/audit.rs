@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use steller::domain::{CompanyName, Email, Money, PartnerId, SignUp};
+use steller::domain::{Money, PartnerId};
 use steller::testing::TestDatabase;
 
 struct Audit {
@@ -29,14 +29,7 @@ fn audit(db: &TestDatabase) -> Audit {
 /// A partner signed up through the store: a 1000.00 sandbox wallet with its credit entry,
 /// and an empty live wallet.
 async fn sign_up(db: &TestDatabase, email: &str) -> PartnerId {
-    let signup = SignUp::new(
-        CompanyName::parse(Some("Audited Ltd")).expect("a valid name"),
-        Email::parse(Some(email)).expect("a valid email"),
-        None,
-        Money::dollars(1000),
-    );
-    db.store.sign_up(&signup).await.expect("the partner signs up");
-    signup.partner.id
+    steller::testing::sign_up(&db.store, "Audited Ltd", email, Money::dollars(1000)).await.partner.id
 }
 
 fn key(pk: String, sk: &str) -> std::collections::HashMap<String, AttributeValue> {

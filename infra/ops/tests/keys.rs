@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use steller::domain::{ApiKey, CompanyName, Email, KeyId, KeyName, Mode, Money, NewKey, PartnerId, Principal, SignUp};
+use steller::domain::{ApiKey, KeyId, KeyName, Mode, Money, NewKey, PartnerId, Principal};
 use steller::testing::TestDatabase;
 
 fn ops(db: &TestDatabase, args: &[&str]) -> Output {
@@ -39,13 +39,7 @@ struct Partner {
 }
 
 async fn partner(db: &TestDatabase, email: &str) -> Partner {
-    let signup = SignUp::new(
-        CompanyName::parse(Some("Keyed Ltd")).expect("valid"),
-        Email::parse(Some(email)).expect("valid"),
-        None,
-        Money::dollars(1000),
-    );
-    db.store.sign_up(&signup).await.expect("signed up");
+    let signup = steller::testing::sign_up(&db.store, "Keyed Ltd", email, Money::dollars(1000)).await;
     let second = NewKey::generate(Mode::Live, Some(KeyName::parse(Some("production")).expect("a valid name")));
     db.store.create_key(&signup.partner.id, &second).await.expect("a second key");
     Partner { id: signup.partner.id, first: signup.first_key, second }

@@ -5,8 +5,7 @@
 use std::process::{Command, Output};
 
 use steller::domain::{
-    ApiKey, CompanyName, Email, Mode, Money, PartnerId, Principal, ProductId, RequestTopUp, SignUp, TopUpAmount,
-    TopUpId, TopUpStatus,
+    ApiKey, Mode, Money, PartnerId, Principal, ProductId, RequestTopUp, TopUpAmount, TopUpId, TopUpStatus,
 };
 use steller::schema::TableNames;
 use steller::testing::{TestDatabase, emulator_sent_emails, unique_prefix};
@@ -44,13 +43,7 @@ fn failed(output: &Output) -> String {
 
 async fn sign_up(db: &TestDatabase) -> (PartnerId, String) {
     let email = format!("{}@deployed.example", ProductId::generate().to_string().to_lowercase());
-    let signup = SignUp::new(
-        CompanyName::parse(Some("Deployed Ltd")).expect("valid"),
-        Email::parse(Some(&email)).expect("valid"),
-        None,
-        Money::dollars(1000),
-    );
-    db.store.sign_up(&signup).await.expect("signed up");
+    let signup = steller::testing::sign_up(&db.store, "Deployed Ltd", &email, Money::dollars(1000)).await;
     (signup.partner.id, email)
 }
 

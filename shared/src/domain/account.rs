@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::{
-    ApiKey, CompanyName, ContactName, Email, KeyId, KeyName, KeyRole, LedgerEntry, LedgerKind, Mode, Money, PartnerId,
-    Timestamp, TransactionId, now,
+    ApiKey, CompanyName, ContactName, Email, KeyId, KeyName, KeyRole, LedgerEntry, LedgerKind, Mode, Money, MoneyError,
+    PartnerId, Timestamp, TransactionId,
 };
 
 /// A company that signed up to use the API.
@@ -23,6 +23,28 @@ pub struct Wallet {
     pub mode: Mode,
     pub balance: Money,
     pub updated_at: Timestamp,
+}
+
+impl Wallet {
+    /// The ledger entry that moves `amount` (negative for a debit) into this wallet as it
+    /// is now, and so its `balance_after`. A balance beyond the amount limit is refused.
+    pub fn entry(
+        &self,
+        kind: LedgerKind,
+        amount: Money,
+        reference: impl ToString,
+        at: Timestamp,
+    ) -> Result<LedgerEntry, MoneyError> {
+        Ok(LedgerEntry {
+            id: TransactionId::generate(),
+            mode: self.mode,
+            kind,
+            amount,
+            balance_after: (self.balance + amount)?,
+            reference: reference.to_string(),
+            created_at: at,
+        })
+    }
 }
 
 /// What listing a key shows: never the key, only its recognisable prefix.
@@ -69,11 +91,26 @@ impl NewKey {
             name: name.map(|name| name.to_string()),
             mode,
             prefix: key.prefix(),
-            created_at: now(),
+            created_at: Timestamp::now(),
             revoked_at: None,
         };
         NewKey { key, summary }
     }
+}
+
+/// Who asks to sign up, as their signup form names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applicant {
+    pub company_name: CompanyName,
+    pub email: Email,
+    pub contact_name: Option<ContactName>,
+}
+
+/// A key a partner asks for: the mode whose wallet and data it reaches, and a label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRequest {
+    pub mode: Mode,
+    pub name: Option<KeyName>,
 }
 
 /// The signup command: everything one atomic write creates for a new partner.
@@ -86,13 +123,10 @@ pub struct SignUp {
 }
 
 impl SignUp {
-    pub fn new(
-        company_name: CompanyName,
-        email: Email,
-        contact_name: Option<ContactName>,
-        sandbox_credit: Money,
-    ) -> Self {
-        let partner = Partner { id: PartnerId::generate(), company_name, email, contact_name, created_at: now() };
+    pub fn new(applicant: Applicant, sandbox_credit: Money) -> Self {
+        let Applicant { company_name, email, contact_name } = applicant;
+        let partner =
+            Partner { id: PartnerId::generate(), company_name, email, contact_name, created_at: Timestamp::now() };
         SignUp {
             partner,
             sandbox_credit,
@@ -110,12 +144,12 @@ impl SignUp {
             amount: self.sandbox_credit,
             balance_after: self.sandbox_credit,
             reference: self.partner.id.to_string(),
-            created_at: self.partner.created_at.clone(),
+            created_at: self.partner.created_at,
         })
     }
 
     /// The sandbox wallet as signup leaves it.
     pub fn sandbox_wallet(&self) -> Wallet {
-        Wallet { mode: Mode::Sandbox, balance: self.sandbox_credit, updated_at: self.partner.created_at.clone() }
+        Wallet { mode: Mode::Sandbox, balance: self.sandbox_credit, updated_at: self.partner.created_at }
     }
 }

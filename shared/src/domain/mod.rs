@@ -11,23 +11,22 @@ mod text;
 mod time;
 mod top_up;
 
-pub use account::{KeySummary, NewKey, OpsKeySummary, Partner, Principal, SignUp, Wallet};
+pub use account::{Applicant, KeyRequest, KeySummary, NewKey, OpsKeySummary, Partner, Principal, SignUp, Wallet};
 pub use api_key::{ApiKey, KeyHash, KeyRole};
 pub use catalog::Product;
 pub use ids::{KeyId, OrderId, PartnerId, ProductId, TopUpId, TransactionId};
 pub use mode::{Mode, UnknownMode};
 pub use money::{Money, MoneyError};
 pub use order::{
-    BadIdempotencyKey, IdempotencyKey, LedgerEntry, LedgerKind, Order, OrderRefused, OrderStatus, PlaceOrder, Quantity,
-    QuantityError,
+    BadIdempotencyKey, IdempotencyKey, LedgerEntry, LedgerKind, Order, OrderRefused, OrderRequest, OrderStatus,
+    PlaceOrder, Quantity, QuantityError,
 };
 pub use text::{
     ClientReference, CompanyName, ContactName, Email, KeyName, OperatorName, PaymentReference, RejectionReason,
     TextError, TopUpNote,
 };
-pub(crate) use time::format as format_timestamp;
-pub use time::{Timestamp, now};
+pub use time::{Timestamp, TimestampError};
 pub use top_up::{
-    Decider, RequestTopUp, TopUpAmount, TopUpAmountError, TopUpRequest, TopUpStatus, UnknownDecider, UnknownStatus,
-    UnsupportedCurrency, parse_currency,
+    Decider, RequestTopUp, TopUpAmount, TopUpAmountError, TopUpDetails, TopUpRequest, TopUpStatus, UnknownDecider,
+    UnknownStatus, UnsupportedCurrency, parse_currency,
 };

@@ -1,7 +1,7 @@
 //! Money: USD amounts as exact decimals with at most two places, exchanged as strings.
 
 use std::fmt;
-use std::ops::{Add, Neg};
+use std::ops::{Add, Neg, Sub};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -85,13 +85,20 @@ impl Money {
     }
 }
 
+/// Sums and differences are checked: a result beyond the amount limit is `TooLarge`, so
+/// no balance or ledger sum can ever leave the range every amount is held to.
 impl Add for Money {
-    type Output = Money;
-    fn add(self, other: Money) -> Money {
-        // Both sides are below LIMIT, so the sum cannot overflow a Decimal.
-        let mut sum = self.0 + other.0;
-        sum.rescale(2);
-        Money(sum)
+    type Output = Result<Money, MoneyError>;
+    fn add(self, other: Money) -> Self::Output {
+        // Both sides are below LIMIT, so the exact sum cannot overflow a Decimal.
+        Self::from_decimal(self.0 + other.0)
+    }
+}
+
+impl Sub for Money {
+    type Output = Result<Money, MoneyError>;
+    fn sub(self, other: Money) -> Self::Output {
+        Self::from_decimal(self.0 - other.0)
     }
 }
 
@@ -152,13 +159,23 @@ mod tests {
     }
 
     #[test]
-    fn sums_are_exact_and_debits_are_signed() {
+    fn sums_and_differences_are_exact_and_debits_are_signed() {
         let a = Money::parse("0.10").expect("valid");
         let b = Money::parse("0.20").expect("valid");
-        assert_eq!((a + b).to_string(), "0.30");
+        assert_eq!((a + b).map(|m| m.to_string()), Ok("0.30".into()));
+        assert_eq!((a - b).map(|m| m.to_string()), Ok("-0.10".into()));
         assert_eq!((-a).to_string(), "-0.10");
         assert!((-a).is_negative());
-        assert_eq!((a + -a).to_string(), "0.00");
+        assert_eq!((a - a).map(|m| m.to_string()), Ok("0.00".into()));
+    }
+
+    #[test]
+    fn a_sum_or_difference_beyond_the_limit_is_refused() {
+        let most = Money::parse("999999999999.99").expect("valid");
+        let cent = Money::parse("0.01").expect("valid");
+        assert_eq!(most + cent, Err(MoneyError::TooLarge));
+        assert_eq!(-most - cent, Err(MoneyError::TooLarge));
+        assert_eq!((most + -cent).map(|m| m.to_string()), Ok("999999999999.98".into()));
     }
 
     #[test]

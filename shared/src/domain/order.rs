@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{ClientReference, Mode, Money, OrderId, PartnerId, Product, ProductId, Timestamp, TransactionId, now};
+use super::{ClientReference, Mode, Money, OrderId, PartnerId, Product, ProductId, Timestamp, TransactionId};
 
 /// How many units an order is for: 1 to 1000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,15 @@ pub struct Order {
     pub wallet_balance_after: Money,
 }
 
+/// An order as a partner asks for it, before the catalog is consulted. A `product_id`
+/// that is not even well-formed is `None`: it names no product (404, like an unknown one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub product_id: Option<ProductId>,
+    pub quantity: Quantity,
+    pub client_reference: Option<ClientReference>,
+}
+
 /// The place-order command: a validated order for a product the catalog offers.
 #[derive(Debug, Clone)]
 pub struct PlaceOrder {
@@ -113,8 +122,8 @@ impl PlaceOrder {
         Ok(PlaceOrder { partner_id, mode, product, quantity, total, client_reference })
     }
 
-    /// The order this command makes once paid, leaving the wallet at `balance_after`.
-    pub fn order(&self, id: OrderId, balance_after: Money) -> Order {
+    /// The order this command makes once paid at `at`, leaving the wallet at `balance_after`.
+    pub fn order(&self, id: OrderId, balance_after: Money, at: Timestamp) -> Order {
         Order {
             id,
             mode: self.mode,
@@ -124,7 +133,7 @@ impl PlaceOrder {
             total: self.total,
             status: OrderStatus::Completed,
             client_reference: self.client_reference.as_ref().map(|r| r.to_string()),
-            created_at: now(),
+            created_at: at,
             cancelled_at: None,
             wallet_balance_after: balance_after,
         }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{KeyId, Mode, Money, OperatorName, PartnerId, PaymentReference, Timestamp, TopUpId, TopUpNote, now};
+use super::{KeyId, Mode, Money, OperatorName, PartnerId, PaymentReference, Timestamp, TopUpId, TopUpNote};
 
 /// A top-up amount: 10.00 to 100000.00 USD, at most two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +144,14 @@ pub struct TopUpRequest {
     pub reason: Option<String>,
 }
 
+/// What a partner asks to top up: the amount and what helps ops match the payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopUpDetails {
+    pub amount: TopUpAmount,
+    pub payment_reference: Option<PaymentReference>,
+    pub note: Option<TopUpNote>,
+}
+
 /// The request-a-top-up command.
 #[derive(Debug, Clone)]
 pub struct RequestTopUp {
@@ -155,10 +163,16 @@ pub struct RequestTopUp {
 }
 
 impl RequestTopUp {
+    /// `details` asked for by `partner_id`, for the wallet of `mode`.
+    pub fn new(partner_id: PartnerId, mode: Mode, details: TopUpDetails) -> Self {
+        let TopUpDetails { amount, payment_reference, note } = details;
+        RequestTopUp { partner_id, mode, amount, payment_reference, note }
+    }
+
     /// The request as first written: live ones wait for ops; sandbox ones are approved
     /// at once with fake money, so integrations can exercise the whole flow.
     pub fn request(&self) -> TopUpRequest {
-        let created_at = now();
+        let created_at = Timestamp::now();
         let sandbox = self.mode == Mode::Sandbox;
         TopUpRequest {
             id: TopUpId::generate(),
@@ -168,7 +182,7 @@ impl RequestTopUp {
             status: if sandbox { TopUpStatus::Approved } else { TopUpStatus::Pending },
             payment_reference: self.payment_reference.as_ref().map(|r| r.to_string()),
             note: self.note.as_ref().map(|n| n.to_string()),
-            decided_at: sandbox.then(|| created_at.clone()),
+            decided_at: sandbox.then_some(created_at),
             decided_by: sandbox.then_some(Decider::Sandbox),
             created_at,
             reason: None,

@@ -2,14 +2,18 @@
 //! local server and tests), the templates, and `notify`, the only way handlers send.
 
 mod draft;
+#[cfg(feature = "tooling")]
 mod outbox;
 mod ses;
 pub mod templates;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "tooling")]
 pub use outbox::Outbox;
-pub use ses::{SesSender, verify_sender};
+pub use ses::SesSender;
+#[cfg(feature = "tooling")]
+pub use ses::verify_sender;
 pub use templates::TopUpNotice;
 
 /// An error from an email adapter, with its cause kept for the log line.
@@ -47,21 +51,21 @@ pub trait EmailSender: Send + Sync + std::fmt::Debug {
 /// Sends `email`, and only logs when that fails: an email is a courtesy that follows a
 /// change already committed, so its failure must never fail or undo the API call.
 pub async fn notify(sender: &dyn EmailSender, email: Email) {
-    let request_id = crate::http::current_request_id();
+    let request_id = crate::telemetry::current_request_id();
     match sender.send(&email).await {
         Ok(()) => tracing::info!(subject = %email.subject, "email sent"),
         Err(error @ EmailError::Unavailable(_)) => tracing::warn!(
             request_id,
             to = %email.to,
             subject = %email.subject,
-            error = %crate::http::chain(&error),
+            error = %crate::telemetry::chain(&error),
             "email not sent; the API call still succeeds"
         ),
         Err(error @ EmailError::Refused(_)) => tracing::error!(
             request_id,
             to = %email.to,
             subject = %email.subject,
-            error = %crate::http::chain(&error),
+            error = %crate::telemetry::chain(&error),
             "email refused; the API call still succeeds"
         ),
     }
@@ -91,6 +95,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "tooling")]
     #[tokio::test]
     async fn notify_hands_the_email_to_the_sender() {
         let outbox = Outbox::new();

@@ -9,17 +9,9 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::error::{ApiError, PROBLEM_JSON};
+use crate::telemetry::with_request_id;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being handled, or `"-"` outside one.
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
-}
 
 /// A request id: `req_` and a ULID, so ids sort by time in the logs.
 #[derive(Debug, Clone)]
@@ -40,14 +32,13 @@ pub async fn edge(mut request: Request, next: Next) -> Response {
         partner_id = tracing::field::Empty,
         mode = tracing::field::Empty,
     );
-    let response = REQUEST_ID
-        .scope(id.clone(), async move {
-            let response = next.run(request).await;
-            as_problem(response)
-        })
-        .instrument(span)
-        .await;
-    with_request_id(response, &id)
+    let response = with_request_id(id.clone(), async move {
+        let response = next.run(request).await;
+        as_problem(response)
+    })
+    .instrument(span)
+    .await;
+    stamped(response, &id)
 }
 
 /// Rewrites an error response some layer built in another shape (axum's 405, a body
@@ -65,7 +56,7 @@ pub(super) fn as_problem(response: Response) -> Response {
     }
 }
 
-fn with_request_id(mut response: Response, id: &str) -> Response {
+fn stamped(mut response: Response, id: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

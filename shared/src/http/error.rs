@@ -5,9 +5,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::edge::current_request_id;
 use crate::domain::Money;
 use crate::store::StoreError;
+use crate::telemetry::{chain, current_request_id};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -179,18 +179,6 @@ impl ApiError {
     }
 }
 
-/// The whole cause chain of an error, for the log line.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -223,7 +211,9 @@ impl From<StoreError> for ApiError {
             StoreError::IdempotencyLost => ApiError::IdempotencyInProgress,
             StoreError::Contended => ApiError::Unavailable(Box::new(error)),
             StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
-            StoreError::Corrupt { .. } | StoreError::Dynamo(_) => ApiError::Internal(Box::new(error)),
+            StoreError::Corrupt { .. } | StoreError::Unrecordable(_) | StoreError::Dynamo(_) => {
+                ApiError::Internal(Box::new(error))
+            }
         }
     }
 }

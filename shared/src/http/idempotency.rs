@@ -1,8 +1,9 @@
 //! `Idempotency-Key` at the HTTP edge: the header, the request fingerprint, and
-//! `idempotent`, which runs a money-moving handler at most once per key and replays
-//! its first answer to retries (with `Idempotent-Replayed: true`).
+//! `idempotent`, which runs a creating handler at most once per key and replays its
+//! first answer to retries (with `Idempotent-Replayed: true`).
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -14,7 +15,8 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, PROBLEM_JSON};
 use crate::Store;
 use crate::domain::IdempotencyKey;
-use crate::store::{Claim, ClaimToken, IdempotencyScope, StoredResponse};
+use crate::store::{Claim, Completion, IdempotencyScope, Render, StoredResponse};
+use crate::telemetry::{chain, current_request_id};
 
 pub const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 pub const REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -37,12 +39,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
 
 /// A digest of what a request asks for: the route and its parsed body (so spacing and
 /// key order in the JSON do not matter, but every value does).
-pub fn fingerprint(route: &str, body: &impl Serialize) -> String {
+pub fn fingerprint(route: &str, body: &impl Serialize) -> Result<String, ApiError> {
+    let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
     let mut digest = Sha256::new();
     digest.update(route.as_bytes());
     digest.update(b"\n");
-    digest.update(serde_json::to_vec(body).unwrap_or_default());
-    hex::encode(digest.finalize())
+    digest.update(body);
+    Ok(hex::encode(digest.finalize()))
 }
 
 /// The scope of a partner's `Idempotency-Key` for `route`, when the request carries one.
@@ -51,70 +54,126 @@ pub fn idempotency_scope(
     key: Option<IdempotencyKey>,
     route: &str,
     body: &impl Serialize,
-) -> Option<IdempotencyScope> {
-    key.map(|key| IdempotencyScope {
+) -> Result<Option<IdempotencyScope>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    Ok(Some(IdempotencyScope {
         partner: caller.partner_id,
         mode: caller.mode,
         key,
-        fingerprint: fingerprint(route, body),
-    })
+        fingerprint: fingerprint(route, body)?,
+    }))
 }
 
-/// A 201 with `view` as its JSON body, in the form kept for replay.
-pub fn created(view: &impl Serialize) -> StoredResponse {
-    StoredResponse { status: 201, body: serde_json::to_string(view).unwrap_or_default() }
-}
-
-/// A response kept for replay, as the response it stands for.
-pub fn stored_response(stored: &StoredResponse) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
-    (status, [(header::CONTENT_TYPE, content_type)], stored.body.clone()).into_response()
-}
-
-/// The claim a handler's work completes in its own transaction.
-pub type HeldClaim = (IdempotencyScope, ClaimToken);
-
-/// Runs `work` at most once for `scope`'s key. Without a key it simply runs. With one:
-/// a finished request is replayed, a running one is 409, another body is 422. An
-/// insufficient-funds answer is kept like a success (the key's first answer stands);
-/// any other failure gives the key back, so a retry runs afresh.
-pub async fn idempotent<F, Fut>(store: &Store, scope: Option<IdempotencyScope>, work: F) -> Result<Response, ApiError>
+/// Runs `work`, which creates something, at most once for `scope`'s key, and answers 201
+/// with `view` of what it created. Without a key it simply runs. With one: a finished
+/// request is replayed, a running one is 409, another body is 422. `work` gets the
+/// claim's completion to write in its own transaction, so the response is kept exactly
+/// when the change is. An insufficient-funds answer is kept like a success (the key's
+/// first answer stands); any other failure gives the key back, so a retry runs afresh.
+pub async fn idempotent<T, V, F, Fut>(
+    store: &Store,
+    scope: Option<IdempotencyScope>,
+    view: impl Fn(&T) -> V + Send + Sync + 'static,
+    work: F,
+) -> Result<Response, ApiError>
 where
-    F: FnOnce(Option<HeldClaim>) -> Fut,
-    Fut: Future<Output = Result<StoredResponse, ApiError>>,
+    V: Serialize,
+    F: FnOnce(Option<Completion<T>>) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
 {
+    let render: Render<T> = Arc::new(move |result: &T| StoredResponse::json(201, &view(result)));
+    let created = |result: &T| render(result).map(|stored| response(&stored)).map_err(ApiError::internal);
     let Some(scope) = scope else {
-        return work(None).await.map(|stored| stored_response(&stored));
+        return created(&work(None).await?);
     };
     let token = match store.claim_idempotency_key(&scope).await? {
         Claim::Acquired(token) => token,
         Claim::Replay(stored) => {
             tracing::info!(status = stored.status, "idempotent replay");
-            let mut response = stored_response(&stored);
+            let mut response = response(&restamped(stored));
             response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
             return Ok(response);
         }
         Claim::InProgress => return Err(ApiError::IdempotencyInProgress),
         Claim::KeyReused => return Err(ApiError::IdempotencyKeyReused),
     };
-    match work(Some((scope.clone(), token.clone()))).await {
-        Ok(stored) => Ok(stored_response(&stored)),
+    let completion = Completion { scope: scope.clone(), token: token.clone(), render: render.clone() };
+    match work(Some(completion)).await {
+        Ok(result) => created(&result),
         Err(refusal @ ApiError::InsufficientFunds { .. }) => {
-            let stored = StoredResponse {
-                status: refusal.status().as_u16(),
-                body: serde_json::to_string(&refusal.problem()).map_err(ApiError::internal)?,
-            };
+            let stored =
+                StoredResponse::json(refusal.status().as_u16(), &refusal.problem()).map_err(ApiError::internal)?;
             tracing::info!(code = refusal.code(), "request refused; kept for idempotent replay");
             store.record_idempotent_response(&scope, &token, &stored).await?;
-            Ok(stored_response(&stored))
+            Ok(response(&stored))
         }
         Err(error) => {
             if let Err(release) = store.release_idempotency_key(&scope, &token).await {
                 // The lease frees the key in LEASE_SECS anyway.
-                tracing::warn!(error = %release, "could not release an idempotency key");
+                tracing::warn!(error = %chain(&release), "could not release an idempotency key");
             }
             Err(error)
         }
+    }
+}
+
+/// A response kept for replay, as the response it stands for.
+fn response(stored: &StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
+    (status, [(header::CONTENT_TYPE, content_type)], stored.body.clone()).into_response()
+}
+
+/// A kept problem body with the `request_id` of the request replaying it: the id in a
+/// body must be the response's own `X-Request-Id`, the one a partner quotes to support.
+/// Only the id's value changes, so the body is otherwise the first answer to the letter.
+fn restamped(stored: StoredResponse) -> StoredResponse {
+    let first = serde_json::from_str::<serde_json::Value>(&stored.body)
+        .ok()
+        .and_then(|problem| problem.get("request_id")?.as_str().map(str::to_owned));
+    match first {
+        Some(first) => {
+            let stamp = |id: &str| format!("\"request_id\":{}", serde_json::Value::from(id));
+            let body = stored.body.replacen(&stamp(&first), &stamp(&current_request_id()), 1);
+            StoredResponse { body, ..stored }
+        }
+        None => stored,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::ser::Error as _;
+
+    use super::*;
+
+    /// A response body that cannot be written as JSON.
+    struct Unwritable;
+
+    impl Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(S::Error::custom("no JSON form"))
+        }
+    }
+
+    #[test]
+    fn a_body_that_cannot_be_serialised_is_an_error_not_an_empty_body_to_replay() {
+        assert!(StoredResponse::json(201, &Unwritable).is_err());
+        assert!(matches!(fingerprint("POST /api/orders", &Unwritable), Err(ApiError::Internal(_))));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_problem_carries_the_id_of_the_request_that_replays_it() {
+        let first = StoredResponse {
+            status: 402,
+            body: r#"{"type":"urn:steller:problem:insufficient_funds","code":"insufficient_funds","request_id":"req_first","detail":"x"}"#.into(),
+        };
+
+        let replayed = crate::telemetry::with_request_id("req_second".into(), async { restamped(first) }).await;
+
+        assert_eq!(
+            replayed.body,
+            r#"{"type":"urn:steller:problem:insufficient_funds","code":"insufficient_funds","request_id":"req_second","detail":"x"}"#
+        );
     }
 }

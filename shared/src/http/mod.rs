@@ -10,6 +10,7 @@ mod idempotency;
 mod json;
 pub mod openapi;
 mod pagination;
+mod path_id;
 mod request_log;
 mod validation;
 
@@ -21,19 +22,18 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller};
-pub use edge::{REQUEST_ID_HEADER, RequestId, current_request_id};
-pub(crate) use error::chain;
+pub use edge::{REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use idempotency::{
-    HeldClaim, IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, created, fingerprint, idempotency_scope,
-    idempotent, stored_response,
+    IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, fingerprint, idempotency_scope, idempotent,
 };
 pub use json::{BODY_LIMIT, Json};
 pub use pagination::{List, ListParams, ListQuery};
+pub use path_id::PathId;
 pub use request_log::{UNMATCHED_ROUTE, USER_AGENT_LIMIT};
 pub use validation::Validation;
 
-use crate::email::{EmailSender, Outbox, SesSender};
+use crate::email::{EmailSender, SesSender};
 use crate::request_log::{NoLog, RequestLogSink, RequestLogTable, SqsQueue};
 use crate::{Config, Store};
 
@@ -51,18 +51,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State whose emails go to an outbox nobody reads and whose request log goes
-    /// nowhere; `with_email` and `with_request_log` pick real ones.
-    pub fn new(store: Store, config: Config) -> Self {
+    /// State sending its emails through `email`, whose request log goes nowhere;
+    /// `with_request_log` picks a real sink.
+    pub fn new(store: Store, config: Config, email: Arc<dyn EmailSender>) -> Self {
         let request_log_table =
             config.request_log_table.as_ref().map(|name| RequestLogTable::new(store.client().clone(), name));
-        AppState {
-            store,
-            config: Arc::new(config),
-            email: Arc::new(Outbox::new()),
-            request_log: Arc::new(NoLog),
-            request_log_table,
-        }
+        AppState { store, config: Arc::new(config), email, request_log: Arc::new(NoLog), request_log_table }
     }
 
     /// The same state, sending its emails through `sender`.
@@ -86,8 +80,7 @@ impl AppState {
             Some(url) => Arc::new(SqsQueue::new(crate::aws::sqs(&aws), url)),
             None => Arc::new(NoLog),
         };
-        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config)
-            .with_email(email)
+        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config, email)
             .with_request_log(request_log))
     }
 }

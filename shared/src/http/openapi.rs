@@ -1,9 +1,12 @@
 //! Pieces of the OpenAPI document every function contributes to: the security schemes
-//! and the problem+json responses.
+//! and the problem+json responses, both those the shared layers give every route and
+//! those several routes document alike (`NotFound`, `InvalidState`).
 
-use utoipa::Modify;
-use utoipa::openapi::OpenApi;
+use std::collections::BTreeMap;
+
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify};
 
 /// Names of the two ways to present a key, as referenced by `security(...)` on routes.
 pub const BEARER: &str = "bearer";
@@ -48,6 +51,36 @@ pub fn document(routes: utoipa_axum::router::OpenApiRouter<crate::AppState>) -> 
     api
 }
 
+/// A problem+json response with `description`.
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(crate::http::PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
+        .build()
+}
+
+/// 404 `not_found`, for a route that reads an id: `responses((status = 200, ..), NotFound)`.
+#[derive(Debug)]
+pub struct NotFound;
+
+impl IntoResponses for NotFound {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let described = "`not_found`: nothing with this id that this key may see (a malformed id included)";
+        BTreeMap::from([("404".to_owned(), problem(described).into())])
+    }
+}
+
+/// 409 `invalid_state`, for a route that changes a status only once (cancel, approve, reject).
+#[derive(Debug)]
+pub struct InvalidState;
+
+impl IntoResponses for InvalidState {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let described = "`invalid_state`: already done (an order cancelled, a request decided); nothing changed";
+        BTreeMap::from([("409".to_owned(), problem(described).into())])
+    }
+}
+
 /// Adds the problem+json responses the shared layers give any route, so handlers only
 /// document their own: 401/403 where a key is needed, 400/422 on paginated lists,
 /// 409/422 where an Idempotency-Key is taken, 400/413/415/422 where a body is read, and
@@ -57,13 +90,6 @@ pub struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut OpenApi) {
-        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
-        let problem = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(crate::http::PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
-                .build()
-        };
         let problem_schemas = utoipa::openapi::ComponentsBuilder::new().schema_from::<crate::http::Problem>().build();
         openapi.components.get_or_insert_with(Default::default).schemas.extend(problem_schemas.schemas);
         for item in openapi.paths.paths.values_mut() {

@@ -9,10 +9,11 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::edge::{RequestId, as_problem, current_request_id};
-use super::{AppState, chain};
-use crate::domain::Principal;
+use super::AppState;
+use super::edge::{RequestId, as_problem};
+use crate::domain::{Principal, Timestamp};
 use crate::request_log::RequestLogRecord;
+use crate::telemetry::{chain, current_request_id};
 
 /// The route of a request no route matched (the 404 fallback), so that probes of random
 /// paths add one route to the usage, not one per path.
@@ -24,7 +25,7 @@ pub const USER_AGENT_LIMIT: usize = 256;
 
 pub async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let timestamp = crate::domain::now();
+    let timestamp = Timestamp::now().to_string();
     // The edge put the id there; outside a router (never, in practice) the task-local is
     // the only other source of the same id.
     let request_id = request.extensions().get::<RequestId>().map_or_else(current_request_id, |id| id.0.clone());

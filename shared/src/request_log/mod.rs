@@ -6,7 +6,9 @@
 //! router ─ request-log layer ─► RequestLogSink ─► queue ─► RequestLogSource ─► processor ─► table ─► /api/usage
 //! ```
 
+#[cfg(feature = "tooling")]
 mod in_process;
+#[cfg(feature = "tooling")]
 mod log_queue;
 mod processor;
 mod row;
@@ -16,7 +18,9 @@ mod usage;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "tooling")]
 pub use self::in_process::{InProcessQueue, MAX_RECEIVES};
+#[cfg(feature = "tooling")]
 pub use self::log_queue::LogQueue;
 pub use self::processor::{DrainCalls, DrainSummary, drain};
 pub use self::row::{LogRow, MalformedRecord, ROW_TTL_DAYS};

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::row::LogRow;
 use super::table::{RequestLogTable, WRITE_BATCH};
 use super::{MAX_BATCH, QueuedMessage, RequestLogSource};
-use crate::http::chain;
+use crate::telemetry::chain;
 
 /// Calls made through the ports during a run: on AWS, one SQS or DynamoDB request each.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -12,11 +12,9 @@
 //! The key is a function of the record alone (its request id and its timestamp), so a
 //! message delivered twice writes the same row twice: an overwrite, never a second row.
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
 use super::RequestLogRecord;
-use crate::domain::format_timestamp;
+use crate::domain::Timestamp;
+use crate::store::layout;
 
 /// How long a row is kept: DynamoDB's TTL deletes it 90 days after its request.
 pub const ROW_TTL_DAYS: i64 = 90;
@@ -43,7 +41,7 @@ pub enum MalformedRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRow {
     record: RequestLogRecord,
-    at: OffsetDateTime,
+    at: Timestamp,
 }
 
 impl LogRow {
@@ -78,13 +76,9 @@ impl LogRow {
         if record.partner_id.is_some() != record.mode.is_some() {
             return Err(invalid("mode", "must be given exactly when partner_id is"));
         }
-        let at = OffsetDateTime::parse(&record.timestamp, &Rfc3339)
-            .map_err(|_| invalid("timestamp", "must be an RFC 3339 time"))?
-            .to_offset(time::UtcOffset::UTC);
-        if !(1970..=9999).contains(&at.year()) {
-            return Err(invalid("timestamp", "must be between 1970 and 9999"));
-        }
-        record.timestamp = format_timestamp(at);
+        let at = Timestamp::parse(&record.timestamp)
+            .map_err(|_| invalid("timestamp", "must be an RFC 3339 time from 1970 to 9999"))?;
+        record.timestamp = at.to_string();
         if record.route.is_empty() || record.route.len() > 256 || record.route.chars().any(char::is_control) {
             return Err(invalid("route", "must be 1-256 characters without control characters"));
         }
@@ -109,17 +103,19 @@ impl LogRow {
         &self.record.request_id
     }
 
-    /// The partition: the partner's and mode's usage, or the day's requests without a partner.
-    pub fn pk(&self) -> String {
-        match (&self.record.partner_id, self.record.mode) {
-            (Some(partner), Some(mode)) => usage_pk(partner, mode),
-            _ => format!("ANONYMOUS#{}", self.date()),
-        }
+    /// The row's key: the partner's and mode's usage partition (or the day's requests
+    /// without a partner), then time and request id.
+    pub(crate) fn key(&self) -> layout::Key {
+        let partner = self.record.partner_id.as_ref().zip(self.record.mode);
+        layout::logged_request(partner, self.at, &self.record.request_id)
     }
 
-    /// The sort key: time first, so a date range is a `BETWEEN`; the request id makes it unique.
+    pub fn pk(&self) -> String {
+        self.key().pk
+    }
+
     pub fn sk(&self) -> String {
-        format!("{}#{}", self.record.timestamp, self.record.request_id)
+        self.key().sk
     }
 
     /// The request's UTC day, `YYYY-MM-DD`.
@@ -129,13 +125,8 @@ impl LogRow {
 
     /// When DynamoDB's TTL removes the row, in seconds since the epoch.
     pub fn expires_at(&self) -> i64 {
-        self.at.unix_timestamp() + ROW_TTL_DAYS * 24 * 60 * 60
+        self.at.unix_seconds() + ROW_TTL_DAYS * 24 * 60 * 60
     }
-}
-
-/// The partition holding one partner's requests in one mode.
-pub(crate) fn usage_pk(partner: &crate::domain::PartnerId, mode: crate::domain::Mode) -> String {
-    format!("USAGE#{partner}#{mode}")
 }
 
 #[cfg(test)]

@@ -6,10 +6,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
-use super::row::{LogRow, usage_pk};
+use super::row::LogRow;
 use super::usage::{Logged, Tally, Usage, UsageRange};
 use crate::domain::{Mode, PartnerId};
 use crate::store::item::{Item, item, read};
+use crate::store::layout::{self, PK, SK};
 use crate::store::{RetryPolicy, StoreError};
 
 /// The most rows one `BatchWriteItem` takes (DynamoDB's limit).
@@ -112,14 +113,14 @@ impl RequestLogTable {
                 .table_name(&self.name)
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
                 .projection_expression("#pk, #sk, #timestamp, #method, #route, #status, #latency")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_names("#sk", "sk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
                 .expression_attribute_names("#timestamp", "timestamp")
                 .expression_attribute_names("#method", "method")
                 .expression_attribute_names("#route", "route")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_names("#latency", "latency_ms")
-                .expression_attribute_values(":pk", AttributeValue::S(usage_pk(partner, mode)))
+                .expression_attribute_values(":pk", AttributeValue::S(layout::usage(partner, mode)))
                 .expression_attribute_values(":low", AttributeValue::S(low.clone()))
                 .expression_attribute_values(":high", AttributeValue::S(high.clone()))
                 .set_exclusive_start_key(start)
@@ -139,7 +140,7 @@ impl RequestLogTable {
 
 fn row_item(row: &LogRow) -> Item {
     let record = row.record();
-    item(row.pk(), row.sk())
+    item(&row.key())
         .s("request_id", &record.request_id)
         .s("timestamp", &record.timestamp)
         .s_opt("partner_id", record.partner_id.map(|id| id.to_string()))

@@ -61,7 +61,7 @@ impl UsageRange {
     /// The sort-key bounds of the range: every `<timestamp>#<request_id>` of its days, and
     /// nothing else. `~` sorts after every character of a request id.
     pub(crate) fn sort_key_bounds(&self) -> (String, String) {
-        (format!("{}T00:00:00", self.from), format!("{}T23:59:59.999Z~", self.to))
+        crate::store::layout::request_rows_between(&self.from.to_string(), &self.to.to_string())
     }
 
     fn days(&self) -> impl Iterator<Item = Date> {

@@ -9,13 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::item::{Item, PK, SK, read};
+use super::item::{Item, read};
+use super::layout::{self, Counted, PK, SK};
 use super::{Store, StoreError};
 use crate::domain::{Mode, Money};
-
-const PARTNER_PREFIX: &str = "PARTNER#";
-const WALLET_PREFIX: &str = "WALLET#";
-const LEDGER_PREFIX: &str = "LEDGER#";
 
 /// One wallet as the audit found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +60,7 @@ impl fmt::Display for Finding {
                 "{partner_id} {mode} wallet holds {balance} USD but its ledger ({}) sums to {ledger_sum} USD \
                  (off by {} USD)",
                 Entries(*entries),
-                *balance + -*ledger_sum
+                (*balance - *ledger_sum).map_or_else(|error| error.to_string(), |gap| gap.to_string())
             ),
             Finding::NegativeBalance { partner_id, mode, balance } => {
                 write!(f, "{partner_id} {mode} wallet holds {balance} USD; a balance must never be negative")
@@ -165,24 +162,21 @@ impl Ledgers {
     fn add(&mut self, item: &Item) -> Result<(), StoreError> {
         let text = |name| item.get(name).and_then(|v| v.as_s().ok()).map_or("", String::as_str);
         let (pk, sk) = (text(PK), text(SK));
-        let Some(partner_id) = pk.strip_prefix(PARTNER_PREFIX) else {
-            return Ok(());
-        };
-        let mode_of = |raw: &str| {
-            Mode::parse(raw).ok_or_else(|| StoreError::Corrupt {
-                key: format!("{pk}/{sk}"),
-                reason: "the sort key names no known mode".into(),
-            })
-        };
-        if let Some(mode) = sk.strip_prefix(WALLET_PREFIX) {
-            let balance = read(item).money("balance")?;
-            self.tally(partner_id, mode_of(mode)?).balance = Some(balance);
-        } else if let Some(rest) = sk.strip_prefix(LEDGER_PREFIX) {
-            let mode = mode_of(rest.split_once('#').map_or(rest, |(mode, _)| mode))?;
-            let amount = read(item).money("amount")?;
-            let tally = self.tally(partner_id, mode);
-            tally.ledger_sum = tally.ledger_sum + amount;
-            tally.entries += 1;
+        let corrupt = |reason: &str| StoreError::Corrupt { key: format!("{pk}/{sk}"), reason: reason.into() };
+        let mode_of = |raw: &str| Mode::parse(raw).ok_or_else(|| corrupt("the sort key names no known mode"));
+        match layout::counted(pk, sk) {
+            Some(Counted::Wallet { partner, mode }) => {
+                let balance = read(item).money("balance")?;
+                self.tally(partner, mode_of(mode)?).balance = Some(balance);
+            }
+            Some(Counted::LedgerEntry { partner, mode }) => {
+                let amount = read(item).money("amount")?;
+                let tally = self.tally(partner, mode_of(mode)?);
+                tally.ledger_sum =
+                    (tally.ledger_sum + amount).map_err(|_| corrupt("the ledger sums beyond any amount"))?;
+                tally.entries += 1;
+            }
+            None => {}
         }
         Ok(())
     }
@@ -240,6 +234,7 @@ mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     use super::super::item::item;
+    use super::super::layout::Key;
     use super::*;
 
     /// An amount as DynamoDB hands it back: a number, possibly normalised (`941.5`).
@@ -251,13 +246,13 @@ mod tests {
     const BOB: &str = "ptn_01KA98PS0011V5TWS41HMPS366";
 
     fn wallet(partner: &str, mode: &str, balance: &str) -> Item {
-        let mut wallet = item(format!("PARTNER#{partner}"), format!("WALLET#{mode}")).build();
+        let mut wallet = item(&Key::raw(format!("PARTNER#{partner}"), format!("WALLET#{mode}"))).build();
         wallet.insert("balance".into(), number(balance));
         wallet
     }
 
     fn entry(partner: &str, mode: &str, txn: &str, amount: &str) -> Item {
-        let mut entry = item(format!("PARTNER#{partner}"), format!("LEDGER#{mode}#txn_{txn}")).build();
+        let mut entry = item(&Key::raw(format!("PARTNER#{partner}"), format!("LEDGER#{mode}#txn_{txn}"))).build();
         entry.insert("amount".into(), number(amount));
         entry
     }
@@ -281,8 +276,8 @@ mod tests {
             entry(ALICE, "sandbox", "1", "1000.00"),
             entry(ALICE, "sandbox", "2", "-58.5"),
             wallet(ALICE, "live", "0"),
-            item(format!("PARTNER#{ALICE}"), "PROFILE").build(),
-            item("CATALOG", "PRODUCT#prd_x").build(),
+            item(&Key::raw(format!("PARTNER#{ALICE}"), "PROFILE")).build(),
+            item(&Key::raw("CATALOG", "PRODUCT#prd_x")).build(),
         ])
         .expect("readable");
 

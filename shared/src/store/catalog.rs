@@ -4,16 +4,9 @@
 //! catalog is small and read far more often than written, and one partition lets a single
 //! `Query` list it newest first (product ids are ULIDs).
 
-use super::item::{Item, item, key, read};
-use super::{Page, PageError, PageRequest, Store, StoreError};
-use crate::domain::{Product, ProductId, now};
-
-const CATALOG_PK: &str = "CATALOG";
-const PRODUCT_PREFIX: &str = "PRODUCT#";
-
-fn product_sk(id: &ProductId) -> String {
-    format!("{PRODUCT_PREFIX}{id}")
-}
+use super::item::{Item, item, read};
+use super::{Page, PageError, PageRequest, Store, StoreError, layout};
+use crate::domain::{Product, ProductId, Timestamp};
 
 fn product_from(item: &Item) -> Result<Product, StoreError> {
     let item = read(item);
@@ -31,36 +24,25 @@ impl Store {
     /// consistent, so an order never sees a price or an `active` flag older than the
     /// last upsert.
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CATALOG_PK, product_sk(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        output.item.as_ref().map(product_from).transpose()
+        self.get(&layout::product(id)).await?.as_ref().map(product_from).transpose()
     }
 
     /// A page of the catalog, newest product first, inactive products included.
     pub async fn list_products(&self, page: &PageRequest) -> Result<Page<Product>, PageError> {
-        let found = self.newest_first(CATALOG_PK, PRODUCT_PREFIX, page).await?;
-        let items = found.items.iter().map(product_from).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: found.next })
+        self.newest_first(&layout::catalog(), page, product_from).await
     }
 
     /// Writes `product` whole, replacing any earlier version: seeding twice leaves one
     /// item per product.
     pub async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
-        let item = item(CATALOG_PK, product_sk(&product.id))
+        let item = item(&layout::product(&product.id))
             .s("product_id", product.id.to_string())
             .s("name", &product.name)
             .s("description", &product.description)
             .money("unit_price", product.unit_price)
             .s("currency", "USD")
             .bool("active", product.active)
-            .s("updated_at", now())
+            .time("updated_at", Timestamp::now())
             .build();
         self.client
             .put_item()

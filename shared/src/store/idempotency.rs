@@ -6,21 +6,24 @@
 //! `LEASE_SECS`, and a late completion by the old holder fails its `claim_token`
 //! condition, cancelling its whole transaction.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
 
-use super::item::{Item, item, key, read};
-use super::{Store, StoreError};
-use crate::domain::{IdempotencyKey, Mode, PartnerId, now};
+use super::item::{Item, item, read};
+use super::layout::Key;
+use super::transaction::{Slot, Transaction};
+use super::{Store, StoreError, layout};
+use crate::domain::{IdempotencyKey, Mode, PartnerId, Timestamp};
 
 /// Keys live 24 hours (DynamoDB TTL deletes the record; until it does, an expired record
 /// counts as absent).
 const TTL_SECS: i64 = 24 * 60 * 60;
 /// Longer than any request may run (Lambda timeout), so a live claim is never stolen.
 const LEASE_SECS: i64 = 30;
-const SK: &str = "IDEMPOTENCY";
 
 /// One partner's key in one mode, and the request it was first used for.
 #[derive(Debug, Clone)]
@@ -33,8 +36,8 @@ pub struct IdempotencyScope {
 }
 
 impl IdempotencyScope {
-    fn pk(&self) -> String {
-        format!("IDEMPOTENCY#{}#{}#{}", self.partner, self.mode, self.key.as_str())
+    fn key(&self) -> Key {
+        layout::idempotency_record(&self.partner, self.mode, &self.key)
     }
 }
 
@@ -47,6 +50,14 @@ pub struct ClaimToken(String);
 pub struct StoredResponse {
     pub status: u16,
     pub body: String,
+}
+
+impl StoredResponse {
+    /// `body` as JSON with `status`. A body that cannot be serialised is an error, never
+    /// an empty body kept for every retry to replay.
+    pub fn json(status: u16, body: &impl Serialize) -> Result<Self, serde_json::Error> {
+        Ok(StoredResponse { status, body: serde_json::to_string(body)? })
+    }
 }
 
 /// What claiming a key found.
@@ -62,26 +73,54 @@ pub enum Claim {
     KeyReused,
 }
 
-/// An idempotency claim to complete in the transaction that does the work, with the
-/// response to keep. The response is rendered from the result `T` as written (an order's
-/// `wallet_balance_after` is only known inside the store's retry loop).
-pub struct Completion<'a, T> {
-    pub scope: &'a IdempotencyScope,
-    pub token: &'a ClaimToken,
-    pub render: &'a (dyn Fn(&T) -> StoredResponse + Send + Sync),
+/// Renders the response a result stands for, in the form kept for replay.
+pub type Render<T> = Arc<dyn Fn(&T) -> Result<StoredResponse, serde_json::Error> + Send + Sync>;
+
+/// A held idempotency claim, to complete in the transaction that does the work, with the
+/// response to keep. The response is rendered from the result `T` as written (an
+/// order's `wallet_balance_after` is only known inside the store's wallet loop).
+pub struct Completion<T> {
+    pub scope: IdempotencyScope,
+    pub token: ClaimToken,
+    pub render: Render<T>,
 }
 
-impl<T> std::fmt::Debug for Completion<'_, T> {
+impl<T> std::fmt::Debug for Completion<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Completion").field("scope", self.scope).finish_non_exhaustive()
+        f.debug_struct("Completion").field("scope", &self.scope).finish_non_exhaustive()
     }
 }
 
-impl<T> Completion<'_, T> {
-    /// The transaction item completing the claim with the response for `result`.
-    pub(crate) fn item(&self, store: &Store, result: &T) -> Result<TransactWriteItem, StoreError> {
-        store.complete_claim(self.scope, self.token, &(self.render)(result))
+impl<T> Completion<T> {
+    /// Adds the claim's completion with the response for `result` to `transaction`; its
+    /// slot fails when the claim was lost.
+    pub(crate) fn push(&self, transaction: &mut Transaction, result: &T) -> Result<Slot, StoreError> {
+        let response = (self.render)(result).map_err(StoreError::Unrecordable)?;
+        complete_claim(transaction, &self.scope, &self.token, &response)
     }
+}
+
+/// Completes the claim with `response`, as one item of the transaction that does the
+/// work. Fails the transaction if the claim was lost (its lease expired and another
+/// request took the key).
+fn complete_claim(
+    transaction: &mut Transaction,
+    scope: &IdempotencyScope,
+    token: &ClaimToken,
+    response: &StoredResponse,
+) -> Result<Slot, StoreError> {
+    transaction.update(&scope.key(), |update| {
+        update
+            .update_expression(
+                "SET claim_state = :completed, response_status = :status, response_body = :body REMOVE locked_until",
+            )
+            .condition_expression("claim_token = :token AND claim_state = :in_progress")
+            .expression_attribute_values(":completed", AttributeValue::S("completed".into()))
+            .expression_attribute_values(":in_progress", AttributeValue::S("in_progress".into()))
+            .expression_attribute_values(":status", n(i64::from(response.status)))
+            .expression_attribute_values(":body", AttributeValue::S(response.body.clone()))
+            .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
+    })
 }
 
 pub(crate) fn epoch_seconds() -> i64 {
@@ -100,11 +139,11 @@ impl Store {
         for _ in 0..3 {
             let token = ClaimToken(ulid::Ulid::new().to_string());
             let at = epoch_seconds();
-            let record = item(scope.pk(), SK)
+            let record = item(&scope.key())
                 .s("fingerprint", &scope.fingerprint)
                 .s("claim_state", "in_progress")
                 .s("claim_token", &token.0)
-                .s("created_at", now())
+                .time("created_at", Timestamp::now())
                 .n("locked_until", at + LEASE_SECS)
                 .n("expires_at", at + TTL_SECS)
                 .build();
@@ -150,42 +189,7 @@ impl Store {
     }
 
     async fn idempotency_record(&self, scope: &IdempotencyScope) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(scope.pk(), SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(output.item)
-    }
-
-    /// Completes the claim with `response`, as one item of the transaction that does the
-    /// work. Fails the transaction if the claim was lost (its lease expired and another
-    /// request took the key).
-    pub(crate) fn complete_claim(
-        &self,
-        scope: &IdempotencyScope,
-        token: &ClaimToken,
-        response: &StoredResponse,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(scope.pk(), SK)))
-            .update_expression(
-                "SET claim_state = :completed, response_status = :status, response_body = :body REMOVE locked_until",
-            )
-            .condition_expression("claim_token = :token AND claim_state = :in_progress")
-            .expression_attribute_values(":completed", AttributeValue::S("completed".into()))
-            .expression_attribute_values(":in_progress", AttributeValue::S("in_progress".into()))
-            .expression_attribute_values(":status", n(i64::from(response.status)))
-            .expression_attribute_values(":body", AttributeValue::S(response.body.clone()))
-            .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
-            .build()
-            .map_err(StoreError::dynamo)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        self.get(&scope.key()).await
     }
 
     /// Completes the claim on its own, for an outcome that moved no money but must be
@@ -196,8 +200,12 @@ impl Store {
         token: &ClaimToken,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        let item = self.complete_claim(scope, token, response)?;
-        self.transact(vec![item], |_| StoreError::IdempotencyLost).await
+        let mut transaction = self.transaction("idempotent refusal");
+        let completed = complete_claim(&mut transaction, scope, token, response)?;
+        self.transact(transaction, |cancelled| {
+            if cancelled.failed(completed) { StoreError::IdempotencyLost } else { cancelled.unexpected() }
+        })
+        .await
     }
 
     /// Gives the key back, for an outcome that must not be replayed (validation against
@@ -211,7 +219,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(scope.pk(), SK)))
+            .set_key(Some(scope.key().item()))
             .condition_expression("claim_token = :token AND claim_state = :in_progress")
             .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
             .expression_attribute_values(":in_progress", AttributeValue::S("in_progress".into()))

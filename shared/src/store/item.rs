@@ -7,23 +7,16 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use rust_decimal::Decimal;
 
 use super::StoreError;
-use crate::domain::Money;
+use super::layout::{Key, PK, SK};
+use crate::domain::{Money, Timestamp};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-/// Key attribute names of the domain table (see template.yaml and docs/data-model.md).
-pub(crate) const PK: &str = "pk";
-pub(crate) const SK: &str = "sk";
-
-/// An item under construction: `item(pk, sk).s("name", ..).n("balance", ..)`.
+/// An item under construction: `item(&layout::wallet(..)).s("mode", ..).money("balance", ..)`.
 pub(crate) struct ItemBuilder(Item);
 
-pub(crate) fn item(pk: impl Into<String>, sk: impl Into<String>) -> ItemBuilder {
-    ItemBuilder(HashMap::new()).s(PK, pk).s(SK, sk)
-}
-
-pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
-    item(pk, sk).build()
+pub(crate) fn item(key: &Key) -> ItemBuilder {
+    ItemBuilder(key.item())
 }
 
 impl ItemBuilder {
@@ -37,6 +30,14 @@ impl ItemBuilder {
             Some(value) => self.s(name, value),
             None => self,
         }
+    }
+
+    pub(crate) fn time(self, name: &str, value: Timestamp) -> Self {
+        self.s(name, value.to_string())
+    }
+
+    pub(crate) fn time_opt(self, name: &str, value: Option<Timestamp>) -> Self {
+        self.s_opt(name, value.map(|at| at.to_string()))
     }
 
     pub(crate) fn money(mut self, name: &str, value: Money) -> Self {
@@ -67,7 +68,8 @@ pub(crate) fn read(item: &Item) -> Reader<'_> {
 }
 
 impl Reader<'_> {
-    fn corrupt(&self, reason: String) -> StoreError {
+    /// The error for this item, named by its key, holding `reason`.
+    pub(crate) fn corrupt(&self, reason: String) -> StoreError {
         let part = |name| self.0.get(name).and_then(|v| v.as_s().ok()).map_or("?", String::as_str);
         StoreError::Corrupt { key: format!("{}/{}", part(PK), part(SK)), reason }
     }
@@ -104,6 +106,14 @@ impl Reader<'_> {
         parse(raw).ok_or_else(|| self.corrupt(format!("{name} has an unexpected value")))
     }
 
+    pub(crate) fn time(&self, name: &str) -> Result<Timestamp, StoreError> {
+        self.parsed(name)
+    }
+
+    pub(crate) fn time_opt(&self, name: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.parsed_opt(name)
+    }
+
     pub(crate) fn bool(&self, name: &str) -> Result<bool, StoreError> {
         match self.0.get(name) {
             Some(AttributeValue::Bool(value)) => Ok(*value),
@@ -128,8 +138,4 @@ impl Reader<'_> {
             .and_then(|value| Money::from_decimal(value).ok())
             .ok_or_else(|| self.corrupt(format!("{name} is not an amount of money")))
     }
-}
-
-pub(crate) fn partner_pk(partner: &crate::domain::PartnerId) -> String {
-    format!("PARTNER#{partner}")
 }

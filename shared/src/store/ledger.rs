@@ -2,33 +2,55 @@
 //! `Update` of the wallet conditioned on the balance it was computed from, plus the
 //! entry recording it, in the same transaction.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::accounts::{put_new, wallet_sk};
-use super::item::{Item, item, key, partner_pk, read};
-use super::{Page, PageError, PageRequest, Store, StoreError};
-use crate::domain::{LedgerEntry, Mode, Money, PartnerId, Timestamp};
+use super::item::{Item, item, read};
+use super::transaction::{Slot, Transaction};
+use super::{Page, PageError, PageRequest, Store, StoreError, layout};
+use crate::domain::{LedgerEntry, Mode, Money, PartnerId, Wallet};
 
-pub(crate) fn ledger_prefix(mode: Mode) -> String {
-    format!("LEDGER#{mode}#")
-}
-
-/// The entry as a new item (it never existed before: its id is fresh).
-pub(crate) fn put_entry(
-    table: &str,
+/// Puts the entry as a new item (it never existed before: its id is fresh).
+pub(crate) fn push_entry(
+    transaction: &mut Transaction,
     partner: &PartnerId,
     entry: &LedgerEntry,
-) -> Result<TransactWriteItem, StoreError> {
-    let item = item(partner_pk(partner), format!("{}{}", ledger_prefix(entry.mode), entry.id))
+) -> Result<Slot, StoreError> {
+    let item = item(&layout::ledger_entry(partner, entry.mode, &entry.id))
         .s("txn_id", entry.id.to_string())
         .s("mode", entry.mode.as_str())
         .s("type", entry.kind.as_str())
         .money("amount", entry.amount)
         .money("balance_after", entry.balance_after)
         .s("reference", &entry.reference)
-        .s("created_at", &entry.created_at)
+        .time("created_at", entry.created_at)
         .build();
-    put_new(table, item)
+    transaction.put_new(item)
+}
+
+/// Moves `entry.amount` into `wallet` (as it was read) and records the entry, in one
+/// transaction. The wallet update holds only while the balance is still the one read,
+/// which makes `balance_after` exact, and it refuses a debit larger than the balance
+/// even if the caller's arithmetic were wrong. Returns the wallet update's slot: its
+/// failure means another change won the race.
+pub(crate) fn push_balance_change(
+    transaction: &mut Transaction,
+    partner: &PartnerId,
+    wallet: &Wallet,
+    entry: &LedgerEntry,
+) -> Result<Slot, StoreError> {
+    let floor = if entry.amount.is_negative() { -entry.amount } else { Money::ZERO };
+    let number = |money: Money| AttributeValue::N(money.to_string());
+    let update = transaction.update(&layout::wallet(partner, wallet.mode), |update| {
+        update
+            .update_expression("SET balance = balance + :amount, updated_at = :at")
+            .condition_expression("balance = :expected AND balance >= :floor")
+            .expression_attribute_values(":amount", number(entry.amount))
+            .expression_attribute_values(":expected", number(wallet.balance))
+            .expression_attribute_values(":floor", number(floor))
+            .expression_attribute_values(":at", AttributeValue::S(entry.created_at.to_string()))
+    })?;
+    push_entry(transaction, partner, entry)?;
+    Ok(update)
 }
 
 fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {
@@ -40,34 +62,8 @@ fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {
         amount: item.money("amount")?,
         balance_after: item.money("balance_after")?,
         reference: item.s("reference")?.to_owned(),
-        created_at: item.s("created_at")?.to_owned(),
+        created_at: item.time("created_at")?,
     })
-}
-
-/// Adds `amount` (negative for a debit) to the wallet, only while its balance is still
-/// `expected`. The condition makes `balance_after` in the ledger exact, and refuses a
-/// debit larger than the balance even if the caller's arithmetic were wrong.
-pub(crate) fn change_balance(
-    table: &str,
-    partner: &PartnerId,
-    mode: Mode,
-    expected: Money,
-    amount: Money,
-    at: &Timestamp,
-) -> Result<TransactWriteItem, StoreError> {
-    let floor = if amount.is_negative() { -amount } else { Money::ZERO };
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key(partner_pk(partner), wallet_sk(mode))))
-        .update_expression("SET balance = balance + :amount, updated_at = :at")
-        .condition_expression("balance = :expected AND balance >= :floor")
-        .expression_attribute_values(":amount", AttributeValue::N(amount.to_string()))
-        .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
-        .expression_attribute_values(":floor", AttributeValue::N(floor.to_string()))
-        .expression_attribute_values(":at", AttributeValue::S(at.clone()))
-        .build()
-        .map_err(StoreError::dynamo)?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 impl Store {
@@ -78,8 +74,6 @@ impl Store {
         mode: Mode,
         page: &PageRequest,
     ) -> Result<Page<LedgerEntry>, PageError> {
-        let found = self.newest_first(&partner_pk(partner), &ledger_prefix(mode), page).await?;
-        let items = found.items.iter().map(entry_from).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: found.next })
+        self.newest_first(&layout::ledger(partner, mode), page, entry_from).await
     }
 }

@@ -5,26 +5,33 @@
 //! zero). The same code runs on AWS, on dynoxide and on moto or LocalStack.
 
 mod accounts;
+#[cfg(feature = "tooling")]
 mod audit;
 mod catalog;
 mod idempotency;
 pub(crate) mod item;
 mod keys;
+pub(crate) mod layout;
 mod ledger;
+mod movement;
 mod ops_keys;
 mod orders;
 mod page;
 mod retry;
 mod top_ups;
+mod transaction;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 
+#[cfg(feature = "tooling")]
 pub use audit::{AuditReport, Finding, OrphanedLedger, WalletAudit};
-pub use idempotency::{Claim, ClaimToken, Completion, IdempotencyScope, StoredResponse};
+pub use idempotency::{Claim, ClaimToken, Completion, IdempotencyScope, Render, StoredResponse};
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
+
+use self::layout::Key;
+use self::transaction::{Cancelled, Transaction};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -57,6 +64,10 @@ pub enum StoreError {
     /// An item that does not have the shape the store writes.
     #[error("item {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The response to keep for an idempotent replay could not be serialised; nothing was
+    /// written.
+    #[error("the response to keep for replay could not be serialised")]
+    Unrecordable(#[source] serde_json::Error),
     /// Any other DynamoDB failure.
     #[error("DynamoDB call failed")]
     Dynamo(#[source] BoxError),
@@ -95,18 +106,24 @@ impl Store {
         Store { client, table: table.into(), retry: RetryPolicy::default() }
     }
 
-    /// One item by key, strongly consistent.
-    pub(crate) async fn get(&self, key: item::Item) -> Result<Option<item::Item>, StoreError> {
+    /// One item by key, strongly consistent, so a read never misses a write that was
+    /// acknowledged (a revoked key, a balance just changed).
+    pub(crate) async fn get(&self, key: &Key) -> Result<Option<item::Item>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key))
+            .set_key(Some(key.item()))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(output.item)
+    }
+
+    /// The item at `key`, or `NotFound`.
+    pub(crate) async fn existing(&self, key: &Key) -> Result<item::Item, StoreError> {
+        self.get(key).await?.ok_or(StoreError::NotFound)
     }
 
     pub fn table(&self) -> &str {
@@ -117,23 +134,24 @@ impl Store {
         &self.client
     }
 
-    /// Writes `items` atomically, retrying conflicts and throttling with jittered backoff.
-    /// When DynamoDB cancels the transaction for a failed condition, `on_condition_failed`
-    /// gets the reasons (one per item, in order) and names the domain outcome.
+    /// A new transaction on this store's table; `what` names it in unexpected failures.
+    pub(crate) fn transaction(&self, what: &'static str) -> Transaction {
+        Transaction::new(what, &self.table)
+    }
+
+    /// Writes `transaction` atomically, retrying conflicts and throttling with jittered
+    /// backoff. When DynamoDB cancels it for a failed condition, `on_cancelled` names the
+    /// domain outcome from the slot that failed.
     pub(crate) async fn transact(
         &self,
-        items: Vec<TransactWriteItem>,
-        on_condition_failed: impl Fn(&[CancellationReason]) -> StoreError,
+        transaction: Transaction,
+        on_cancelled: impl Fn(&Cancelled) -> StoreError,
     ) -> Result<(), StoreError> {
+        let items = transaction.items().to_vec();
         self.retry
             .run(|| self.client.transact_write_items().set_transact_items(Some(items.clone())).send())
             .await
             .map(|_| ())
-            .map_err(|failure| failure.into_store_error(&on_condition_failed))
+            .map_err(|failure| failure.into_store_error(|reasons| on_cancelled(&Cancelled::new(&transaction, reasons))))
     }
-}
-
-/// The reason DynamoDB gave for cancelling item `index` of a transaction.
-pub(crate) fn condition_failed_at(reasons: &[CancellationReason], index: usize) -> bool {
-    reasons.get(index).and_then(CancellationReason::code).is_some_and(|code| code == "ConditionalCheckFailed")
 }

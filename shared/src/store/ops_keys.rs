@@ -4,27 +4,19 @@
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
-use super::accounts::put_new;
-use super::item::{Item, item, key, read};
-use super::keys::{KEY_PREFIX, LOOKUP_SK, key_sk, lookup_pk};
-use super::{Limit, PageError, PageRequest, Store, StoreError, condition_failed_at};
-use crate::domain::{ApiKey, KeyId, KeyRole, OpsKeySummary, now};
-
-/// The partition of the ops list: one entry per ops key ever registered.
-const OPS_PK: &str = "OPS";
-
-/// Position of the lookup item in the registration transaction.
-const LOOKUP_ITEM: usize = 0;
+use super::item::{Item, item, read};
+use super::{Limit, PageError, PageRequest, Store, StoreError, layout};
+use crate::domain::{ApiKey, KeyId, KeyRole, OpsKeySummary, Timestamp};
 
 /// An ops key's list entry. Like a partner's, it keeps `key_hash` so that revoking can
 /// delete the lookup item.
-fn list_entry(id: &KeyId, name: &str, prefix: &str, hash: &str, created_at: &str) -> Item {
-    item(OPS_PK, key_sk(id))
+fn list_entry(id: &KeyId, name: &str, prefix: &str, hash: &str, created_at: Timestamp) -> Item {
+    item(&layout::ops_key(id))
         .s("key_id", id.to_string())
         .s("name", name)
         .s("prefix", prefix)
         .s("key_hash", hash)
-        .s("created_at", created_at)
+        .time("created_at", created_at)
         .build()
 }
 
@@ -34,8 +26,8 @@ fn ops_summary_from(item: &Item) -> Result<OpsKeySummary, StoreError> {
         id: item.parsed("key_id")?,
         name: item.s("name")?.to_owned(),
         prefix: item.s("prefix")?.to_owned(),
-        created_at: item.s("created_at")?.to_owned(),
-        revoked_at: item.s_opt("revoked_at")?.map(str::to_owned),
+        created_at: item.time("created_at")?,
+        revoked_at: item.time_opt("revoked_at")?,
     })
 }
 
@@ -49,7 +41,7 @@ impl Store {
             return Err(StoreError::InvalidState("only an stl_ops_ key can be registered as an ops key".into()));
         }
         let hash = api_key.hash();
-        if let Some(lookup) = self.get(key(lookup_pk(hash.as_str()), LOOKUP_SK)).await? {
+        if let Some(lookup) = self.get(&layout::key_lookup(hash.as_str())).await? {
             return self.registered_ops_key(&lookup, api_key, name).await;
         }
         // Only a key that is not registered now gets here (once per key), so reading the
@@ -66,21 +58,18 @@ impl Store {
             )));
         }
         let key_id = KeyId::generate();
-        let created_at = now();
-        let lookup = item(lookup_pk(hash.as_str()), LOOKUP_SK)
+        let created_at = Timestamp::now();
+        let lookup = item(&layout::key_lookup(hash.as_str()))
             .s("role", KeyRole::Ops.as_str())
             .s("key_id", key_id.to_string())
-            .s("created_at", &created_at)
+            .time("created_at", created_at)
             .build();
-        let entry = list_entry(&key_id, name, &api_key.prefix(), hash.as_str(), &created_at);
-        let items = vec![put_new(&self.table, lookup)?, put_new(&self.table, entry)?];
+        let mut transaction = self.transaction("ops key registration");
+        let registered = transaction.put_new(lookup)?;
+        transaction.put_new(list_entry(&key_id, name, &api_key.prefix(), hash.as_str(), created_at))?;
         let outcome = self
-            .transact(items, |reasons| {
-                if condition_failed_at(reasons, LOOKUP_ITEM) {
-                    StoreError::NotFound
-                } else {
-                    StoreError::Dynamo(format!("ops key registration cancelled: {reasons:?}").into())
-                }
+            .transact(transaction, |cancelled| {
+                if cancelled.failed(registered) { StoreError::NotFound } else { cancelled.unexpected() }
             })
             .await;
         match outcome {
@@ -99,12 +88,12 @@ impl Store {
         // The hash matched, so only a corrupt item can hold another role.
         lookup.parsed_with("role", |role| (KeyRole::parse(role) == Some(KeyRole::Ops)).then_some(()))?;
         let key_id = lookup.parsed("key_id")?;
-        if self.get(key(OPS_PK, key_sk(&key_id))).await?.is_some() {
+        if self.get(&layout::ops_key(&key_id)).await?.is_some() {
             return Ok(key_id);
         }
-        let created_at = lookup.s_opt("created_at")?.map_or_else(now, str::to_owned);
+        let created_at = lookup.time_opt("created_at")?.unwrap_or_else(Timestamp::now);
         let name = lookup.s_opt("name")?.unwrap_or(name);
-        let entry = list_entry(&key_id, name, &api_key.prefix(), api_key.hash().as_str(), &created_at);
+        let entry = list_entry(&key_id, name, &api_key.prefix(), api_key.hash().as_str(), created_at);
         let written = self
             .client
             .put_item()
@@ -133,7 +122,7 @@ impl Store {
     /// the very next request. An id not in the ops list (a partner key's, say) is
     /// `NotFound`; revoking a revoked key returns it unchanged.
     pub async fn revoke_ops_key(&self, key_id: &KeyId) -> Result<OpsKeySummary, StoreError> {
-        self.revoke_listed(key(OPS_PK, key_sk(key_id)), ops_summary_from).await
+        self.revoke_listed(&layout::ops_key(key_id), ops_summary_from).await
     }
 
     /// Every entry of the ops list, newest first, page by page: ops keys are few, but a
@@ -142,11 +131,14 @@ impl Store {
         let mut entries = Vec::new();
         let mut page = PageRequest { limit: Limit::LARGEST, after: None };
         loop {
-            let found = self.newest_first(OPS_PK, KEY_PREFIX, &page).await.map_err(|error| match error {
-                PageError::Store(error) => error,
-                // The cursor is the one the previous page returned, so it always fits.
-                PageError::Cursor(invalid) => StoreError::dynamo(invalid),
-            })?;
+            let found =
+                self.newest_first(&layout::ops_keys(), &page, |item| Ok(item.clone())).await.map_err(|error| {
+                    match error {
+                        PageError::Store(error) => error,
+                        // The cursor is the one the previous page returned, so it always fits.
+                        PageError::Cursor(invalid) => StoreError::dynamo(invalid),
+                    }
+                })?;
             entries.extend(found.items);
             match found.next {
                 Some(next) => page.after = Some(next),

@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::item::{Item, PK, SK};
+use super::item::Item;
+use super::layout::{Index, PK, Prefix, SK};
 use super::{Store, StoreError};
 
 /// How many items a page holds: 1–100, 20 unless the caller asks.
@@ -82,9 +83,11 @@ impl Cursor {
 /// starts with a prefix, in one direction.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Listing<'a> {
-    /// A global secondary index (with its key attribute names), or the table itself.
-    pub index: Option<(&'static str, &'static str, &'static str)>,
+    /// A global secondary index, or the table itself.
+    pub index: Option<Index>,
+    /// The partition key's attribute and value.
     pub partition: (&'static str, &'a str),
+    /// The sort key's attribute and the prefix every listed sort key starts with.
     pub sort_prefix: (&'static str, &'a str),
     pub newest_first: bool,
 }
@@ -93,7 +96,7 @@ impl Listing<'_> {
     /// The attributes a start key needs: the table's key, plus the index's if any.
     fn key_names(&self) -> Vec<&'static str> {
         match self.index {
-            Some((_, hash, range)) => vec![PK, SK, hash, range],
+            Some(index) => vec![PK, SK, index.pk, index.sk],
             None => vec![PK, SK],
         }
     }
@@ -129,21 +132,31 @@ pub enum PageError {
 }
 
 impl Store {
-    /// The items of partition `pk` whose sort key starts with `prefix`, newest first
-    /// (sort keys end in ULIDs), read strongly consistently.
-    pub(crate) async fn newest_first(
+    /// The items under `prefix`, newest first (sort keys end in ULIDs), read strongly
+    /// consistently and each turned into a `T` by `read`.
+    pub(crate) async fn newest_first<T>(
         &self,
-        pk: &str,
-        prefix: &str,
+        prefix: &Prefix,
         page: &PageRequest,
-    ) -> Result<Page<Item>, PageError> {
-        self.list(Listing { index: None, partition: (PK, pk), sort_prefix: (SK, prefix), newest_first: true }, page)
-            .await
+        read: impl Fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, PageError> {
+        let listing = Listing {
+            index: None,
+            partition: (PK, &prefix.pk),
+            sort_prefix: (SK, &prefix.sk_prefix),
+            newest_first: true,
+        };
+        self.list(listing, page, read).await
     }
 
-    /// One page of `listing`. Index reads are eventually consistent (DynamoDB offers no
-    /// other); table reads are strongly consistent.
-    pub(crate) async fn list(&self, listing: Listing<'_>, page: &PageRequest) -> Result<Page<Item>, PageError> {
+    /// One page of `listing`, each item turned into a `T` by `read`. Index reads are
+    /// eventually consistent (DynamoDB offers no other); table reads are strongly consistent.
+    pub(crate) async fn list<T>(
+        &self,
+        listing: Listing<'_>,
+        page: &PageRequest,
+        read: impl Fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, PageError> {
         let start = page.after.as_ref().map(|cursor| cursor.start_key(&listing)).transpose()?;
         let limit = page.limit.get();
         let (partition_name, partition) = listing.partition;
@@ -154,7 +167,7 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .set_index_name(listing.index.map(|(name, _, _)| name.to_owned()))
+            .set_index_name(listing.index.map(|index| index.name.to_owned()))
             .expression_attribute_names("#partition", partition_name)
             .expression_attribute_values(":partition", AttributeValue::S(partition.to_owned()));
         // DynamoDB refuses `begins_with` with an empty prefix: a whole partition has none.
@@ -181,6 +194,7 @@ impl Store {
         } else {
             None
         };
+        let items = items.iter().map(read).collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }
 }
@@ -203,7 +217,7 @@ mod tests {
         assert!(decoded.start_key(&listing("PARTNER#ptn_a", "KEY#")).is_ok());
         assert_eq!(decoded.start_key(&listing("PARTNER#ptn_b", "KEY#")), Err(InvalidCursor), "another partner");
         assert_eq!(decoded.start_key(&listing("PARTNER#ptn_a", "ORDER#")), Err(InvalidCursor), "another listing");
-        let on_index = Listing { index: Some(("by_status", "gsi1pk", "gsi1sk")), ..listing("PARTNER#ptn_a", "KEY#") };
+        let on_index = Listing { index: Some(super::super::layout::BY_STATUS), ..listing("PARTNER#ptn_a", "KEY#") };
         assert_eq!(decoded.start_key(&on_index), Err(InvalidCursor), "a table cursor on an index listing");
     }
 

@@ -14,9 +14,18 @@ use rand::Rng;
 
 use super::StoreError;
 
-/// Codes meaning "DynamoDB is overloaded; nothing was written".
-const THROTTLING_CODES: [&str; 4] =
-    ["ThrottlingException", "ProvisionedThroughputExceeded", "RequestLimitExceeded", "TransactionInProgressException"];
+/// Error codes meaning "DynamoDB is overloaded; nothing was written": a table or index
+/// over its throughput, the account over its request limit, control-plane throttling.
+const THROTTLING_CODES: [&str; 4] = [
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "TransactionInProgressException",
+];
+
+/// Cancellation reasons meaning "this item lost a race or was throttled; nothing was
+/// written": worth another try of the whole transaction.
+const RETRYABLE_REASONS: [&str; 3] = ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
 
 /// How hard to retry a conflicting transaction. Bounded so a hot item turns into a quick
 /// 503 instead of a Lambda timeout; full jitter spreads competing writers apart.
@@ -49,10 +58,10 @@ pub(crate) enum TransactFailure {
 impl TransactFailure {
     pub(crate) fn into_store_error(
         self,
-        on_condition_failed: &impl Fn(&[CancellationReason]) -> StoreError,
+        on_cancelled: impl FnOnce(Vec<CancellationReason>) -> StoreError,
     ) -> StoreError {
         match self {
-            TransactFailure::Cancelled(reasons) => on_condition_failed(&reasons),
+            TransactFailure::Cancelled(reasons) => on_cancelled(reasons),
             TransactFailure::Conflict(error) | TransactFailure::Unavailable(error) => {
                 StoreError::Unavailable(Box::new(error))
             }
@@ -68,7 +77,7 @@ fn classify(error: TransactError) -> TransactFailure {
         // A failed condition is the answer, even if another item also conflicted.
         return if has("ConditionalCheckFailed") {
             TransactFailure::Cancelled(reasons)
-        } else if has("TransactionConflict") || has("ThrottlingError") {
+        } else if RETRYABLE_REASONS.iter().any(|reason| has(reason)) {
             TransactFailure::Conflict(error)
         } else {
             TransactFailure::Cancelled(reasons)
@@ -105,7 +114,7 @@ impl RetryPolicy {
             match attempt().await.map_err(classify) {
                 Ok(output) => return Ok(output),
                 Err(TransactFailure::Conflict(_)) if tries < self.attempts => {
-                    tracing::info!(attempt = tries, "transaction conflicted, retrying");
+                    tracing::debug!(attempt = tries, "transaction conflicted or throttled, retrying");
                     tokio::time::sleep(self.backoff(tries)).await;
                 }
                 Err(failure) => return Err(failure),
@@ -143,6 +152,25 @@ mod tests {
         RetryPolicy { attempts: 4, base: Duration::from_millis(1), cap: Duration::from_millis(2) }
     }
 
+    /// A single call refused with error `code`, as the SDK reports it.
+    fn refused(code: &str) -> SdkError<aws_sdk_dynamodb::operation::get_item::GetItemError, HttpResponse> {
+        use aws_sdk_dynamodb::error::ErrorMetadata;
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        let error = GetItemError::generic(ErrorMetadata::builder().code(code).message("refused").build());
+        let response = HttpResponse::new(http::StatusCode::BAD_REQUEST.into(), SdkBody::empty());
+        SdkError::service_error(error, response)
+    }
+
+    #[test]
+    fn every_throttling_code_dynamodb_answers_is_unavailable_not_a_failure() {
+        for code in ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"] {
+            assert!(is_transient(&refused(code)), "{code}");
+            assert!(matches!(StoreError::from_sdk(refused(code)), StoreError::Unavailable(_)), "{code}");
+        }
+        assert!(!is_transient(&refused("ValidationException")));
+        assert!(matches!(StoreError::from_sdk(refused("ValidationException")), StoreError::Dynamo(_)));
+    }
+
     #[test]
     fn backoff_never_exceeds_the_cap() {
         let policy = RetryPolicy::default();
@@ -155,6 +183,10 @@ mod tests {
     fn cancellations_are_told_apart_by_their_reasons() {
         assert!(matches!(classify(cancelled(&["None", "TransactionConflict"])), TransactFailure::Conflict(_)));
         assert!(matches!(classify(cancelled(&["ThrottlingError"])), TransactFailure::Conflict(_)));
+        assert!(matches!(
+            classify(cancelled(&["None", "ProvisionedThroughputExceeded"])),
+            TransactFailure::Conflict(_)
+        ));
         assert!(matches!(
             classify(cancelled(&["ConditionalCheckFailed", "TransactionConflict"])),
             TransactFailure::Cancelled(_)
@@ -187,7 +219,7 @@ mod tests {
             })
             .await;
         assert_eq!(calls.load(Ordering::SeqCst), 4, "bounded");
-        let error = result.err().map(|failure| failure.into_store_error(&|_| StoreError::NotFound));
+        let error = result.err().map(|failure| failure.into_store_error(|_| StoreError::NotFound));
         assert!(matches!(error, Some(StoreError::Unavailable(_))), "{error:?}");
     }
 
@@ -201,7 +233,7 @@ mod tests {
             })
             .await;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        let error = result.err().map(|failure| failure.into_store_error(&|_| StoreError::EmailTaken));
+        let error = result.err().map(|failure| failure.into_store_error(|_| StoreError::EmailTaken));
         assert!(matches!(error, Some(StoreError::EmailTaken)));
     }
 }

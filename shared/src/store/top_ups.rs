@@ -4,47 +4,21 @@
 //! the `top_up_credit` ledger entry, so it credits exactly once. A sandbox request is
 //! written approved, with its fake-money credit, in its own single transaction.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::accounts::put_new;
 use super::idempotency::Completion;
-use super::item::{Item, item, key, partner_pk, read};
-use super::ledger::{change_balance, put_entry};
+use super::item::{Item, item, read};
+use super::ledger::push_balance_change;
+use super::movement::{Attempt, beyond_limit};
 use super::page::Listing;
-use super::{Page, PageError, PageRequest, Store, StoreError, condition_failed_at};
+use super::transaction::{Slot, Transaction};
+use super::{Page, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{
-    Decider, LedgerEntry, LedgerKind, Mode, PartnerId, RejectionReason, RequestTopUp, Timestamp, TopUpId, TopUpRequest,
-    TopUpStatus, TransactionId, now,
+    Decider, LedgerKind, Mode, PartnerId, RejectionReason, RequestTopUp, Timestamp, TopUpId, TopUpRequest, TopUpStatus,
 };
 
-/// The index listing live requests by status; see template.yaml.
-const BY_STATUS: (&str, &str, &str) = ("by_status", "gsi1pk", "gsi1sk");
-/// How many times an approval re-reads a wallet that changed under it (see orders.rs).
-const WALLET_RACES: u32 = 40;
-
-fn top_up_prefix(mode: Mode) -> String {
-    format!("TOPUP#{mode}#")
-}
-
-fn top_up_sk(mode: Mode, id: &TopUpId) -> String {
-    format!("{}{id}", top_up_prefix(mode))
-}
-
-fn pointer_pk(id: &TopUpId) -> String {
-    format!("TOPUP#{id}")
-}
-
-fn status_pk(status: TopUpStatus) -> String {
-    format!("TOPUP#{}", status.as_str())
-}
-
-/// Index sort key: creation time, then id, so ops see the oldest pending request first.
-fn status_sk(request: &TopUpRequest) -> String {
-    format!("{}#{}", request.created_at, request.id)
-}
-
 fn top_up_item(request: &TopUpRequest) -> Item {
-    let mut builder = item(partner_pk(&request.partner_id), top_up_sk(request.mode, &request.id))
+    let mut builder = item(&layout::top_up(&request.partner_id, request.mode, &request.id))
         .s("topup_id", request.id.to_string())
         .s("partner_id", request.partner_id.to_string())
         .s("mode", request.mode.as_str())
@@ -53,13 +27,23 @@ fn top_up_item(request: &TopUpRequest) -> Item {
         .s("status", request.status.as_str())
         .s_opt("payment_reference", request.payment_reference.clone())
         .s_opt("note", request.note.clone())
-        .s("created_at", &request.created_at)
-        .s_opt("decided_at", request.decided_at.clone())
+        .time("created_at", request.created_at)
+        .time_opt("decided_at", request.decided_at)
         .s_opt("decided_by", request.decided_by.as_ref().map(ToString::to_string));
     if request.mode == Mode::Live {
-        builder = builder.s(BY_STATUS.1, status_pk(request.status)).s(BY_STATUS.2, status_sk(request));
+        let index = layout::BY_STATUS;
+        builder = builder
+            .s(index.pk, layout::top_ups_with_status(request.status))
+            .s(index.sk, layout::top_up_queue_position(&request.created_at, &request.id));
     }
     builder.build()
+}
+
+fn pointer_item(request: &TopUpRequest) -> Item {
+    item(&layout::top_up_pointer(&request.id))
+        .s("partner_id", request.partner_id.to_string())
+        .s("mode", request.mode.as_str())
+        .build()
 }
 
 fn top_up_from(item: &Item) -> Result<TopUpRequest, StoreError> {
@@ -72,30 +56,13 @@ fn top_up_from(item: &Item) -> Result<TopUpRequest, StoreError> {
         status: item.parsed("status")?,
         payment_reference: item.s_opt("payment_reference")?.map(str::to_owned),
         note: item.s_opt("note")?.map(str::to_owned),
-        created_at: item.s("created_at")?.to_owned(),
-        decided_at: item.s_opt("decided_at")?.map(str::to_owned),
+        created_at: item.time("created_at")?,
+        decided_at: item.time_opt("decided_at")?,
         // Absent on pending requests and on those decided before deciders were recorded.
         decided_by: item.parsed_opt("decided_by")?,
         reason: item.s_opt("reason")?.map(str::to_owned),
     })
 }
-
-/// The ledger entry crediting `request` to a wallet that holds `balance_before`.
-fn credit_entry(request: &TopUpRequest, balance_before: crate::domain::Money, at: &str) -> LedgerEntry {
-    LedgerEntry {
-        id: TransactionId::generate(),
-        mode: request.mode,
-        kind: LedgerKind::TopUpCredit,
-        amount: request.amount,
-        balance_after: balance_before + request.amount,
-        reference: request.id.to_string(),
-        created_at: at.to_owned(),
-    }
-}
-
-/// Positions in the approval transaction.
-const STATUS_CHANGE: usize = 0;
-const CREDIT: usize = 1;
 
 impl Store {
     /// Records a top-up request: pending when live; approved and credited in the same
@@ -104,56 +71,42 @@ impl Store {
     pub async fn request_top_up(
         &self,
         command: &RequestTopUp,
-        completion: Option<Completion<'_, TopUpRequest>>,
+        completion: Option<Completion<TopUpRequest>>,
     ) -> Result<TopUpRequest, StoreError> {
         let request = command.request();
-        let pointer = item(pointer_pk(&request.id), "TOPUP")
-            .s("partner_id", request.partner_id.to_string())
-            .s("mode", request.mode.as_str())
-            .build();
-        for race in 0..WALLET_RACES {
-            let mut items = vec![put_new(&self.table, top_up_item(&request))?, put_new(&self.table, pointer.clone())?];
-            if request.status == TopUpStatus::Approved {
-                let wallet = self.wallet(&request.partner_id, request.mode).await?;
-                let entry = credit_entry(&request, wallet.balance, &request.created_at);
-                items.push(change_balance(
-                    &self.table,
-                    &request.partner_id,
-                    request.mode,
-                    wallet.balance,
-                    request.amount,
-                    &request.created_at,
-                )?);
-                items.push(put_entry(&self.table, &request.partner_id, &entry)?);
-            }
-            let idempotency_at = items.len();
-            if let Some(completion) = &completion {
-                items.push(completion.item(self, &request)?);
-            }
-            let written = self
-                .transact(items, |reasons| {
-                    if condition_failed_at(reasons, idempotency_at) {
-                        StoreError::IdempotencyLost
-                    } else if condition_failed_at(reasons, 2) {
-                        StoreError::Contended
-                    } else {
-                        StoreError::Dynamo(format!("top-up request transaction cancelled: {reasons:?}").into())
-                    }
-                })
-                .await;
-            match written {
-                Ok(()) => return Ok(request),
-                Err(StoreError::Contended) => super::orders::pause_after_race(race).await,
-                Err(other) => return Err(other),
-            }
+        let (partner, mode) = (&request.partner_id, request.mode);
+        let record = |transaction: &mut Transaction| -> Result<Option<Slot>, StoreError> {
+            transaction.put_new(top_up_item(&request))?;
+            transaction.put_new(pointer_item(&request))?;
+            completion.as_ref().map(|completion| completion.push(transaction, &request)).transpose()
+        };
+        if request.status != TopUpStatus::Approved {
+            let mut transaction = self.transaction("top-up request");
+            let claim = record(&mut transaction)?;
+            self.transact(transaction, |cancelled| {
+                if cancelled.failed(claim) { StoreError::IdempotencyLost } else { cancelled.unexpected() }
+            })
+            .await?;
+            return Ok(request);
         }
-        Err(StoreError::Contended)
+        self.move_money(partner, mode, |wallet| {
+            let attempt = || {
+                let credit = wallet
+                    .entry(LedgerKind::TopUpCredit, request.amount, request.id, request.created_at)
+                    .map_err(beyond_limit(partner, mode))?;
+                let mut transaction = self.transaction("sandbox top-up");
+                let credited = push_balance_change(&mut transaction, partner, &wallet, &credit)?;
+                let claim = record(&mut transaction)?;
+                Ok(Attempt { transaction, raced: vec![credited], claim, outcome: request.clone() })
+            };
+            std::future::ready(attempt())
+        })
+        .await
     }
 
     /// One of the partner's requests in `mode`; another partner's or mode's is `NotFound`.
     pub async fn top_up(&self, partner: &PartnerId, mode: Mode, id: &TopUpId) -> Result<TopUpRequest, StoreError> {
-        let item = self.get(key(partner_pk(partner), top_up_sk(mode, id))).await?.ok_or(StoreError::NotFound)?;
-        top_up_from(&item)
+        top_up_from(&self.existing(&layout::top_up(partner, mode, id)).await?)
     }
 
     /// A page of the partner's requests in `mode`, newest first.
@@ -163,16 +116,20 @@ impl Store {
         mode: Mode,
         page: &PageRequest,
     ) -> Result<Page<TopUpRequest>, PageError> {
-        let found = self.newest_first(&partner_pk(partner), &top_up_prefix(mode), page).await?;
-        let items = found.items.iter().map(top_up_from).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: found.next })
+        self.newest_first(&layout::top_ups(partner, mode), page, top_up_from).await
+    }
+
+    /// Whose request `id` is, through its pointer item (immutable once written).
+    async fn top_up_owner(&self, id: &TopUpId) -> Result<(PartnerId, Mode), StoreError> {
+        let pointer = self.existing(&layout::top_up_pointer(id)).await?;
+        let pointer = read(&pointer);
+        Ok((pointer.parsed("partner_id")?, pointer.parsed("mode")?))
     }
 
     /// Any partner's request by its id alone (for ops), through its pointer item.
     pub async fn top_up_by_id(&self, id: &TopUpId) -> Result<TopUpRequest, StoreError> {
-        let pointer = self.get(key(pointer_pk(id), "TOPUP")).await?.ok_or(StoreError::NotFound)?;
-        let pointer = read(&pointer);
-        self.top_up(&pointer.parsed("partner_id")?, pointer.parsed("mode")?, id).await
+        let (partner, mode) = self.top_up_owner(id).await?;
+        self.top_up(&partner, mode, id).await
     }
 
     /// Live requests with `status`: pending ones oldest first (the queue ops work
@@ -182,16 +139,15 @@ impl Store {
         status: TopUpStatus,
         page: &PageRequest,
     ) -> Result<Page<TopUpRequest>, PageError> {
-        let partition = status_pk(status);
+        let index = layout::BY_STATUS;
+        let partition = layout::top_ups_with_status(status);
         let listing = Listing {
-            index: Some(BY_STATUS),
-            partition: (BY_STATUS.1, &partition),
-            sort_prefix: (BY_STATUS.2, ""),
+            index: Some(index),
+            partition: (index.pk, &partition),
+            sort_prefix: (index.sk, ""),
             newest_first: status != TopUpStatus::Pending,
         };
-        let found = self.list(listing, page).await?;
-        let items = found.items.iter().map(top_up_from).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: found.next })
+        self.list(listing, page, top_up_from).await
     }
 
     /// Approves a pending request: the status change (conditioned on `pending`, and
@@ -199,34 +155,21 @@ impl Store {
     /// so parallel approvals credit exactly once. A decided request is `InvalidState`.
     #[tracing::instrument(skip_all, fields(topup_id = %id, decided_by = %by))]
     pub async fn approve_top_up(&self, id: &TopUpId, by: &Decider) -> Result<TopUpRequest, StoreError> {
-        for race in 0..WALLET_RACES {
-            let request = self.pending_top_up(id).await?;
-            let wallet = self.wallet(&request.partner_id, request.mode).await?;
-            let at = now();
-            let (approved, status_change) = self.decide(&request, TopUpStatus::Approved, by, &at, None)?;
-            let items = vec![
-                status_change,
-                change_balance(&self.table, &request.partner_id, request.mode, wallet.balance, request.amount, &at)?,
-                put_entry(&self.table, &request.partner_id, &credit_entry(&request, wallet.balance, &at))?,
-            ];
-            let written = self
-                .transact(items, |reasons| {
-                    if condition_failed_at(reasons, STATUS_CHANGE) || condition_failed_at(reasons, CREDIT) {
-                        StoreError::Contended
-                    } else {
-                        StoreError::Dynamo(format!("approval transaction cancelled: {reasons:?}").into())
-                    }
-                })
-                .await;
-            match written {
-                Ok(()) => return Ok(approved),
-                // Decided in parallel, or the wallet moved: read both again; the
-                // request's status decides.
-                Err(StoreError::Contended) => super::orders::pause_after_race(race).await,
-                Err(other) => return Err(other),
-            }
-        }
-        Err(StoreError::Contended)
+        let (partner, mode) = self.top_up_owner(id).await?;
+        self.move_money(&partner, mode, |wallet| async move {
+            let request = pending(self.top_up(&partner, mode, id).await?)?;
+            let at = Timestamp::now();
+            let mut transaction = self.transaction("approval");
+            let (approved, still_pending) = decide(&mut transaction, &request, TopUpStatus::Approved, by, at, None)?;
+            let credit = wallet
+                .entry(LedgerKind::TopUpCredit, request.amount, request.id, at)
+                .map_err(beyond_limit(&partner, mode))?;
+            let credited = push_balance_change(&mut transaction, &partner, &wallet, &credit)?;
+            // Decided in parallel, or the wallet moved: read both again; the request's
+            // status decides.
+            Ok(Attempt { transaction, raced: vec![still_pending, credited], claim: None, outcome: approved })
+        })
+        .await
     }
 
     /// Rejects a pending request with a reason the partner is told, recording who
@@ -238,66 +181,77 @@ impl Store {
         by: &Decider,
         reason: &RejectionReason,
     ) -> Result<TopUpRequest, StoreError> {
-        let request = self.pending_top_up(id).await?;
-        let (rejected, change) = self.decide(&request, TopUpStatus::Rejected, by, &now(), Some(reason))?;
-        match self.transact(vec![change], |_| StoreError::Contended).await {
+        let request = pending(self.top_up_by_id(id).await?)?;
+        let mut transaction = self.transaction("rejection");
+        let (rejected, still_pending) =
+            decide(&mut transaction, &request, TopUpStatus::Rejected, by, Timestamp::now(), Some(reason))?;
+        let written = self
+            .transact(transaction, |cancelled| {
+                if cancelled.failed(still_pending) { StoreError::Contended } else { cancelled.unexpected() }
+            })
+            .await;
+        match written {
             Ok(()) => Ok(rejected),
+            // Decided in parallel: say how (a decided request never returns to pending).
             Err(StoreError::Contended) => {
-                let now_is = self.top_up_by_id(id).await?;
-                Err(StoreError::InvalidState(format!("the top-up request is already {}", now_is.status.as_str())))
+                Err(pending(self.top_up_by_id(id).await?).err().unwrap_or(StoreError::Contended))
             }
             Err(other) => Err(other),
         }
     }
+}
 
-    async fn pending_top_up(&self, id: &TopUpId) -> Result<TopUpRequest, StoreError> {
-        let request = self.top_up_by_id(id).await?;
-        if request.status != TopUpStatus::Pending {
-            return Err(StoreError::InvalidState(format!("the top-up request is already {}", request.status.as_str())));
-        }
-        Ok(request)
+/// `request`, if it still waits for a decision; otherwise `InvalidState` naming its status.
+fn pending(request: TopUpRequest) -> Result<TopUpRequest, StoreError> {
+    if request.status != TopUpStatus::Pending {
+        return Err(StoreError::InvalidState(format!("the top-up request is already {}", request.status.as_str())));
     }
+    Ok(request)
+}
 
-    /// A decision on a pending request: the request as decided, and its status change,
-    /// conditioned on the request still pending. Who decided is written in that same
-    /// update, so a decision (and the credit it is part of) never exists without its
-    /// decider. Both are built from the same values, so they cannot disagree.
-    fn decide(
-        &self,
-        request: &TopUpRequest,
-        status: TopUpStatus,
-        by: &Decider,
-        at: &Timestamp,
-        reason: Option<&RejectionReason>,
-    ) -> Result<(TopUpRequest, TransactWriteItem), StoreError> {
-        let decided = TopUpRequest {
-            status,
-            decided_at: Some(at.clone()),
-            decided_by: Some(by.clone()),
-            reason: reason.map(ToString::to_string),
-            ..request.clone()
-        };
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(partner_pk(&request.partner_id), top_up_sk(request.mode, &request.id))))
+/// A decision on a pending request: the request as decided, and the slot of its status
+/// change, conditioned on the request still pending. Who decided is written in that
+/// same update, so a decision (and the credit it is part of) never exists without its
+/// decider. Both are built from the same values, so they cannot disagree.
+fn decide(
+    transaction: &mut Transaction,
+    request: &TopUpRequest,
+    status: TopUpStatus,
+    by: &Decider,
+    at: Timestamp,
+    reason: Option<&RejectionReason>,
+) -> Result<(TopUpRequest, Slot), StoreError> {
+    let decided = TopUpRequest {
+        status,
+        decided_at: Some(at),
+        decided_by: Some(by.clone()),
+        reason: reason.map(ToString::to_string),
+        ..request.clone()
+    };
+    let text = |value: &str| AttributeValue::S(value.to_owned());
+    let key = layout::top_up(&request.partner_id, request.mode, &request.id);
+    let slot = transaction.update(&key, |update| {
+        let update = update
             .update_expression(if reason.is_some() {
-                "SET #status = :decided, decided_at = :at, decided_by = :by, gsi1pk = :index, reason = :reason"
+                "SET #status = :decided, decided_at = :at, decided_by = :by, #queue = :queue, reason = :reason"
             } else {
-                "SET #status = :decided, decided_at = :at, decided_by = :by, gsi1pk = :index"
+                "SET #status = :decided, decided_at = :at, decided_by = :by, #queue = :queue"
             })
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":decided", AttributeValue::S(status.as_str().into()))
-            .expression_attribute_values(":pending", AttributeValue::S(TopUpStatus::Pending.as_str().into()))
-            .expression_attribute_values(":at", AttributeValue::S(at.clone()))
-            .expression_attribute_values(":by", AttributeValue::S(by.to_string()))
-            .expression_attribute_values(":index", AttributeValue::S(status_pk(status)));
-        if let Some(reason) = reason {
-            update = update.expression_attribute_values(":reason", AttributeValue::S(reason.to_string()));
+            // The request moves to its new status's queue of the `by_status` index.
+            .expression_attribute_names("#queue", layout::BY_STATUS.pk)
+            .expression_attribute_values(":decided", text(status.as_str()))
+            .expression_attribute_values(":pending", text(TopUpStatus::Pending.as_str()))
+            .expression_attribute_values(":at", text(&at.to_string()))
+            .expression_attribute_values(":by", text(&by.to_string()))
+            .expression_attribute_values(":queue", text(&layout::top_ups_with_status(status)));
+        match reason {
+            Some(reason) => update.expression_attribute_values(":reason", text(reason.as_str())),
+            None => update,
         }
-        let change = TransactWriteItem::builder().update(update.build().map_err(StoreError::dynamo)?).build();
-        Ok((decided, change))
-    }
+    })?;
+    Ok((decided, slot))
 }
 
 #[cfg(test)]
@@ -316,8 +270,8 @@ mod tests {
             status: TopUpStatus::Approved,
             payment_reference: Some("WIRE-1".into()),
             note: None,
-            created_at: "2025-01-02T03:04:05.000Z".into(),
-            decided_at: Some("2025-01-03T03:04:05.000Z".into()),
+            created_at: "2025-01-02T03:04:05.000Z".parse().expect("a time"),
+            decided_at: Some("2025-01-03T03:04:05.000Z".parse().expect("a time")),
             decided_by: by,
             reason: None,
         }

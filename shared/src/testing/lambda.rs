@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::TestDatabase;
-use crate::domain::{CompanyName, Email, SignUp};
+use crate::domain::Money;
 
 /// What the function answered: a response, or an error it reported to the runtime.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,15 +220,67 @@ pub fn http_event(
 
 /// A sandbox key of a new partner in `db`, for events that need one.
 pub async fn sandbox_key(db: &TestDatabase) -> String {
-    let signup = SignUp::new(
-        CompanyName::parse(Some("Lambda Test")).expect("valid"),
-        Email::parse(Some(&format!("lambda-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())))
-            .expect("valid"),
-        None,
-        crate::domain::Money::dollars(1000),
-    );
-    db.store.sign_up(&signup).await.expect("signed up");
+    let signup = super::sign_up(&db.store, "Lambda Test", &super::unique_email("lambda"), Money::dollars(1000)).await;
     signup.first_key.key.expose().to_owned()
+}
+
+/// Who a probe's request is made as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// No key at all.
+    Nobody,
+    /// A new partner's sandbox key.
+    Partner,
+    /// A registered ops key.
+    Ops,
+}
+
+/// One request to a function binary, and the status it must answer.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub method: &'static str,
+    pub path: String,
+    pub caller: Caller,
+    pub body: Option<Value>,
+    pub status: u16,
+}
+
+impl Probe {
+    pub fn get(path: impl Into<String>, caller: Caller, status: u16) -> Self {
+        Probe { method: "GET", path: path.into(), caller, body: None, status }
+    }
+
+    pub fn post(path: impl Into<String>, caller: Caller, body: Value, status: u16) -> Self {
+        Probe { method: "POST", path: path.into(), caller, body: Some(body), status }
+    }
+}
+
+/// Runs the function binary at `binary` as a real Lambda, under this Runtime API
+/// emulator, with the environment template.yaml gives it, over a fresh embedded
+/// database; and checks that each probe answers its status however API Gateway sends
+/// it: a plain event, one with a base64 body and one from a named stage.
+pub async fn assert_function_answers(binary: &str, probes: &[Probe]) {
+    let db = TestDatabase::embedded().await;
+    let partner_key = sandbox_key(&db).await;
+    let ops_key = crate::domain::ApiKey::generate(crate::domain::KeyRole::Ops);
+    db.store.register_ops_key(&ops_key, "lambda test").await.expect("the ops key is registered");
+    let lambda = LambdaProcess::start(binary, &db).await;
+    let mut wrong = Vec::new();
+    for probe in probes {
+        let key = match probe.caller {
+            Caller::Nobody => None,
+            Caller::Partner => Some(partner_key.as_str()),
+            Caller::Ops => Some(ops_key.expose()),
+        };
+        let statuses = assert_answers_http_events(&lambda, probe.method, &probe.path, key, probe.body.clone()).await;
+        if statuses != [probe.status; 3] {
+            wrong.push(format!(
+                "{} {} as {:?}: {statuses:?}, not {}",
+                probe.method, probe.path, probe.caller, probe.status
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{binary} answered (plain, base64 body, named stage):\n{}", wrong.join("\n"));
 }
 
 /// Checks a function binary answers a route as API Gateway sends it: a plain event, one

@@ -74,7 +74,7 @@ pub async fn assert_ledger_sums_to_balance(app: &TestApp, key: &str) {
     let sum = entries
         .iter()
         .map(|e| e["amount"].as_str().and_then(|a| Money::try_from(a.to_owned()).ok()).expect("an amount"))
-        .fold(Money::ZERO, |sum, amount| sum + amount);
+        .fold(Money::ZERO, |sum, amount| (sum + amount).expect("a ledger sums within the limit"));
     assert_eq!(sum.to_string(), balance(app, key).await, "the ledger sums to the balance");
 }
 

@@ -1,7 +1,7 @@
 //! What each email says, that it says it in both bodies, and that the HTML is escaped.
 
 use super::*;
-use crate::domain::{CompanyName, ContactName, Email as Address, PartnerId, now};
+use crate::domain::{CompanyName, ContactName, Email as Address, PartnerId, Timestamp};
 
 const FROM: &str = "no-reply@steller.example";
 
@@ -11,7 +11,7 @@ fn partner(company: &str) -> Partner {
         company_name: CompanyName::parse(Some(company)).expect("a valid name"),
         email: Address::parse(Some("dev@acme.example")).expect("a valid email"),
         contact_name: Some(ContactName::parse(Some("Ada <Lovelace>")).expect("a valid name")),
-        created_at: now(),
+        created_at: Timestamp::now(),
     }
 }
 

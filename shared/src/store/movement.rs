@@ -1,0 +1,102 @@
+//! The loop every money movement runs: read the wallet, build the transaction that
+//! moves the money (conditioned on the balance just read), and when another movement
+//! wins the race, read again.
+//!
+//! Every lost race means another movement on the same wallet committed, so the loop
+//! always makes progress; it is bounded all the same (then 503, nothing written), so a
+//! wallet hammered by many writers answers quickly instead of running into the Lambda
+//! timeout.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::transaction::{Slot, Transaction};
+use super::{Store, StoreError, layout};
+use crate::domain::{Mode, MoneyError, PartnerId, Wallet};
+
+/// How many times a money movement re-reads a wallet that changed under it: also how
+/// many concurrent movements on one wallet a request can outlast.
+const WALLET_RACES: u32 = 40;
+
+/// One try at a money movement, built from the wallet as just read.
+#[derive(Debug)]
+pub(crate) struct Attempt<T> {
+    pub(crate) transaction: Transaction,
+    /// The items whose failed condition means another change won the race (the wallet's
+    /// balance update, an order's status): read everything again.
+    pub(crate) raced: Vec<Slot>,
+    /// The idempotency claim's completion, when the request has a key: its failed
+    /// condition means the claim was lost, and nothing may be written.
+    pub(crate) claim: Option<Slot>,
+    /// What the caller gets once the transaction commits.
+    pub(crate) outcome: T,
+}
+
+impl Store {
+    /// Runs `attempt` on the wallet of `partner` in `mode` until its transaction commits.
+    /// `attempt` may refuse (insufficient funds, an order already cancelled): that error
+    /// is the answer, and nothing is written.
+    pub(crate) async fn move_money<T, F, Fut>(
+        &self,
+        partner: &PartnerId,
+        mode: Mode,
+        mut attempt: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnMut(Wallet) -> Fut,
+        Fut: Future<Output = Result<Attempt<T>, StoreError>>,
+    {
+        for race in 0..WALLET_RACES {
+            let wallet = self.wallet(partner, mode).await?;
+            let Attempt { transaction, raced, claim, outcome } = attempt(wallet).await?;
+            let written = self
+                .transact(transaction, |cancelled| {
+                    if cancelled.failed(claim) {
+                        StoreError::IdempotencyLost
+                    } else if raced.iter().any(|slot| cancelled.failed(*slot)) {
+                        StoreError::Contended
+                    } else {
+                        cancelled.unexpected()
+                    }
+                })
+                .await;
+            match written {
+                Ok(()) => {
+                    if race > 0 {
+                        tracing::info!(races = race, "money moved after losing races to other changes of the wallet");
+                    }
+                    return Ok(outcome);
+                }
+                // Expected under concurrency, and harmless: only the count matters.
+                Err(StoreError::Contended) => {
+                    tracing::debug!(race, "the wallet changed under this movement; reading it again");
+                    pause_after_race(race).await;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        tracing::warn!(races = WALLET_RACES, "the wallet kept changing; giving up with nothing written");
+        Err(StoreError::Contended)
+    }
+}
+
+/// The error for a wallet whose balance cannot take a movement. Only a corrupt wallet
+/// gets here: every amount and balance is held far below the limit.
+pub(crate) fn beyond_limit(partner: &PartnerId, mode: Mode) -> impl FnOnce(MoneyError) -> StoreError {
+    let wallet = layout::wallet(partner, mode);
+    move |error| StoreError::Corrupt {
+        key: format!("{}/{}", wallet.pk, wallet.sk),
+        reason: format!("the balance {error}"),
+    }
+}
+
+/// A short random pause before re-reading a wallet that just changed, growing a little
+/// with each lost race so that competing writers spread out.
+async fn pause_after_race(race: u32) {
+    let ceiling = 5 * u64::from(race.min(10)) + 5;
+    // The generator is not Send: draw before awaiting.
+    let pause = Duration::from_millis(rand::rng().random_range(1..=ceiling));
+    tokio::time::sleep(pause).await;
+}

@@ -1,0 +1,129 @@
+//! One `TransactWriteItems` under construction. Each item pushed returns a named `Slot`,
+//! so when DynamoDB cancels the transaction, the reason is matched to the item that
+//! failed by its name (`cancelled.failed(debit)`), never by its position.
+
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
+
+use super::StoreError;
+use super::item::Item;
+use super::layout::Key;
+
+/// An item's place in its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot(usize);
+
+/// The items of one transaction on one table, in the order they were pushed.
+#[derive(Debug, Clone)]
+pub(crate) struct Transaction {
+    /// What the transaction does, for the error when it is cancelled unexpectedly.
+    what: &'static str,
+    table: String,
+    items: Vec<TransactWriteItem>,
+}
+
+impl Transaction {
+    pub(crate) fn new(what: &'static str, table: &str) -> Self {
+        Transaction { what, table: table.to_owned(), items: Vec::new() }
+    }
+
+    /// Puts `item`, which must not exist yet (its id is fresh, or it claims something once).
+    pub(crate) fn put_new(&mut self, item: Item) -> Result<Slot, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(StoreError::dynamo)?;
+        Ok(self.push(TransactWriteItem::builder().put(put).build()))
+    }
+
+    /// Updates the item at `key` as `change` says (its expression, condition and values).
+    pub(crate) fn update(
+        &mut self,
+        key: &Key,
+        change: impl FnOnce(UpdateBuilder) -> UpdateBuilder,
+    ) -> Result<Slot, StoreError> {
+        let update = change(Update::builder().table_name(&self.table).set_key(Some(key.item())))
+            .build()
+            .map_err(StoreError::dynamo)?;
+        Ok(self.push(TransactWriteItem::builder().update(update).build()))
+    }
+
+    /// Deletes the item at `key`, whether or not it exists.
+    pub(crate) fn delete(&mut self, key: &Key) -> Result<Slot, StoreError> {
+        let delete =
+            Delete::builder().table_name(&self.table).set_key(Some(key.item())).build().map_err(StoreError::dynamo)?;
+        Ok(self.push(TransactWriteItem::builder().delete(delete).build()))
+    }
+
+    /// Adds an item built elsewhere (an idempotency claim's completion).
+    pub(crate) fn push(&mut self, item: TransactWriteItem) -> Slot {
+        self.items.push(item);
+        Slot(self.items.len() - 1)
+    }
+
+    pub(crate) fn items(&self) -> &[TransactWriteItem] {
+        &self.items
+    }
+}
+
+/// Why DynamoDB cancelled a transaction: one reason per item.
+#[derive(Debug, Clone)]
+pub(crate) struct Cancelled {
+    what: &'static str,
+    reasons: Vec<CancellationReason>,
+}
+
+impl Cancelled {
+    pub(crate) fn new(transaction: &Transaction, reasons: Vec<CancellationReason>) -> Self {
+        Cancelled { what: transaction.what, reasons }
+    }
+
+    /// Whether the condition of the item in `slot` failed; `None` (an item that was not
+    /// pushed this time) never did.
+    pub(crate) fn failed(&self, slot: impl Into<Option<Slot>>) -> bool {
+        slot.into().and_then(|Slot(index)| self.reasons.get(index)).and_then(CancellationReason::code)
+            == Some("ConditionalCheckFailed")
+    }
+
+    /// A cancellation no item explains: a bug, reported with every reason DynamoDB gave.
+    pub(crate) fn unexpected(&self) -> StoreError {
+        let codes: Vec<&str> = self.reasons.iter().map(|reason| reason.code().unwrap_or("-")).collect();
+        StoreError::Dynamo(format!("{} transaction cancelled: {codes:?}", self.what).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cancelled(codes: &[&str]) -> Cancelled {
+        let transaction = Transaction::new("test", "table");
+        Cancelled::new(
+            &transaction,
+            codes.iter().map(|code| CancellationReason::builder().code(*code).build()).collect(),
+        )
+    }
+
+    #[test]
+    fn a_cancellation_names_the_slot_whose_condition_failed() {
+        let mut transaction = Transaction::new("test", "table");
+        let first = transaction.push(TransactWriteItem::builder().build());
+        let second = transaction.push(TransactWriteItem::builder().build());
+
+        let reasons = cancelled(&["None", "ConditionalCheckFailed"]);
+
+        assert!(!reasons.failed(first));
+        assert!(reasons.failed(second));
+        assert!(!reasons.failed(None), "an item not pushed never failed");
+    }
+
+    #[test]
+    fn an_unexpected_cancellation_lists_every_reason() {
+        let error = cancelled(&["None", "ValidationError"]).unexpected();
+        assert!(error.to_string().contains("DynamoDB call failed"), "{error}");
+        let StoreError::Dynamo(cause) = error else { panic!("a DynamoDB failure") };
+        assert_eq!(cause.to_string(), r#"test transaction cancelled: ["None", "ValidationError"]"#);
+    }
+}
