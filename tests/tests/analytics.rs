@@ -20,7 +20,9 @@ const BUDGET: Duration = Duration::from_secs(60);
 fn record(n: usize, caller: Option<(PartnerId, Mode)>) -> RequestLogRecord {
     RequestLogRecord {
         request_id: format!("req_{n:06}"),
-        timestamp: format!("2026-11-{:02}T10:{:02}:{:02}.{:03}Z", 20 + n % 3, n / 60 % 60, n % 60, n % 1000),
+        timestamp: format!("2026-11-{:02}T10:{:02}:{:02}.{:03}Z", 20 + n % 3, n / 60 % 60, n % 60, n % 1000)
+            .parse()
+            .expect("a time"),
         partner_id: caller.map(|(partner, _)| partner),
         mode: caller.map(|(_, mode)| mode),
         method: "GET".into(),

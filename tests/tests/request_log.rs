@@ -109,7 +109,7 @@ async fn a_failed_log_send_changes_no_response(app: TestApp) {
 fn record(n: usize) -> RequestLogRecord {
     RequestLogRecord {
         request_id: format!("req_{n:026}"),
-        timestamp: "2026-11-23T10:00:00.000Z".into(),
+        timestamp: "2026-11-23T10:00:00.000Z".parse().expect("a time"),
         partner_id: None,
         mode: None,
         method: "GET".into(),

@@ -32,7 +32,7 @@ fn record(n: usize, logged: &Logged<'_>) -> RequestLogRecord {
     let caller = logged.caller.map(|(partner, mode)| (PartnerId::parse(&partner.id).expect("a partner id"), mode));
     RequestLogRecord {
         request_id: format!("req_{n:04}"),
-        timestamp: logged.at.into(),
+        timestamp: logged.at.parse().expect("a time"),
         partner_id: caller.map(|(id, _)| id),
         mode: caller.map(|(_, mode)| mode),
         method: logged.method.into(),

@@ -34,7 +34,7 @@ async fn queue_with(records: usize) -> InProcessQueue {
     for n in 0..records {
         let record = RequestLogRecord {
             request_id: format!("req_{n:04}"),
-            timestamp: "2026-11-23T10:00:00.000Z".into(),
+            timestamp: "2026-11-23T10:00:00.000Z".parse().expect("a time"),
             partner_id: Some(partner),
             mode: Some(Mode::Live),
             method: "POST".into(),

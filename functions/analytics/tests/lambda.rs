@@ -30,7 +30,7 @@ fn scheduled_event() -> Value {
 fn record(n: usize, partner: PartnerId) -> RequestLogRecord {
     RequestLogRecord {
         request_id: format!("req_lambda{n:04}"),
-        timestamp: "2026-11-24T09:59:00.000Z".into(),
+        timestamp: "2026-11-24T09:59:00.000Z".parse().expect("a time"),
         partner_id: Some(partner),
         mode: Some(Mode::Sandbox),
         method: "GET".into(),

@@ -165,7 +165,7 @@ mod tests {
     fn record(request_id: &str) -> RequestLogRecord {
         RequestLogRecord {
             request_id: request_id.into(),
-            timestamp: "2026-01-01T00:00:00.000Z".into(),
+            timestamp: "2026-01-01T00:00:00.000Z".parse().expect("a time"),
             partner_id: None,
             mode: None,
             method: "GET".into(),

@@ -27,7 +27,7 @@ pub use self::row::{LogRow, MalformedRecord, ROW_TTL_DAYS};
 pub use self::sqs::SqsQueue;
 pub use self::table::{RequestLogTable, WRITE_BATCH, WriteRowsError};
 pub use self::usage::{DayUsage, MAX_RANGE_DAYS, RangeError, RouteUsage, Usage, UsageRange, parse_date};
-use crate::domain::{Mode, PartnerId};
+use crate::domain::{Mode, PartnerId, Timestamp};
 
 /// The most messages one receive or one delete may take: SQS's limit for
 /// `ReceiveMessage` and `DeleteMessageBatch`, which every adapter holds callers to.
@@ -39,8 +39,9 @@ pub const MAX_BATCH: usize = 10;
 pub struct RequestLogRecord {
     /// `req_<ULID>`, the response's `X-Request-Id`; the row key, so a redelivery is no duplicate.
     pub request_id: String,
-    /// RFC 3339 UTC, when the request arrived.
-    pub timestamp: String,
+    /// When the request arrived. The queue carries it as RFC 3339 text; any offset is
+    /// read and normalised to UTC with milliseconds, so sort keys compare as time.
+    pub timestamp: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<PartnerId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

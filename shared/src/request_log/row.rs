@@ -13,7 +13,6 @@
 //! message delivered twice writes the same row twice: an overwrite, never a second row.
 
 use super::RequestLogRecord;
-use crate::domain::Timestamp;
 use crate::store::layout;
 
 /// How long a row is kept: DynamoDB's TTL deletes it 90 days after its request.
@@ -41,7 +40,6 @@ pub enum MalformedRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRow {
     record: RequestLogRecord,
-    at: Timestamp,
 }
 
 impl LogRow {
@@ -76,9 +74,6 @@ impl LogRow {
         if record.partner_id.is_some() != record.mode.is_some() {
             return Err(invalid("mode", "must be given exactly when partner_id is"));
         }
-        let at = Timestamp::parse(&record.timestamp)
-            .map_err(|_| invalid("timestamp", "must be an RFC 3339 time from 1970 to 9999"))?;
-        record.timestamp = at.to_string();
         if record.route.is_empty() || record.route.len() > 256 || record.route.chars().any(char::is_control) {
             return Err(invalid("route", "must be 1-256 characters without control characters"));
         }
@@ -92,7 +87,7 @@ impl LogRow {
                 agent.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect()
             }
         });
-        Ok(LogRow { record, at })
+        Ok(LogRow { record })
     }
 
     pub fn record(&self) -> &RequestLogRecord {
@@ -107,7 +102,7 @@ impl LogRow {
     /// without a partner), then time and request id.
     pub(crate) fn key(&self) -> layout::Key {
         let partner = self.record.partner_id.as_ref().zip(self.record.mode);
-        layout::logged_request(partner, self.at, &self.record.request_id)
+        layout::logged_request(partner, self.record.timestamp, &self.record.request_id)
     }
 
     pub fn pk(&self) -> String {
@@ -119,13 +114,13 @@ impl LogRow {
     }
 
     /// The request's UTC day, `YYYY-MM-DD`.
-    pub fn date(&self) -> &str {
-        self.record.timestamp.get(..10).unwrap_or_default()
+    pub fn date(&self) -> String {
+        self.record.timestamp.date()
     }
 
     /// When DynamoDB's TTL removes the row, in seconds since the epoch.
     pub fn expires_at(&self) -> i64 {
-        self.at.unix_seconds() + ROW_TTL_DAYS * 24 * 60 * 60
+        self.record.timestamp.unix_seconds() + ROW_TTL_DAYS * 24 * 60 * 60
     }
 }
 
@@ -171,9 +166,9 @@ mod tests {
     #[test]
     fn timestamps_are_normalised_to_utc_with_milliseconds_so_they_sort_as_text() {
         let row = LogRow::parse(&body(json!({"timestamp": "2026-11-23T23:30:00+01:00"}))).expect("valid");
-        assert_eq!(row.record().timestamp, "2026-11-23T22:30:00.000Z");
+        assert_eq!(row.record().timestamp.to_string(), "2026-11-23T22:30:00.000Z");
         let row = LogRow::parse(&body(json!({"timestamp": "2026-11-23T10:00:00.123456789Z"}))).expect("valid");
-        assert_eq!(row.record().timestamp, "2026-11-23T10:00:00.123Z");
+        assert_eq!(row.record().timestamp.to_string(), "2026-11-23T10:00:00.123Z");
     }
 
     #[test]

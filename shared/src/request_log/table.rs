@@ -142,7 +142,7 @@ fn row_item(row: &LogRow) -> Item {
     let record = row.record();
     item(&row.key())
         .s("request_id", &record.request_id)
-        .s("timestamp", &record.timestamp)
+        .time("timestamp", record.timestamp)
         .s_opt("partner_id", record.partner_id.map(|id| id.to_string()))
         .s_opt("mode", record.mode.map(Mode::as_str))
         .s("method", &record.method)
