@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// A point in time, always UTC and whole milliseconds, so that the text it is written
 /// as parses back to the same value.
@@ -28,8 +28,32 @@ impl Timestamp {
 
     /// Parses RFC 3339 in any offset, normalised to UTC and cut to milliseconds.
     pub fn parse(raw: &str) -> Result<Self, TimestampError> {
-        let at = OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| TimestampError)?;
-        Self::from_datetime(at)
+        Self::parse_written(raw).or_else(|_| {
+            let at = OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| TimestampError)?;
+            Self::from_datetime(at)
+        })
+    }
+
+    /// Parses exactly the form a `Timestamp` is written in, `YYYY-MM-DDTHH:MM:SS.mmmZ`,
+    /// as the store reads it back. Kept apart from `parse` so that a Lambda that only
+    /// reads its own timestamps carries no general RFC 3339 parser.
+    pub fn parse_written(raw: &str) -> Result<Self, TimestampError> {
+        let bytes = raw.as_bytes();
+        let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (23, b'Z')];
+        if bytes.len() != 24 || separators.iter().any(|&(at, separator)| bytes.get(at) != Some(&separator)) {
+            return Err(TimestampError);
+        }
+        let number = |from: usize, to: usize| -> Result<u16, TimestampError> {
+            let digits = raw.get(from..to).filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()));
+            digits.and_then(|digits| digits.parse().ok()).ok_or(TimestampError)
+        };
+        let small = |from, to| number(from, to).and_then(|n| u8::try_from(n).map_err(|_| TimestampError));
+        let month = Month::try_from(small(5, 7)?).map_err(|_| TimestampError)?;
+        let date =
+            Date::from_calendar_date(i32::from(number(0, 4)?), month, small(8, 10)?).map_err(|_| TimestampError)?;
+        let time = Time::from_hms_milli(small(11, 13)?, small(14, 16)?, small(17, 19)?, number(20, 23)?)
+            .map_err(|_| TimestampError)?;
+        Self::from_datetime(PrimitiveDateTime::new(date, time).assume_utc())
     }
 
     /// `at` in UTC, cut to milliseconds. Years before 1970 or after 9999 are refused: the
@@ -39,7 +63,7 @@ impl Timestamp {
         if !(1970..=9999).contains(&at.year()) {
             return Err(TimestampError);
         }
-        at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).map(Timestamp).map_err(|_| TimestampError)
+        at.replace_nanosecond(u32::from(at.millisecond()) * 1_000_000).map(Timestamp).map_err(|_| TimestampError)
     }
 
     pub fn datetime(self) -> OffsetDateTime {
@@ -124,6 +148,25 @@ mod tests {
     fn text_that_is_not_a_time_of_the_unix_era_is_refused() {
         for bad in ["yesterday", "2026-11-23", "2026-11-23T10:00:00", "1969-12-31T23:59:59Z", ""] {
             assert_eq!(Timestamp::parse(bad), Err(TimestampError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_written_form_reads_back_without_the_general_parser_and_nothing_else_does() {
+        let at = Timestamp::parse_written("2026-02-28T23:59:59.999Z").expect("the written form");
+        assert_eq!(at.to_string(), "2026-02-28T23:59:59.999Z");
+        assert_eq!(Ok(at), Timestamp::parse("2026-02-28T23:59:59.999Z"));
+        for other in [
+            "2026-02-29T10:00:00.000Z",
+            "2026-13-01T10:00:00.000Z",
+            "2026-11-23T24:00:00.000Z",
+            "2026-11-23T10:00:00Z",
+            "2026-11-23T10:00:00.000+00:00",
+            "2026-11-23 10:00:00.000Z",
+            "+026-11-23T10:00:00.000Z",
+            "1969-12-31T23:59:59.999Z",
+        ] {
+            assert_eq!(Timestamp::parse_written(other), Err(TimestampError), "{other:?}");
         }
     }
 

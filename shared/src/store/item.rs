@@ -106,12 +106,17 @@ impl Reader<'_> {
         parse(raw).ok_or_else(|| self.corrupt(format!("{name} has an unexpected value")))
     }
 
+    /// A time as the store writes it (`Timestamp::parse_written`).
     pub(crate) fn time(&self, name: &str) -> Result<Timestamp, StoreError> {
-        self.parsed(name)
+        self.parsed_with(name, |raw| Timestamp::parse_written(raw).ok())
     }
 
     pub(crate) fn time_opt(&self, name: &str) -> Result<Option<Timestamp>, StoreError> {
-        self.parsed_opt(name)
+        self.s_opt(name)?
+            .map(|raw| {
+                Timestamp::parse_written(raw).map_err(|_| self.corrupt(format!("{name} has an unexpected value")))
+            })
+            .transpose()
     }
 
     pub(crate) fn bool(&self, name: &str) -> Result<bool, StoreError> {

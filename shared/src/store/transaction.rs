@@ -44,9 +44,17 @@ impl Transaction {
         key: &Key,
         change: impl FnOnce(UpdateBuilder) -> UpdateBuilder,
     ) -> Result<Slot, StoreError> {
-        let update = change(Update::builder().table_name(&self.table).set_key(Some(key.item())))
-            .build()
-            .map_err(StoreError::dynamo)?;
+        // Only the caller's own `change` is generic: every Lambda links one copy of the rest.
+        let update = change(self.update_of(key));
+        self.push_update(update)
+    }
+
+    fn update_of(&self, key: &Key) -> UpdateBuilder {
+        Update::builder().table_name(&self.table).set_key(Some(key.item()))
+    }
+
+    fn push_update(&mut self, update: UpdateBuilder) -> Result<Slot, StoreError> {
+        let update = update.build().map_err(StoreError::dynamo)?;
         Ok(self.push(TransactWriteItem::builder().update(update).build()))
     }
 
