@@ -347,6 +347,20 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(key), None).await
     }
 
+    /// A live key for the partner that `key` (any of its keys) belongs to, made as the
+    /// portal makes one for its signed-in owner: the partner's email verified first (a
+    /// sign-in does that), then the key stored. The key, shown once.
+    pub async fn live_key_for(&self, key: &str) -> String {
+        let key = crate::domain::ApiKey::parse(key).expect("a well-formed key");
+        let principal = self.state.store.principal(&key).await.expect("looked up").expect("a known key");
+        let crate::domain::Principal::Partner { partner_id, .. } = principal else { panic!("a partner's key") };
+        let store = &self.state.store;
+        store.verify_email(&partner_id, crate::domain::Timestamp::now()).await.expect("the email is verified");
+        let live = crate::domain::NewKey::generate(crate::domain::Mode::Live, None);
+        store.create_key(&partner_id, &live).await.expect("the live key is stored");
+        live.key.expose().to_owned()
+    }
+
     /// A new partner with a unique email and a sandbox key, created through the store's
     /// signup command (the same write `POST /api/public/signup` makes).
     pub async fn new_partner(&self) -> TestPartner {

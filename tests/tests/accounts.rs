@@ -12,8 +12,11 @@ use steller::testing::TestApp;
 mod support;
 
 on_both_engines!(
-    a_signup_key_reads_the_sandbox_wallet_and_makes_a_live_key,
+    a_signup_key_reads_the_sandbox_wallet_but_cannot_make_a_live_key,
+    a_verified_owners_live_key_reads_the_empty_live_wallet,
     a_duplicate_email_in_another_case_is_refused_and_writes_nothing,
+    an_email_spelt_with_invisible_characters_is_refused_not_a_second_account,
+    names_with_invisible_or_control_characters_are_refused,
     twenty_parallel_signups_with_one_email_make_exactly_one_partner,
     keys_are_stored_only_as_their_sha256,
     a_revoked_key_stops_working_and_other_partners_keys_are_out_of_reach,
@@ -37,28 +40,82 @@ fn count_where(items: &[HashMap<String, AttributeValue>], sk: &str) -> usize {
     items.iter().filter(|item| item.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| s == sk)).count()
 }
 
-async fn a_signup_key_reads_the_sandbox_wallet_and_makes_a_live_key(app: TestApp) {
+async fn a_signup_key_reads_the_sandbox_wallet_but_cannot_make_a_live_key(app: TestApp) {
     let (status, body) = sign_up(&app, "flow@acme.example").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let key = body["api_key"].as_str().expect("a key");
 
     let sandbox = app.get("/api/wallet", key).await;
-    assert_eq!((sandbox.body["mode"].as_str(), sandbox.body["balance"].as_str()), (Some("sandbox"), Some("1000.00")));
-
     let live = app.post("/api/keys", Some(key), json!({"mode": "live", "name": "prod"})).await;
-    assert_eq!(live.status, StatusCode::CREATED, "{}", live.body);
-    let live_wallet = app.get("/api/wallet", live.body["key"].as_str().expect("a live key")).await;
+
+    assert_eq!((sandbox.body["mode"].as_str(), sandbox.body["balance"].as_str()), (Some("sandbox"), Some("1000.00")));
+    live.assert_problem(403, "forbidden");
+    let keys = app.get("/api/keys", key).await;
+    assert_eq!(keys.body["items"].as_array().map(Vec::len), Some(1), "no live key was made");
+}
+
+async fn a_verified_owners_live_key_reads_the_empty_live_wallet(app: TestApp) {
+    let (_, body) = sign_up(&app, "owner@acme.example").await;
+    let live_key = app.live_key_for(body["api_key"].as_str().expect("a key")).await;
+
+    let live_wallet = app.get("/api/wallet", &live_key).await;
+
     assert_eq!((live_wallet.body["mode"].as_str(), live_wallet.body["balance"].as_str()), (Some("live"), Some("0.00")));
 }
 
 async fn a_duplicate_email_in_another_case_is_refused_and_writes_nothing(app: TestApp) {
-    assert_eq!(sign_up(&app, "Ada@Example.com").await.0, StatusCode::CREATED);
+    let (status, first) = sign_up(&app, "Ada@Example.com").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(first["partner"]["email"], "ada@example.com", "kept normalised");
     let before = app.db.scan().await.len();
 
     let (status, body) = sign_up(&app, "ada@EXAMPLE.COM").await;
 
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")));
     assert_eq!(app.db.scan().await.len(), before, "nothing of the refused signup is stored");
+}
+
+async fn an_email_spelt_with_invisible_characters_is_refused_not_a_second_account(app: TestApp) {
+    assert_eq!(sign_up(&app, "dev@acme.example").await.0, StatusCode::CREATED);
+    let before = app.db.scan().await.len();
+
+    for lookalike in ["\u{200b}dev@acme.example", "dev\u{202e}@acme.example", "de\u{00ad}v@acme.example"] {
+        let (status, body) = sign_up(&app, lookalike).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{lookalike:?}: {body}");
+        assert_eq!(body["errors"][0]["field"], "email", "{body}");
+    }
+    // The same address in another Unicode form is the same address.
+    assert_eq!(sign_up(&app, "ren\u{e9}@acme.example").await.0, StatusCode::CREATED);
+    let (status, body) = sign_up(&app, "rene\u{301}@acme.example").await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")));
+    assert!(app.db.scan().await.len() > before, "only the one real new partner was added");
+}
+
+async fn names_with_invisible_or_control_characters_are_refused(app: TestApp) {
+    let company = app
+        .post("/api/public/signup", None, json!({"company_name": "Acme\u{202e}dtL", "email": "n1@acme.example"}))
+        .await;
+    let contact = app
+        .post(
+            "/api/public/signup",
+            None,
+            json!({"company_name": "Acme", "email": "n2@acme.example", "contact_name": "Ada\u{7}"}),
+        )
+        .await;
+    let (_, body) = sign_up(&app, "n3@acme.example").await;
+    let key_name = app
+        .post(
+            "/api/keys",
+            Some(body["api_key"].as_str().expect("a key")),
+            json!({"mode": "sandbox", "name": "ci\u{200b}"}),
+        )
+        .await;
+
+    company.assert_problem(422, "validation_failed");
+    assert_eq!(company.error_fields(), ["company_name"]);
+    assert_eq!(contact.error_fields(), ["contact_name"]);
+    key_name.assert_problem(422, "validation_failed");
+    assert_eq!(key_name.error_fields(), ["name"]);
 }
 
 async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner(app: TestApp) {
@@ -81,8 +138,7 @@ async fn twenty_parallel_signups_with_one_email_make_exactly_one_partner(app: Te
 async fn keys_are_stored_only_as_their_sha256(app: TestApp) {
     let (_, body) = sign_up(&app, "secret@acme.example").await;
     let sandbox_key = body["api_key"].as_str().expect("a key").to_owned();
-    let live = app.post("/api/keys", Some(&sandbox_key), json!({"mode": "live"})).await;
-    let live_key = live.body["key"].as_str().expect("a live key").to_owned();
+    let live_key = app.live_key_for(&sandbox_key).await;
 
     let stored: String = app.db.scan().await.iter().flat_map(|item| item.values().map(text_of)).collect();
 

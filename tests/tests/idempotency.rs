@@ -159,8 +159,8 @@ async fn keys_are_scoped_per_partner_and_mode(app: TestApp) {
 
     let alices = keyed_order(&app, &alice.key, "shared-key", body.clone()).await;
     let bobs = keyed_order(&app, &bob.key, "shared-key", body.clone()).await;
-    let live = app.post("/api/keys", Some(&alice.key), json!({"mode": "live"})).await;
-    let alices_live = keyed_order(&app, live.body["key"].as_str().expect("a key"), "shared-key", body).await;
+    let live = app.live_key_for(&alice.key).await;
+    let alices_live = keyed_order(&app, &live, "shared-key", body).await;
 
     assert_eq!((alices.status, bobs.status), (StatusCode::CREATED, StatusCode::CREATED));
     assert_ne!(alices.body["id"], bobs.body["id"]);

@@ -16,6 +16,8 @@ struct Server {
     request_log: String,
     /// The queue the server's request-log layer sends to.
     log_queue: steller_local::LogQueue,
+    /// The store the server runs on.
+    store: steller::Store,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -25,19 +27,25 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("an address"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let (ready, is_ready) = oneshot::channel::<(String, String, steller_local::LogQueue)>();
+        type Ready = (String, String, steller_local::LogQueue, steller::Store);
+        let (ready, is_ready) = oneshot::channel::<Ready>();
         let task = tokio::spawn(steller_local::serve(
             options,
             listener,
             move |running| {
-                let _ = ready.send((running.email.clone(), running.request_log.clone(), running.log_queue.clone()));
+                let _ = ready.send((
+                    running.email.clone(),
+                    running.request_log.clone(),
+                    running.log_queue.clone(),
+                    running.store.clone(),
+                ));
             },
             async move {
                 let _ = stopped.await;
             },
         ));
-        let (email, request_log, log_queue) = is_ready.await.expect("the server gets ready");
-        Server { base, email, request_log, log_queue, stop, task }
+        let (email, request_log, log_queue, store) = is_ready.await.expect("the server gets ready");
+        Server { base, email, request_log, log_queue, store, stop, task }
     }
 
     async fn sign_up(&self, email: &str) -> reqwest::Response {
@@ -268,9 +276,13 @@ async fn an_order_flows_from_signup_to_refund_over_http() {
 async fn live_top_up_flow(server: &Server) {
     let signup: Value =
         server.sign_up(&format!("topup-{}@acme.example", std::process::id())).await.json().await.expect("JSON");
-    let key = signup["api_key"].as_str().expect("a key");
-    let live = server.call(reqwest::Method::POST, "/api/keys", key, Some(json!({"mode": "live"}))).await;
-    let live_key = live["key"].as_str().expect("a live key");
+    // Live keys come from the portal, for an owner whose email is verified: made here as
+    // it makes them.
+    let partner = signup["partner"]["id"].as_str().and_then(|id| id.parse().ok()).expect("a partner id");
+    server.store.verify_email(&partner, steller::domain::Timestamp::now()).await.expect("verified");
+    let live = steller::domain::NewKey::generate(steller::domain::Mode::Live, None);
+    server.store.create_key(&partner, &live).await.expect("a live key");
+    let live_key = live.key.expose();
 
     let body = json!({"amount": "1500.00", "currency": "USD", "payment_reference": "WIRE-9"});
     let requested = server.call(reqwest::Method::POST, "/api/wallet/top-up-requests", live_key, Some(body)).await;

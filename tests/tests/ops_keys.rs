@@ -101,12 +101,12 @@ async fn ops_key_ids_and_partner_key_ids_never_reach_each_others_keys(app: TestA
     let (ops, ops_id) = register(&app, "ops").await;
     let partner = app.new_partner().await;
     let partner_id = PartnerId::parse(&partner.id).expect("a partner id");
-    let keys = app.state.store.list_keys(&partner_id, &PageRequest::default()).await.expect("listed");
+    let keys = app.state.store.list_keys(&partner_id, None, &PageRequest::default()).await.expect("listed");
     let partner_key_id = keys.items[0].id;
 
     let unknown = app.state.store.revoke_ops_key(&KeyId::generate()).await;
     let partners_as_ops = app.state.store.revoke_ops_key(&partner_key_id).await;
-    let ops_as_partners = app.state.store.revoke_key(&partner_id, &ops_id).await;
+    let ops_as_partners = app.state.store.revoke_key(&partner_id, None, &ops_id).await;
 
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
     assert!(matches!(partners_as_ops, Err(StoreError::NotFound)), "{partners_as_ops:?}");

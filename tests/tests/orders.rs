@@ -168,8 +168,7 @@ async fn orders_and_ledgers_are_isolated_by_partner_and_mode(app: TestApp) {
     let product_id = product(&app, "1.00", true).await;
     let placed = order(&app, &alice.key, &product_id, 1).await;
     let id = placed.body["id"].as_str().expect("an id").to_owned();
-    let live = app.post("/api/keys", Some(&alice.key), json!({"mode": "live"})).await;
-    let alice_live = live.body["key"].as_str().expect("a live key").to_owned();
+    let alice_live = app.live_key_for(&alice.key).await;
 
     for (who, key) in [("bob", &bob.key), ("alice's live key", &alice_live)] {
         app.get(&format!("/api/orders/{id}"), key).await.assert_problem(404, "not_found");

@@ -12,6 +12,7 @@ mod support;
 
 on_both_engines!(
     a_live_request_stays_pending_and_moves_no_money,
+    a_live_request_before_the_email_is_verified_is_forbidden_and_records_nothing,
     a_sandbox_request_is_approved_and_credited_at_once,
     ten_parallel_approvals_credit_the_live_wallet_exactly_once,
     a_rejection_moves_nothing_records_the_reason_and_decides_for_good,
@@ -66,6 +67,22 @@ async fn a_live_request_stays_pending_and_moves_no_money(app: TestApp) {
     assert_no_decider_shown(body);
     assert_eq!(stored_decider(&app, body["id"].as_str().unwrap_or_default()).await, None, "no one decided yet");
     assert_audit_clean(&app).await;
+}
+
+async fn a_live_request_before_the_email_is_verified_is_forbidden_and_records_nothing(app: TestApp) {
+    let partner = app.new_partner().await;
+    // A live key made before emails were verified (as the API once allowed).
+    let id = partner.id.parse().expect("a partner id");
+    let old = steller::domain::NewKey::generate(steller::domain::Mode::Live, None);
+    app.state.store.create_key(&id, &old).await.expect("stored");
+
+    let response = request(&app, old.key.expose(), "250.00").await;
+
+    let problem = response.assert_problem(403, "forbidden");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("verified email")), "{problem}");
+    let listed = app.get("/api/wallet/top-up-requests", old.key.expose()).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was recorded");
+    assert!(app.sent_emails().await.is_empty(), "no one was emailed");
 }
 
 async fn a_sandbox_request_is_approved_and_credited_at_once(app: TestApp) {

@@ -48,7 +48,7 @@ async fn a_signup_creates_the_partner_a_sandbox_key_and_a_credited_sandbox_walle
     let body = &response.body;
     assert!(body["partner"]["id"].as_str().is_some_and(|id| id.starts_with("ptn_")));
     assert_eq!(body["partner"]["company_name"], "Acme Ltd");
-    assert_eq!(body["partner"]["email"], "Dev@Acme.example");
+    assert_eq!(body["partner"]["email"], "dev@acme.example", "normalised: NFC, lower case");
     assert!(body["partner"]["created_at"].as_str().is_some_and(|at| at.ends_with('Z')));
     assert!(body["api_key"].as_str().is_some_and(|key| key.starts_with("stl_sandbox_") && key.len() >= 44));
     assert_eq!(body["wallet"], json!({"mode": "sandbox", "currency": "USD", "balance": "1000.00"}));
@@ -127,7 +127,7 @@ async fn a_signup_sends_one_welcome_email_from_the_configured_sender_without_the
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     let key = response.body["api_key"].as_str().expect("a key");
     let [email] = &app.outbox()[..] else { panic!("one email: {:?}", app.outbox()) };
-    assert_eq!((email.from.as_str(), email.to.as_str()), ("hello@steller.example", "Dev@Acme.example"));
+    assert_eq!((email.from.as_str(), email.to.as_str()), ("hello@steller.example", "dev@acme.example"));
     assert!(email.subject.contains("Acme & Sons"), "{}", email.subject);
     assert!(email.text.contains("Acme & Sons"), "{}", email.text);
     assert!(email.html.contains("Acme &amp; Sons") && email.html.contains("<html>"), "{}", email.html);

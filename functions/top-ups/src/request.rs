@@ -5,9 +5,11 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{
-    PaymentReference, RequestTopUp, TopUpAmount, TopUpDetails, TopUpNote, TopUpRequest, parse_currency,
+    Mode, PaymentReference, RequestTopUp, TopUpAmount, TopUpDetails, TopUpNote, TopUpRequest, parse_currency,
 };
-use steller::http::{ApiError, IdempotencyHeader, Json, PartnerCaller, Validation, idempotency_scope, idempotent};
+use steller::http::{
+    ApiError, IdempotencyHeader, Json, PartnerCaller, Problem, Validation, idempotency_scope, idempotent,
+};
 use utoipa::ToSchema;
 
 use crate::view::TopUpView;
@@ -64,6 +66,7 @@ impl TryFrom<&TopUpRequestBody> for TopUpDetails {
     responses(
         (status = 201, description = "Recorded: pending (live) or approved and credited (sandbox)", body = TopUpView,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a replay of the key's first answer"))),
+        (status = 403, description = "`forbidden`: a live request before the partner's email is verified", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -74,6 +77,9 @@ pub(crate) async fn request_top_up(
     Json(body): Json<TopUpRequestBody>,
 ) -> Result<Response, ApiError> {
     let command = RequestTopUp::new(caller.partner_id, caller.mode, TopUpDetails::try_from(&body)?);
+    if caller.mode == Mode::Live && !state.store.partner(&caller.partner_id).await?.email_verified() {
+        return Err(ApiError::NotPermitted("live top-ups need a verified email: sign in to the portal once"));
+    }
     let scope = idempotency_scope(&caller, key, ROUTE, &body)?;
     let store = state.store.clone();
     idempotent(&store, scope, |request: &TopUpRequest| TopUpView::from(request), |completion| async move {

@@ -1,5 +1,9 @@
 //! `GET /api/keys`, `POST /api/keys`, `DELETE /api/keys/{id}`: a partner's API keys.
 //! A new key is shown once; listings show only its prefix.
+//!
+//! A key sees and manages only keys of its own mode, so a leaked sandbox key can never
+//! make, list or revoke a live key: live keys come from the signed-in owner in the portal,
+//! or from a live key, and only once the partner's email is verified.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{KeyId, KeyName, KeyRequest, KeySummary, Mode, NewKey, Timestamp};
 use steller::http::openapi::NotFound;
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId, Validation};
+use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId, Problem, Validation};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,7 +73,8 @@ pub(crate) struct CreatedKey {
     key: String,
 }
 
-/// The caller's keys, newest first, revoked ones included. Never the keys themselves.
+/// The caller's keys of the calling key's mode, newest first, revoked ones included.
+/// Never the keys themselves.
 #[utoipa::path(
     get,
     path = "/api/keys",
@@ -84,18 +89,22 @@ pub(crate) async fn list_keys(
     caller: PartnerCaller,
     ListQuery(page): ListQuery,
 ) -> Result<Json<List<KeyView>>, ApiError> {
-    let keys = state.store.list_keys(&caller.partner_id, &page).await?;
+    let keys = state.store.list_keys(&caller.partner_id, Some(caller.mode), &page).await?;
     Ok(Json(List::from_page(keys, KeyView::from)))
 }
 
-/// Creates a sandbox or live key for the caller's partner.
+/// Creates a key of the calling key's mode: a sandbox key makes sandbox keys, a live key
+/// live ones (and only once the partner's email is verified).
 #[utoipa::path(
     post,
     path = "/api/keys",
     tag = "keys",
     security(("bearer" = []), ("api_key" = [])),
     request_body = CreateKeyRequest,
-    responses((status = 201, description = "Created; the key is shown only in this response", body = CreatedKey)),
+    responses(
+        (status = 201, description = "Created; the key is shown only in this response", body = CreatedKey),
+        (status = 403, description = "`forbidden`: a key of the other mode was asked for (a sandbox key cannot make a live key), or a live key before the partner's email is verified", body = Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create_key(
@@ -104,6 +113,14 @@ pub(crate) async fn create_key(
     Json(body): Json<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let request = KeyRequest::try_from(body)?;
+    if request.mode != caller.mode {
+        return Err(ApiError::NotPermitted(
+            "a key makes only keys of its own mode: live keys come from the portal or from a live key",
+        ));
+    }
+    if request.mode == Mode::Live && !state.store.partner(&caller.partner_id).await?.email_verified() {
+        return Err(ApiError::NotPermitted("live keys need a verified email: sign in to the portal once"));
+    }
     let new = NewKey::generate(request.mode, request.name);
     state.store.create_key(&caller.partner_id, &new).await?;
     tracing::info!(key_id = %new.summary.id, mode = %request.mode, "key created");
@@ -111,8 +128,8 @@ pub(crate) async fn create_key(
     Ok((StatusCode::CREATED, Json(CreatedKey { summary: new.summary.into(), key })))
 }
 
-/// Revokes one of the caller's keys; it gets 401 from the next request on. Revoking a
-/// revoked key returns it unchanged.
+/// Revokes one of the caller's keys of the calling key's mode; it gets 401 from the next
+/// request on. Revoking a revoked key returns it unchanged; a key of the other mode is 404.
 #[utoipa::path(
     delete,
     path = "/api/keys/{id}",
@@ -127,7 +144,7 @@ pub(crate) async fn revoke_key(
     caller: PartnerCaller,
     PathId(id): PathId<KeyId>,
 ) -> Result<Json<KeyView>, ApiError> {
-    let revoked = state.store.revoke_key(&caller.partner_id, &id).await?;
+    let revoked = state.store.revoke_key(&caller.partner_id, Some(caller.mode), &id).await?;
     tracing::info!("key revoked");
     Ok(Json(revoked.into()))
 }

@@ -26,20 +26,62 @@ async fn a_sandbox_key_reads_the_sandbox_wallet() {
 }
 
 #[tokio::test]
-async fn a_live_key_reads_the_empty_live_wallet() {
+async fn a_live_key_reads_the_empty_live_wallet_and_makes_live_keys() {
     let app = app().await;
     let partner = app.new_partner().await;
+    let first_live = app.live_key_for(&partner.key).await;
 
-    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "live", "name": "backend"})).await;
+    let created = app.post("/api/keys", Some(&first_live), json!({"mode": "live", "name": "backend"})).await;
+
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let live_key = created.body["key"].as_str().expect("the key is shown once");
     assert!(live_key.starts_with("stl_live_"));
     assert_eq!(created.body["mode"], "live");
     assert_eq!(created.body["name"], "backend");
     assert!(live_key.starts_with(created.body["prefix"].as_str().expect("a prefix")));
-
     let wallet = app.get("/api/wallet", live_key).await;
     assert_eq!((wallet.body["mode"].as_str(), wallet.body["balance"].as_str()), (Some("live"), Some("0.00")));
+}
+
+#[tokio::test]
+async fn a_sandbox_key_can_never_make_see_or_revoke_a_live_key() {
+    let app = app().await;
+    let partner = app.new_partner().await;
+    let live_key = app.live_key_for(&partner.key).await;
+    let live_id = app.get("/api/keys", &live_key).await.body["items"][0]["id"].as_str().expect("an id").to_owned();
+
+    let made = app.post("/api/keys", Some(&partner.key), json!({"mode": "live", "name": "leaked"})).await;
+    let listed = app.get("/api/keys", &partner.key).await;
+    let revoked = app.delete(&format!("/api/keys/{live_id}"), &partner.key).await;
+
+    made.assert_problem(403, "forbidden");
+    let modes: Vec<&str> =
+        listed.body["items"].as_array().expect("items").iter().filter_map(|k| k["mode"].as_str()).collect();
+    assert_eq!(modes, ["sandbox"], "only the sandbox key is listed to a sandbox key");
+    revoked.assert_problem(404, "not_found");
+    assert_eq!(app.get("/api/wallet", &live_key).await.status, StatusCode::OK, "the live key still works");
+    let live_listing = app.get("/api/keys", &live_key).await;
+    assert_eq!(live_listing.body["items"].as_array().map(Vec::len), Some(1), "a live key lists live keys");
+    assert_eq!(live_listing.body["items"][0]["mode"], "live");
+    app.post("/api/keys", Some(&live_key), json!({"mode": "sandbox"})).await.assert_problem(403, "forbidden");
+}
+
+#[tokio::test]
+async fn a_live_key_of_a_partner_whose_email_is_not_verified_makes_no_live_key() {
+    let app = app().await;
+    let partner = app.new_partner().await;
+    // A live key made before emails were verified (as the API once allowed).
+    let id = partner.id.parse().expect("a partner id");
+    let old = steller::domain::NewKey::generate(steller::domain::Mode::Live, None);
+    app.state.store.create_key(&id, &old).await.expect("stored");
+
+    let made = app.post("/api/keys", Some(old.key.expose()), json!({"mode": "live"})).await;
+
+    let problem = made.assert_problem(403, "forbidden");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("verified email")), "{problem}");
+    app.state.store.verify_email(&id, steller::domain::Timestamp::now()).await.expect("verified");
+    let after = app.post("/api/keys", Some(old.key.expose()), json!({"mode": "live"})).await;
+    assert_eq!(after.status, StatusCode::CREATED, "{}", after.body);
 }
 
 #[tokio::test]
@@ -84,16 +126,15 @@ async fn an_ops_key_is_forbidden_on_partner_routes() {
 async fn a_key_listing_shows_prefixes_but_never_a_key() {
     let app = app().await;
     let partner = app.new_partner().await;
-    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "live"})).await;
-    let live_key = created.body["key"].as_str().expect("a key").to_owned();
+    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "sandbox", "name": "ci"})).await;
+    let second_key = created.body["key"].as_str().expect("a key").to_owned();
 
     let listing = app.get("/api/keys", &partner.key).await;
 
     assert_eq!(listing.status, StatusCode::OK);
     let items = listing.body["items"].as_array().expect("items");
     assert_eq!(items.len(), 2);
-    assert_eq!(items[0]["mode"], "live", "newest first");
-    assert_eq!(items[1]["mode"], "sandbox");
+    assert_eq!(items[0]["name"], "ci", "newest first");
     assert_eq!(items[1]["name"], "default");
     assert_eq!(listing.body["next_cursor"], serde_json::Value::Null);
     for item in items {
@@ -102,7 +143,7 @@ async fn a_key_listing_shows_prefixes_but_never_a_key() {
         assert_eq!(item["revoked_at"], serde_json::Value::Null);
     }
     let text = listing.body.to_string();
-    assert!(!text.contains(&live_key) && !text.contains(&partner.key), "no secret in a listing");
+    assert!(!text.contains(&second_key) && !text.contains(&partner.key), "no secret in a listing");
 }
 
 #[tokio::test]
@@ -123,16 +164,17 @@ async fn a_new_key_needs_a_valid_mode_and_name() {
 async fn a_revoked_key_is_refused_from_the_next_request_on() {
     let app = app().await;
     let partner = app.new_partner().await;
-    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "live"})).await;
-    let (live_id, live_key) = (created.body["id"].as_str().expect("id"), created.body["key"].as_str().expect("key"));
-    assert_eq!(app.get("/api/wallet", live_key).await.status, StatusCode::OK);
+    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "sandbox"})).await;
+    let (second_id, second_key) =
+        (created.body["id"].as_str().expect("id"), created.body["key"].as_str().expect("key"));
+    assert_eq!(app.get("/api/wallet", second_key).await.status, StatusCode::OK);
 
-    let revoked = app.delete(&format!("/api/keys/{live_id}"), &partner.key).await;
+    let revoked = app.delete(&format!("/api/keys/{second_id}"), &partner.key).await;
 
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
     let revoked_at = revoked.body["revoked_at"].as_str().expect("revoked_at is set").to_owned();
-    app.get("/api/wallet", live_key).await.assert_problem(401, "unauthorized");
-    let again = app.delete(&format!("/api/keys/{live_id}"), &partner.key).await;
+    app.get("/api/wallet", second_key).await.assert_problem(401, "unauthorized");
+    let again = app.delete(&format!("/api/keys/{second_id}"), &partner.key).await;
     assert_eq!((again.status, again.body["revoked_at"].as_str()), (StatusCode::OK, Some(revoked_at.as_str())));
     let listed = app.get("/api/keys", &partner.key).await;
     assert_eq!(listed.body["items"][0]["revoked_at"], revoked_at.as_str());
@@ -217,7 +259,7 @@ async fn bad_limits_and_tampered_or_foreign_cursors_are_refused() {
     let app = app().await;
     let alice = app.new_partner().await;
     let bob = app.new_partner().await;
-    app.post("/api/keys", Some(&alice.key), json!({"mode": "live"})).await;
+    app.post("/api/keys", Some(&alice.key), json!({"mode": "sandbox"})).await;
     let first = app.get("/api/keys?limit=1", &alice.key).await;
     let alices_cursor = first.body["next_cursor"].as_str().expect("a second page exists").to_owned();
 

@@ -79,6 +79,9 @@ pub struct Running {
     pub log_queue: LogQueue,
     /// How many catalog products were seeded from infra/seed/products.json.
     pub products: usize,
+    /// The store the API runs on, for tests that set up what only the portal can (a
+    /// verified owner's live key).
+    pub store: Store,
     /// When and where the analytics processor runs, for the banner.
     pub analytics: String,
 }
@@ -147,7 +150,7 @@ pub async fn serve(
 
     let usage_table = RequestLogTable::new(store.client().clone(), &request_log_table);
     let state = AppState::new(store, config, email).with_request_log(log_queue.sink());
-    let app = steller::http::app(routes(), state);
+    let app = steller::http::app(routes(), state.clone());
     let schedule = Schedule::start(log_queue.clone(), usage_table, options.analytics_interval);
     let analytics =
         format!("every {} s, {log_queue} → table {request_log_table}", options.analytics_interval.as_secs());
@@ -159,6 +162,7 @@ pub async fn serve(
         log_queue: log_queue.clone(),
         products,
         analytics,
+        store: state.store.clone(),
     };
     on_ready(&running);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API");

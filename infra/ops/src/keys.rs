@@ -92,7 +92,7 @@ pub async fn partner_keys(command: PartnerKeysCommand) -> anyhow::Result<()> {
             let (partner, key_id) = (parse_partner_id(&partner)?, parse_key_id(&key_id)?);
             let store = target.store().await?;
             existing_partner(&store, &partner).await?;
-            let revoked = store.revoke_key(&partner, &key_id).await.map_err(|error| match error {
+            let revoked = store.revoke_key(&partner, None, &key_id).await.map_err(|error| match error {
                 StoreError::NotFound => anyhow!(
                     "partner {partner} has no key {key_id} (`steller-ops partner-keys list --partner {partner}` \
                      shows their keys; an ops key is revoked with `steller-ops ops-keys revoke`)"
@@ -127,7 +127,8 @@ async fn all_keys(store: &Store, partner: &PartnerId) -> anyhow::Result<Vec<KeyS
     let mut all = Vec::new();
     let mut page = PageRequest { limit: Limit::LARGEST, after: None };
     loop {
-        let found = store.list_keys(partner, &page).await.with_context(|| format!("listing the keys of {partner}"))?;
+        let found =
+            store.list_keys(partner, None, &page).await.with_context(|| format!("listing the keys of {partner}"))?;
         all.extend(found.items);
         match found.next {
             Some(next) => page.after = Some(next),

@@ -15,6 +15,15 @@ pub struct Partner {
     pub email: Email,
     pub contact_name: Option<ContactName>,
     pub created_at: Timestamp,
+    /// When the owner of `email` first proved they read it, by signing in to the portal
+    /// with an emailed code. Live keys and live top-ups need it.
+    pub email_verified_at: Option<Timestamp>,
+}
+
+impl Partner {
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
 }
 
 /// One of a partner's two wallets. USD only.
@@ -125,8 +134,14 @@ pub struct SignUp {
 impl SignUp {
     pub fn new(applicant: Applicant, sandbox_credit: Money) -> Self {
         let Applicant { company_name, email, contact_name } = applicant;
-        let partner =
-            Partner { id: PartnerId::generate(), company_name, email, contact_name, created_at: Timestamp::now() };
+        let partner = Partner {
+            id: PartnerId::generate(),
+            company_name,
+            email,
+            contact_name,
+            created_at: Timestamp::now(),
+            email_verified_at: None,
+        };
         SignUp {
             partner,
             sandbox_credit,

@@ -1,8 +1,16 @@
 //! Text values a partner gives us: email addresses, company, contact and key names.
+//!
+//! Names and addresses are what people recognise each other by (in the ops console, in
+//! an email), so they may hold nothing invisible: no control character, no zero-width
+//! space or soft hyphen, no bidirectional override that makes `gro\u{202E}kcab` read
+//! as something else. An email address is also normalised (Unicode NFC, lower case)
+//! before it is compared, so one address cannot sign up twice in two spellings.
 
 use std::fmt;
 
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// Why a text field was refused; the message completes "`field` …".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,12 +21,31 @@ pub enum TextError {
     TooLong(usize),
     #[error("must not contain control characters")]
     ControlCharacters,
+    #[error("must not contain invisible or bidirectional control characters")]
+    InvisibleCharacters,
     #[error("is not a valid email address")]
     NotAnEmail,
 }
 
-/// Trims the text and checks it is present, short enough and printable.
-fn clean(raw: Option<&str>, max: usize) -> Result<String, TextError> {
+/// Whether the text checks refuse invisible characters as well as controls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visible {
+    /// Free text (a note, a reference): controls are refused; a zero-width joiner in an
+    /// emoji sequence is fine.
+    Printable,
+    /// A name: what is shown must be all there is.
+    Only,
+}
+
+/// An invisible formatting character (Unicode category Cf): zero-width spaces and
+/// joiners, the soft hyphen, bidirectional marks and overrides, the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+}
+
+/// Trims the text and checks it is present, short enough and printable (and, for names,
+/// free of invisible characters).
+fn clean(raw: Option<&str>, max: usize, visible: Visible) -> Result<String, TextError> {
     let text = raw.map(str::trim).unwrap_or_default();
     if text.is_empty() {
         return Err(TextError::Missing);
@@ -29,11 +56,17 @@ fn clean(raw: Option<&str>, max: usize) -> Result<String, TextError> {
     if text.chars().any(char::is_control) {
         return Err(TextError::ControlCharacters);
     }
+    if visible == Visible::Only && text.chars().any(is_invisible) {
+        return Err(TextError::InvisibleCharacters);
+    }
     Ok(text.to_owned())
 }
 
 macro_rules! text_value {
     ($(#[$doc:meta])* $name:ident, max = $max:literal) => {
+        text_value!($(#[$doc])* $name, max = $max, Visible::Printable);
+    };
+    ($(#[$doc:meta])* $name:ident, max = $max:literal, $visible:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
         #[serde(transparent)]
@@ -43,7 +76,7 @@ macro_rules! text_value {
             pub const MAX_CHARS: usize = $max;
 
             pub fn parse(raw: Option<&str>) -> Result<Self, TextError> {
-                clean(raw, $max).map(Self)
+                clean(raw, $max, $visible).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -61,15 +94,15 @@ macro_rules! text_value {
 
 text_value!(
     /// The partner's company name, as they wrote it.
-    CompanyName, max = 200
+    CompanyName, max = 200, Visible::Only
 );
 text_value!(
     /// The person to contact at the partner.
-    ContactName, max = 200
+    ContactName, max = 200, Visible::Only
 );
 text_value!(
     /// A label a partner gives an API key ("production backend").
-    KeyName, max = 100
+    KeyName, max = 100, Visible::Only
 );
 text_value!(
     /// The partner's own reference for an order (their order number, say).
@@ -90,7 +123,7 @@ text_value!(
 text_value!(
     /// The operator who decides a top-up request with `steller-ops` (`--by`, or their
     /// login): kept on the request so finance can tell who let money into a live wallet.
-    OperatorName, max = 64
+    OperatorName, max = 64, Visible::Only
 );
 
 impl KeyName {
@@ -100,7 +133,8 @@ impl KeyName {
     }
 }
 
-/// An email address: kept as written, unique case-insensitively.
+/// An email address, normalised: Unicode NFC and lower case, with nothing invisible in
+/// it, so that two spellings of one address are one address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
@@ -110,9 +144,13 @@ impl Email {
     pub const MAX_CHARS: usize = 254;
 
     /// A deliberately plain check (one `@`, a dotted domain, no spaces): the real
-    /// proof of an address is the welcome email reaching it.
+    /// proof of an address is the sign-in code reaching it.
     pub fn parse(raw: Option<&str>) -> Result<Self, TextError> {
-        let text = clean(raw, Self::MAX_CHARS)?;
+        let written = clean(raw, Self::MAX_CHARS, Visible::Only)?;
+        let text: String = written.nfc().collect::<String>().to_lowercase();
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(TextError::TooLong(Self::MAX_CHARS));
+        }
         let (local, domain) = text.split_once('@').ok_or(TextError::NotAnEmail)?;
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
@@ -120,7 +158,7 @@ impl Email {
             && !domain.contains("..")
             && !domain.contains('@');
         let no_spaces = !text.chars().any(char::is_whitespace);
-        if local.is_empty() || local.len() > 64 || !domain_ok || !no_spaces {
+        if local.is_empty() || local.chars().count() > 64 || !domain_ok || !no_spaces {
             return Err(TextError::NotAnEmail);
         }
         Ok(Email(text))
@@ -130,9 +168,9 @@ impl Email {
         &self.0
     }
 
-    /// The form uniqueness is decided on: `Ada@Example.com` and `ada@example.com` are one.
+    /// The form uniqueness is decided on; an `Email` is already in it.
     pub fn canonical(&self) -> String {
-        self.0.to_lowercase()
+        self.0.clone()
     }
 }
 
@@ -147,10 +185,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn valid_emails_are_kept_as_written_and_compared_in_lower_case() {
+    fn emails_are_normalised_to_nfc_and_lower_case() {
         let email = Email::parse(Some("  Ada.Lovelace@Example.COM ")).expect("valid");
-        assert_eq!(email.as_str(), "Ada.Lovelace@Example.COM");
+        assert_eq!(email.as_str(), "ada.lovelace@example.com");
         assert_eq!(email.canonical(), "ada.lovelace@example.com");
+        // "é" as one code point, and as "e" with a combining acute accent: one address.
+        let composed = Email::parse(Some("ren\u{e9}@example.com")).expect("valid");
+        let decomposed = Email::parse(Some("rene\u{301}@example.com")).expect("valid");
+        assert_eq!(composed, decomposed);
+    }
+
+    #[test]
+    fn emails_and_names_with_invisible_characters_are_refused() {
+        for hidden in ['\u{200B}', '\u{202E}', '\u{00AD}', '\u{2066}', '\u{FEFF}', '\u{200D}'] {
+            let email = format!("{hidden}dev@acme.example");
+            assert_eq!(Email::parse(Some(&email)), Err(TextError::InvisibleCharacters), "{hidden:?}");
+            let inside = format!("dev{hidden}@acme.example");
+            assert_eq!(Email::parse(Some(&inside)), Err(TextError::InvisibleCharacters), "{hidden:?}");
+            let name = format!("Acme{hidden}Ltd");
+            assert_eq!(CompanyName::parse(Some(&name)), Err(TextError::InvisibleCharacters), "{hidden:?}");
+            assert_eq!(ContactName::parse(Some(&name)), Err(TextError::InvisibleCharacters), "{hidden:?}");
+            assert_eq!(KeyName::parse(Some(&name)), Err(TextError::InvisibleCharacters), "{hidden:?}");
+        }
+        assert_eq!(KeyName::parse(Some("prod\u{7}")), Err(TextError::ControlCharacters));
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        assert!(TopUpNote::parse(Some(family)).is_ok(), "free text keeps emoji sequences");
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub enum ApiError {
     /// 403 `forbidden`: a valid key whose role may not call this route.
     #[error("this API key may not call this route")]
     Forbidden,
+    /// 403 `forbidden`: a valid key that may call the route, but not for this (a sandbox
+    /// key asking for a live key; a live request before the email is verified). The
+    /// detail says why.
+    #[error("{0}")]
+    NotPermitted(&'static str),
     /// 404 `not_found`: no such route, or no such item for this partner and mode.
     #[error("nothing was found here")]
     NotFound,
@@ -111,7 +116,7 @@ impl ApiError {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientFunds { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::NotPermitted(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken | ApiError::IdempotencyInProgress | ApiError::InvalidState(_) => StatusCode::CONFLICT,
@@ -129,7 +134,7 @@ impl ApiError {
             ApiError::Malformed(_) => "malformed_request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::InsufficientFunds { .. } => "insufficient_funds",
-            ApiError::Forbidden => "forbidden",
+            ApiError::Forbidden | ApiError::NotPermitted(_) => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::EmailTaken => "email_taken",

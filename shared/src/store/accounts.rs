@@ -1,10 +1,13 @@
 //! Partners and wallets: signup as one transaction, and strongly consistent wallet reads.
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::item::{Item, item, read};
 use super::keys::push_new_key;
 use super::ledger::push_entry;
+use super::transaction::{Slot, Transaction};
 use super::{Store, StoreError, layout};
-use crate::domain::{CompanyName, ContactName, Email, Mode, Money, Partner, PartnerId, SignUp, Wallet};
+use crate::domain::{CompanyName, ContactName, Email, Mode, Money, Partner, PartnerId, SignUp, Timestamp, Wallet};
 
 fn wallet_item(partner: &PartnerId, wallet: &Wallet) -> Item {
     item(&layout::wallet(partner, wallet.mode))
@@ -18,6 +21,21 @@ fn wallet_item(partner: &PartnerId, wallet: &Wallet) -> Item {
 fn wallet_from(item: &Item) -> Result<Wallet, StoreError> {
     let item = read(item);
     Ok(Wallet { mode: item.parsed("mode")?, balance: item.money("balance")?, updated_at: item.time("updated_at")? })
+}
+
+/// Stamps `email_verified_at` on the partner's profile, keeping an earlier stamp; the
+/// slot fails when there is no such partner.
+pub(crate) fn push_email_verified(
+    transaction: &mut Transaction,
+    partner: &PartnerId,
+    at: Timestamp,
+) -> Result<Slot, StoreError> {
+    transaction.update(&layout::partner_profile(partner), |update| {
+        update
+            .update_expression("SET email_verified_at = if_not_exists(email_verified_at, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", AttributeValue::S(at.to_string()))
+    })
 }
 
 impl Store {
@@ -65,7 +83,22 @@ impl Store {
             email: Email::parse(Some(item.s("email")?)).map_err(|_| invalid("email"))?,
             contact_name: item.s_opt("contact_name")?.and_then(|name| ContactName::parse(Some(name)).ok()),
             created_at: item.time("created_at")?,
+            email_verified_at: item.time_opt("email_verified_at")?,
         })
+    }
+
+    /// Records that the partner's owner proved they read its email (`at`, unless an
+    /// earlier proof is on record already). Unknown partner: `NotFound`.
+    pub async fn verify_email(&self, partner: &PartnerId, at: Timestamp) -> Result<(), StoreError> {
+        let mut transaction = self.transaction("email verification");
+        let exists = push_email_verified(&mut transaction, partner, at)?;
+        self.transact(
+            transaction,
+            |cancelled| {
+                if cancelled.failed(exists) { StoreError::NotFound } else { cancelled.unexpected() }
+            },
+        )
+        .await
     }
 
     /// The wallet of `mode`, read strongly consistently so a balance is never stale.

@@ -6,9 +6,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{Item, item, read};
 use super::layout::Key;
+use super::page::Listing;
 use super::transaction::Transaction;
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
-use crate::domain::{ApiKey, KeyId, KeyRole, KeySummary, NewKey, PartnerId, Principal, Timestamp};
+use crate::domain::{ApiKey, KeyId, KeyRole, KeySummary, Mode, NewKey, PartnerId, Principal, Timestamp};
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
 /// partner's list (which remembers the hash so revoking can delete the lookup).
@@ -74,16 +75,36 @@ impl Store {
         self.transact(transaction, |cancelled| cancelled.unexpected()).await
     }
 
-    /// A page of the partner's keys, newest first, revoked ones included.
-    pub async fn list_keys(&self, partner: &PartnerId, page: &PageRequest) -> Result<Page<KeySummary>, PageError> {
-        self.newest_first(&layout::partner_keys(partner), page, summary_from).await
+    /// A page of the partner's keys, newest first, revoked ones included: those of `mode`
+    /// only, or every key (for ops) when `mode` is `None`.
+    pub async fn list_keys(
+        &self,
+        partner: &PartnerId,
+        mode: Option<Mode>,
+        page: &PageRequest,
+    ) -> Result<Page<KeySummary>, PageError> {
+        let keys = layout::partner_keys(partner);
+        let listing = Listing::newest_first(&keys);
+        let listing = match mode {
+            Some(mode) => listing.only("mode", mode.as_str()),
+            None => listing,
+        };
+        self.list(listing, page, summary_from).await
     }
 
     /// Revokes one of the partner's keys: the lookup item is deleted in the same
     /// transaction that stamps `revoked_at`, so the key stops working at once. Revoking
     /// a revoked key changes nothing and returns it as it is.
-    pub async fn revoke_key(&self, partner: &PartnerId, key_id: &KeyId) -> Result<KeySummary, StoreError> {
-        self.revoke_listed(&layout::partner_key(partner, key_id), summary_from).await
+    /// A key of another `mode` than the one given is `NotFound`, as if it did not exist;
+    /// `None` (ops) revokes a key of either mode.
+    pub async fn revoke_key(
+        &self,
+        partner: &PartnerId,
+        mode: Option<Mode>,
+        key_id: &KeyId,
+    ) -> Result<KeySummary, StoreError> {
+        let of_mode = |summary: &KeySummary| mode.is_none_or(|mode| summary.mode == mode);
+        self.revoke_listed(&layout::partner_key(partner, key_id), summary_from, of_mode).await
     }
 
     /// Revokes the key whose list entry is `listed` (in a partner's partition or in the
@@ -95,6 +116,7 @@ impl Store {
         &self,
         listed: &Key,
         summarise: fn(&Item) -> Result<T, StoreError>,
+        visible: impl Fn(&T) -> bool,
     ) -> Result<T, StoreError> {
         // A failed condition means the entry was revoked (or removed) in between; the next
         // round's read reports it as it now is, so this runs at most twice.
@@ -102,6 +124,9 @@ impl Store {
             let mut current = self.existing(listed).await?;
             // Read first, so an entry the store cannot read is reported before any write.
             let summary = summarise(&current)?;
+            if !visible(&summary) {
+                return Err(StoreError::NotFound);
+            }
             if read(&current).s_opt("revoked_at")?.is_some() {
                 return Ok(summary);
             }

@@ -122,7 +122,7 @@ impl Store {
     /// the very next request. An id not in the ops list (a partner key's, say) is
     /// `NotFound`; revoking a revoked key returns it unchanged.
     pub async fn revoke_ops_key(&self, key_id: &KeyId) -> Result<OpsKeySummary, StoreError> {
-        self.revoke_listed(&layout::ops_key(key_id), ops_summary_from).await
+        self.revoke_listed(&layout::ops_key(key_id), ops_summary_from, |_| true).await
     }
 
     /// Every entry of the ops list, newest first, page by page: ops keys are few, but a

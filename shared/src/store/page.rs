@@ -90,9 +90,28 @@ pub(crate) struct Listing<'a> {
     /// The sort key's attribute and the prefix every listed sort key starts with.
     pub sort_prefix: (&'static str, &'a str),
     pub newest_first: bool,
+    /// Only the items whose attribute holds this value. DynamoDB filters after it reads,
+    /// so a page may take more than one read: meant for small partitions (a partner's keys).
+    pub only: Option<(&'static str, &'a str)>,
 }
 
-impl Listing<'_> {
+impl<'a> Listing<'a> {
+    /// The table's items under `prefix`, newest first (sort keys end in ULIDs).
+    pub(crate) fn newest_first(prefix: &'a Prefix) -> Self {
+        Listing {
+            index: None,
+            partition: (PK, &prefix.pk),
+            sort_prefix: (SK, &prefix.sk_prefix),
+            newest_first: true,
+            only: None,
+        }
+    }
+
+    /// The same listing, of the items whose `attribute` holds `value` only.
+    pub(crate) fn only(self, attribute: &'static str, value: &'a str) -> Self {
+        Listing { only: Some((attribute, value)), ..self }
+    }
+
     /// The attributes a start key needs: the table's key, plus the index's if any.
     fn key_names(&self) -> Vec<&'static str> {
         match self.index {
@@ -140,13 +159,7 @@ impl Store {
         page: &PageRequest,
         read: impl Fn(&Item) -> Result<T, StoreError>,
     ) -> Result<Page<T>, PageError> {
-        let listing = Listing {
-            index: None,
-            partition: (PK, &prefix.pk),
-            sort_prefix: (SK, &prefix.sk_prefix),
-            newest_first: true,
-        };
-        self.list(listing, page, read).await
+        self.list(Listing::newest_first(prefix), page, read).await
     }
 
     /// One page of `listing`, each item turned into a `T` by `read`. Index reads are
@@ -157,12 +170,40 @@ impl Store {
         page: &PageRequest,
         read: impl Fn(&Item) -> Result<T, StoreError>,
     ) -> Result<Page<T>, PageError> {
-        let start = page.after.as_ref().map(|cursor| cursor.start_key(&listing)).transpose()?;
+        let mut start = page.after.as_ref().map(|cursor| cursor.start_key(&listing)).transpose()?;
         let limit = page.limit.get();
+        // One item more than asked tells whether another page exists, so the last page
+        // never carries a cursor to an empty one. A filtered listing, or a read cut at
+        // 1 MB, reads on from where the last read stopped until it has that many.
+        let mut items: Vec<Item> = Vec::new();
+        while items.len() <= limit {
+            let wanted = i32::try_from(limit + 1 - items.len()).unwrap_or(i32::MAX);
+            let output = self.query(&listing, wanted, start).await?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().and_then(|item| Cursor::from_item(item, &listing.key_names()))
+        } else {
+            None
+        };
+        let items = items.iter().map(read).collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    /// One `Query` of `listing`, reading at most `limit` items from `start`.
+    async fn query(
+        &self,
+        listing: &Listing<'_>,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, StoreError> {
         let (partition_name, partition) = listing.partition;
         let (sort_name, prefix) = listing.sort_prefix;
-        // One item more than asked tells whether another page exists, so the last page
-        // never carries a cursor to an empty one.
         let query = self
             .client
             .query()
@@ -179,23 +220,21 @@ impl Store {
                 .expression_attribute_names("#sort", sort_name)
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
         };
-        let output = query
+        let query = match listing.only {
+            Some((name, value)) => query
+                .filter_expression("#only = :only")
+                .expression_attribute_names("#only", name)
+                .expression_attribute_values(":only", AttributeValue::S(value.to_owned())),
+            None => query,
+        };
+        query
             .scan_index_forward(!listing.newest_first)
             .consistent_read(listing.index.is_none())
-            .limit(i32::from(page.limit.0) + 1)
+            .limit(limit)
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(StoreError::from_sdk)?;
-        let mut items = output.items.unwrap_or_default();
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().and_then(|item| Cursor::from_item(item, &listing.key_names()))
-        } else {
-            None
-        };
-        let items = items.iter().map(read).collect::<Result<_, _>>()?;
-        Ok(Page { items, next })
+            .map_err(StoreError::from_sdk)
     }
 }
 
@@ -212,8 +251,13 @@ mod tests {
         let original = cursor("PARTNER#ptn_a", "KEY#key_1");
         let decoded = Cursor::decode(&original.encode()).expect("decodes");
         assert_eq!(decoded, original);
-        let listing =
-            |pk, prefix| Listing { index: None, partition: (PK, pk), sort_prefix: (SK, prefix), newest_first: true };
+        let listing = |pk, prefix| Listing {
+            index: None,
+            partition: (PK, pk),
+            sort_prefix: (SK, prefix),
+            newest_first: true,
+            only: None,
+        };
         assert!(decoded.start_key(&listing("PARTNER#ptn_a", "KEY#")).is_ok());
         assert_eq!(decoded.start_key(&listing("PARTNER#ptn_b", "KEY#")), Err(InvalidCursor), "another partner");
         assert_eq!(decoded.start_key(&listing("PARTNER#ptn_a", "ORDER#")), Err(InvalidCursor), "another listing");

@@ -146,6 +146,7 @@ impl Store {
             partition: (index.pk, &partition),
             sort_prefix: (index.sk, ""),
             newest_first: status != TopUpStatus::Pending,
+            only: None,
         };
         self.list(listing, page, top_up_from).await
     }

@@ -90,10 +90,10 @@ pub async fn ops_key_and_id(app: &TestApp) -> (String, steller::domain::KeyId) {
     (key.expose().to_owned(), id)
 }
 
-/// A live key for the partner whose sandbox key is `key`.
+/// A live key for the partner whose sandbox key is `key` (its email verified first, as a
+/// portal sign-in does).
 pub async fn live_key(app: &TestApp, key: &str) -> String {
-    let created = app.post("/api/keys", Some(key), json!({"mode": "live"})).await;
-    created.body["key"].as_str().expect("a live key").to_owned()
+    app.live_key_for(key).await
 }
 
 /// The audit over the whole table must find nothing.

@@ -12,6 +12,7 @@ fn partner(company: &str) -> Partner {
         email: Address::parse(Some("dev@acme.example")).expect("a valid email"),
         contact_name: Some(ContactName::parse(Some("Ada <Lovelace>")).expect("a valid name")),
         created_at: Timestamp::now(),
+        email_verified_at: None,
     }
 }
 
