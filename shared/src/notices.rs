@@ -1,8 +1,10 @@
-//! Who hears about a top-up request, and when: the partner on every step, ops on every
-//! new live request. Shared by the top-ups and admin functions and the ops CLI, so a
-//! decision made anywhere sends the same emails. Nothing here can fail the caller.
+//! Who hears about what, and when: a new partner gets the welcome; on a top-up request the
+//! partner hears of every step and ops of every new live request; a sign-in code goes to
+//! the address it was asked for. Shared by the functions, the portal and the ops CLI, so
+//! the same change sends the same emails wherever it is made. Nothing here can fail the
+//! caller.
 
-use crate::domain::{Mode, Partner, TopUpRequest, TopUpStatus};
+use crate::domain::{CODE_MINUTES, Email, Mode, Partner, SignInCode, TopUpRequest, TopUpStatus};
 use crate::email::{EmailSender, TopUpNotice, notify, templates};
 use crate::{Config, Store};
 
@@ -37,6 +39,24 @@ async fn partner_of(store: &Store, request: &TopUpRequest) -> Option<Partner> {
             tracing::error!(%error, topup_id = %request.id, "cannot read the partner to email about a top-up");
             None
         }
+    }
+}
+
+/// A new partner: the welcome email, to the address they signed up with.
+pub async fn signed_up(email: &dyn EmailSender, config: &Config, partner: &Partner) {
+    match &config.sender_email {
+        Some(sender) => notify(email, templates::welcome(sender, partner)).await,
+        None => tracing::error!(partner_id = %partner.id, "STELLER_SENDER_EMAIL is not set: no welcome email"),
+    }
+}
+
+/// A sign-in code for the portal's `door` ("dashboard", "ops console"), to `to`.
+pub async fn sign_in_code(email: &dyn EmailSender, config: &Config, to: &Email, code: &SignInCode, door: &str) {
+    match &config.sender_email {
+        Some(sender) => {
+            notify(email, templates::sign_in_code(sender, to.as_str(), code.expose(), door, CODE_MINUTES)).await;
+        }
+        None => tracing::error!("STELLER_SENDER_EMAIL is not set: no sign-in code was sent"),
     }
 }
 

@@ -10,11 +10,12 @@ use steller::config::{Config, DrainConfig};
 use steller::schema::{EnvValue, functions};
 
 /// Every binary `sam build` builds, with the variables its crate declares.
-const DECLARED: [(&str, &[&str]); 8] = [
+const DECLARED: [(&str, &[&str]); 9] = [
     ("admin", admin::VARIABLES),
     ("analytics", analytics::VARIABLES),
     ("catalog", catalog::VARIABLES),
     ("orders", orders::VARIABLES),
+    ("portal", portal::VARIABLES),
     ("signup", signup::VARIABLES),
     ("top-ups", top_ups::VARIABLES),
     ("usage", usage::VARIABLES),
@@ -176,9 +177,11 @@ fn no_function_policy_grants_a_wildcard_action_or_resource() {
 }
 
 /// The routes each HTTP function's router serves, from its crate: the `routes!` that
-/// build the router also document it, so the OpenAPI paths are the served routes.
+/// build an API router also document it, so the OpenAPI paths are the served routes; the
+/// portal's pages come from the one table its router is built from.
 fn served_by(binary: &str) -> Option<Vec<(String, String)>> {
     let routes = match binary {
+        "portal" => return Some(portal::routes()),
         "admin" => admin::routes(),
         "catalog" => catalog::routes(),
         "orders" => orders::routes(),

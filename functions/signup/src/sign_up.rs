@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{Applicant, CompanyName, ContactName, Email, Mode, SignUp, Timestamp};
-use steller::email::{notify, templates};
 use steller::http::{ApiError, Json, Problem, Validation};
 use utoipa::ToSchema;
 
@@ -87,10 +86,7 @@ pub(crate) async fn sign_up(
     state.store.sign_up(&signup).await?;
     tracing::info!(partner_id = %signup.partner.id, "partner signed up");
     // After the commit, and never able to fail the signup: the partner exists either way.
-    match &state.config.sender_email {
-        Some(sender) => notify(&*state.email, templates::welcome(sender, &signup.partner)).await,
-        None => tracing::error!(partner_id = %signup.partner.id, "STELLER_SENDER_EMAIL is not set: no welcome email"),
-    }
+    steller::notices::signed_up(&*state.email, &state.config, &signup.partner).await;
     let partner = &signup.partner;
     let wallet = signup.sandbox_wallet();
     Ok((

@@ -82,6 +82,9 @@ pub struct Running {
     /// The store the API runs on, for tests that set up what only the portal can (a
     /// verified owner's live key).
     pub store: Store,
+    /// The printing outbox, when emails are printed here (the embedded engine): what
+    /// tests read sign-in codes from.
+    pub outbox: Option<Outbox>,
     /// When and where the analytics processor runs, for the banner.
     pub analytics: String,
 }
@@ -133,12 +136,16 @@ pub async fn serve(
         OPS_EMAIL_VAR => Some(std::env::var(name).unwrap_or_else(|_| DEFAULT_OPS_EMAIL.to_owned())),
         _ => std::env::var(name).ok(),
     })?;
-    let (email, email_described) = match &options.engine {
+    let (email, email_described, outbox) = match &options.engine {
         Engine::Embedded(_) => {
-            (Arc::new(Outbox::printing()) as Arc<dyn EmailSender>, "printed here (outbox)".to_owned())
+            let outbox = Outbox::printing();
+            let sender: Arc<dyn EmailSender> = Arc::new(outbox.clone());
+            (sender, "printed here (outbox)".to_owned(), Some(outbox))
         }
         Engine::Endpoint(endpoint) => {
-            ses_at(endpoint, &sdk, config.sender_email.as_deref().unwrap_or(DEFAULT_SENDER_EMAIL)).await?
+            let (sender, described) =
+                ses_at(endpoint, &sdk, config.sender_email.as_deref().unwrap_or(DEFAULT_SENDER_EMAIL)).await?;
+            (sender, described, None)
         }
     };
     let store = Store::new(client, &table);
@@ -150,7 +157,8 @@ pub async fn serve(
 
     let usage_table = RequestLogTable::new(store.client().clone(), &request_log_table);
     let state = AppState::new(store, config, email).with_request_log(log_queue.sink());
-    let app = steller::http::app(routes(), state.clone());
+    // The portal's pages first; every other path is the API's, with its own layers.
+    let app = portal::site(state.clone()).fallback_service(steller::http::app(routes(), state.clone()));
     let schedule = Schedule::start(log_queue.clone(), usage_table, options.analytics_interval);
     let analytics =
         format!("every {} s, {log_queue} → table {request_log_table}", options.analytics_interval.as_secs());
@@ -163,6 +171,7 @@ pub async fn serve(
         products,
         analytics,
         store: state.store.clone(),
+        outbox,
     };
     on_ready(&running);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API");

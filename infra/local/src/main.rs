@@ -37,7 +37,9 @@ struct Args {
 
 fn banner(running: &Running) {
     let url = format!("http://{}", running.address);
+    println!("Steller portal      {url}/  (ops console: {url}/ops)");
     println!("Steller local API   {url}/api");
+    println!("API docs            {url}/api/public/docs");
     println!("OpenAPI document    {url}/api/public/openapi.json");
     println!("DynamoDB            {}", running.dynamodb);
     println!("Catalog             {} products (infra/seed/products.json)", running.products);

@@ -7,6 +7,7 @@ mod ids;
 mod mode;
 mod money;
 mod order;
+mod session;
 mod text;
 mod time;
 mod top_up;
@@ -21,6 +22,7 @@ pub use order::{
     BadIdempotencyKey, IdempotencyKey, LedgerEntry, LedgerKind, Order, OrderRefused, OrderRequest, OrderStatus,
     PlaceOrder, Quantity, QuantityError,
 };
+pub use session::{Audience, CODE_MINUTES, CODE_TRIES, SESSION_HOURS, Session, SessionId, SessionOwner, SignInCode};
 pub use text::{
     ClientReference, CompanyName, ContactName, Email, KeyName, OperatorName, PaymentReference, RejectionReason,
     TextError, TopUpNote,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{KeyId, Mode, Money, OperatorName, PartnerId, PaymentReference, Timestamp, TopUpId, TopUpNote};
+use super::{Email, KeyId, Mode, Money, OperatorName, PartnerId, PaymentReference, Timestamp, TopUpId, TopUpNote};
 
 /// A top-up amount: 10.00 to 100000.00 USD, at most two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,19 +83,23 @@ impl std::str::FromStr for TopUpStatus {
 ///
 /// Stored and shown to ops as one string, `<kind>` or `<kind>:<who>`:
 /// `ops_key:key_01…` (an ops key through the admin API, by its id, never the key),
-/// `cli:alice` (an operator with `steller-ops`, by the name they gave) and `sandbox`
+/// `cli:alice` (an operator with `steller-ops`, by the name they gave),
+/// `console:ops@steller.example` (an operator in the ops console, signed in with a code
+/// sent to that address) and `sandbox`
 /// (Steller itself, approving a sandbox request as it is made). Everything after the
 /// first `:` is the who, so an operator's name may itself hold a `:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decider {
     OpsKey(KeyId),
     Cli(OperatorName),
+    Console(Email),
     Sandbox,
 }
 
 impl Decider {
     const OPS_KEY: &'static str = "ops_key";
     const CLI: &'static str = "cli";
+    const CONSOLE: &'static str = "console";
     const SANDBOX: &'static str = "sandbox";
 }
 
@@ -104,6 +108,7 @@ impl fmt::Display for Decider {
         match self {
             Decider::OpsKey(key_id) => write!(f, "{}:{key_id}", Self::OPS_KEY),
             Decider::Cli(name) => write!(f, "{}:{name}", Self::CLI),
+            Decider::Console(email) => write!(f, "{}:{email}", Self::CONSOLE),
             Decider::Sandbox => f.write_str(Self::SANDBOX),
         }
     }
@@ -111,7 +116,7 @@ impl fmt::Display for Decider {
 
 /// The text is not a decider in the stored format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be \"ops_key:<key id>\", \"cli:<name>\" or \"sandbox\"")]
+#[error("must be \"ops_key:<key id>\", \"cli:<name>\", \"console:<email>\" or \"sandbox\"")]
 pub struct UnknownDecider;
 
 impl std::str::FromStr for Decider {
@@ -121,6 +126,7 @@ impl std::str::FromStr for Decider {
             Some((Self::OPS_KEY, key_id)) => KeyId::parse(key_id).map(Decider::OpsKey).map_err(|_| UnknownDecider),
             // Stored names were trimmed when parsed, so reading one back keeps it as is.
             Some((Self::CLI, name)) => OperatorName::parse(Some(name)).map(Decider::Cli).map_err(|_| UnknownDecider),
+            Some((Self::CONSOLE, email)) => Email::parse(Some(email)).map(Decider::Console).map_err(|_| UnknownDecider),
             None if raw == Self::SANDBOX => Ok(Decider::Sandbox),
             _ => Err(UnknownDecider),
         }
@@ -238,6 +244,10 @@ mod tests {
             (Decider::OpsKey(key_id), format!("ops_key:{key_id}")),
             (operator("alice"), "cli:alice".to_owned()),
             (operator("Ada Lovelace: on call"), "cli:Ada Lovelace: on call".to_owned()),
+            (
+                Decider::Console(Email::parse(Some("ops@steller.example")).expect("valid")),
+                "console:ops@steller.example".into(),
+            ),
             (Decider::Sandbox, "sandbox".to_owned()),
         ] {
             assert_eq!(decider.to_string(), written);

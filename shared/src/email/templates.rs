@@ -71,6 +71,20 @@ pub fn welcome(from: &str, partner: &Partner) -> Email {
         .into_email(from, partner.email.as_str())
 }
 
+/// A sign-in code for the portal (the partner dashboard or the ops console), to the
+/// address it was asked for. Says what to do if someone else asked.
+pub fn sign_in_code(from: &str, to: &str, code: &str, door: &str, minutes: i64) -> Email {
+    Draft::new(format!("Your Steller sign-in code: {code}"))
+        .paragraph("Hello,")
+        .paragraph(&format!("Your code to sign in to the Steller {door} is:"))
+        .paragraph(code)
+        .paragraph(&format!(
+            "It works once, for {minutes} minutes. If you did not ask to sign in, ignore this email:              nobody can sign in without the code, and five wrong tries void it."
+        ))
+        .paragraph("The Steller team")
+        .into_email(from, to)
+}
+
 /// To the partner, when a top-up request is recorded and waits for ops.
 pub fn top_up_received(from: &str, to: &str, request: &TopUpNotice) -> Email {
     let rows = request.rows();

@@ -42,14 +42,14 @@ pub async fn edge(mut request: Request, next: Next) -> Response {
 }
 
 /// Rewrites an error response some layer built in another shape (axum's 405, a body
-/// limit's 413) as problem+json; must run inside the request-id scope.
+/// limit's 413) as problem+json; must run inside the request-id scope. A page (HTML) is
+/// left as it is: the portal answers people, with its own error pages.
 pub(super) fn as_problem(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+    let content_type = response.headers().get(header::CONTENT_TYPE).map(|value| value.as_bytes());
+    let is_problem = content_type.is_some_and(|value| value.starts_with(PROBLEM_JSON.as_bytes()));
+    let is_page = content_type.is_some_and(|value| value.starts_with(b"text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem && !is_page {
         ApiError::for_status(status).into_response()
     } else {
         response

@@ -85,6 +85,18 @@ impl AppState {
     }
 }
 
+/// Serves pages for people (the portal): every response gets an `X-Request-Id`, every
+/// request is logged, bodies are capped at 64 KiB. No API key is asked for: pages find
+/// their signed-in owner themselves. No fallback is set, so the caller chooses what
+/// answers an unknown path.
+pub fn site(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(state.clone(), request_log::log_request))
+        .layer(from_fn(edge::edge))
+        .with_state(state)
+}
+
 /// Turns a function's documented routes into its service: unknown routes and methods
 /// answer problem+json, bodies are capped at 64 KiB, keys are checked, every request is
 /// logged to the request-log sink, and every response gets an `X-Request-Id`.

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{
-    IdempotencyKey, KeyId, Mode, OrderId, PartnerId, ProductId, Timestamp, TopUpId, TopUpStatus, TransactionId,
+    Audience, Email, IdempotencyKey, KeyId, Mode, OrderId, PartnerId, ProductId, Timestamp, TopUpId, TopUpStatus,
+    TransactionId,
 };
 
 /// The key attributes of both tables (template.yaml).
@@ -178,6 +179,16 @@ pub(crate) fn catalog() -> Prefix {
 /// product: `CATALOG` / `PRODUCT#<prd_id>`
 pub(crate) fn product(id: &ProductId) -> Key {
     catalog().with(id)
+}
+
+/// sign-in code: `SIGNIN#<audience>#<email>` / `CODE` (one live code per address and door)
+pub(crate) fn sign_in_code(audience: Audience, email: &Email) -> Key {
+    Key::new(format!("SIGNIN#{}#{}", audience.as_str(), email.as_str()), "CODE")
+}
+
+/// portal session: `SESSION#<sha256 hex of the session id>` / `SESSION`
+pub(crate) fn session(id_hash: &str) -> Key {
+    Key::new(format!("SESSION#{id_hash}"), "SESSION")
 }
 
 const WALLET: &str = "WALLET#";

@@ -18,6 +18,7 @@ mod ops_keys;
 mod orders;
 mod page;
 mod retry;
+mod sessions;
 mod top_ups;
 mod transaction;
 
@@ -29,6 +30,7 @@ pub use audit::{AuditReport, Finding, OrphanedLedger, WalletAudit};
 pub use idempotency::{Claim, ClaimToken, Completion, IdempotencyScope, Render, StoredResponse};
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
+pub use sessions::Redeemed;
 
 use self::layout::Key;
 use self::transaction::{Cancelled, Transaction};

@@ -1,0 +1,175 @@
+//! Who is at the keyboard: the session cookie, the extractors that admit only a signed-in
+//! partner (`Owner`) or operator (`Operator`), and the CSRF checks of forms.
+//!
+//! The session cookie holds a random id whose SHA-256 is the session's key in the store;
+//! it is `HttpOnly` (no script reads it), `SameSite=Lax` (no other site's form sends it),
+//! and `Secure` except on plain-http loopback (the local server). Every form that changes
+//! something carries a token derived from the session id; forms shown before sign-in
+//! (sign-up, sign-in) carry a random token that must match a cookie set with the form.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use base64::Engine;
+use steller::AppState;
+use steller::domain::{Decider, PartnerId, Session, SessionId, SessionOwner, Timestamp};
+
+use crate::page::ErrorPage;
+
+pub(crate) const SESSION_COOKIE: &str = "steller_session";
+/// The cookie a form shown before sign-in is checked against (double submit).
+pub(crate) const FORM_COOKIE: &str = "steller_form";
+
+/// Whether cookies may drop `Secure`: only when the browser talks plain http to this
+/// machine, as with `cargo run -p steller-local`; everywhere else they need https.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Loopback(pub(crate) bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for Loopback {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let host = parts.headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        let name = host
+            .rsplit_once(':')
+            .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host });
+        let https = parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+        Ok(Loopback(!https && matches!(name, "127.0.0.1" | "localhost" | "[::1]")))
+    }
+}
+
+/// A cookie only this site's pages send back, never readable by scripts.
+pub(crate) fn private_cookie(name: &'static str, value: String, loopback: Loopback) -> Cookie<'static> {
+    Cookie::build((name, value)).path("/").http_only(true).same_site(SameSite::Lax).secure(!loopback.0).build()
+}
+
+/// The session the request's cookie names, if it is still open.
+pub(crate) async fn session_of(jar: &CookieJar, state: &AppState) -> Result<Option<(SessionId, Session)>, ErrorPage> {
+    let Some(id) = jar.get(SESSION_COOKIE).and_then(|cookie| SessionId::parse(cookie.value())) else {
+        return Ok(None);
+    };
+    Ok(state.store.session(&id, Timestamp::now()).await?.map(|session| (id, session)))
+}
+
+/// Why a page for signed-in people was refused: sign in first, or an error page.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    SignIn(&'static str),
+    Error(ErrorPage),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::SignIn(path) => Redirect::to(path).into_response(),
+            Refused::Error(page) => page.into_response(),
+        }
+    }
+}
+
+impl From<ErrorPage> for Refused {
+    fn from(page: ErrorPage) -> Self {
+        Refused::Error(page)
+    }
+}
+
+/// A signed-in partner owner, and their session (for the forms' CSRF token).
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    pub(crate) partner: PartnerId,
+    pub(crate) session: SessionId,
+}
+
+impl Owner {
+    pub(crate) fn csrf(&self) -> String {
+        self.session.csrf_token()
+    }
+
+    /// Checks a posted form's token against this session's.
+    pub(crate) fn check(&self, posted: &str) -> Result<(), ErrorPage> {
+        check_csrf(&self.session, posted)
+    }
+}
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match session_of(&jar, state).await? {
+            Some((session, Session { owner: SessionOwner::Partner(partner), .. })) => Ok(Owner { partner, session }),
+            _ => Err(Refused::SignIn("/signin")),
+        }
+    }
+}
+
+/// A signed-in operator, and who they are as a decider of top-ups.
+#[derive(Debug, Clone)]
+pub(crate) struct Operator {
+    pub(crate) decider: Decider,
+    pub(crate) session: SessionId,
+}
+
+impl Operator {
+    pub(crate) fn csrf(&self) -> String {
+        self.session.csrf_token()
+    }
+
+    pub(crate) fn check(&self, posted: &str) -> Result<(), ErrorPage> {
+        check_csrf(&self.session, posted)
+    }
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let decider = match session_of(&jar, state).await? {
+            Some((session, Session { owner: SessionOwner::OpsEmail(email), .. })) => (session, Decider::Console(email)),
+            Some((session, Session { owner: SessionOwner::OpsKey(key_id), .. })) => (session, Decider::OpsKey(key_id)),
+            _ => return Err(Refused::SignIn("/ops/signin")),
+        };
+        Ok(Operator { session: decider.0, decider: decider.1 })
+    }
+}
+
+/// A form of `session` must carry its token: compared in constant time, so the answer's
+/// timing tells nothing about how much of a guess was right.
+pub(crate) fn check_csrf(session: &SessionId, posted: &str) -> Result<(), ErrorPage> {
+    if same(session.csrf_token().as_bytes(), posted.as_bytes()) { Ok(()) } else { Err(ErrorPage::forged()) }
+}
+
+/// A token for a form shown before sign-in: the cookie's, or a new one with the cookie
+/// to set.
+pub(crate) fn form_token(jar: CookieJar, loopback: Loopback) -> (CookieJar, String) {
+    if let Some(token) = jar.get(FORM_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|t| t.len() == 43) {
+        return (jar, token);
+    }
+    let bytes: [u8; 32] = rand_bytes();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    (jar.add(private_cookie(FORM_COOKIE, token.clone(), loopback)), token)
+}
+
+/// A form shown before sign-in must come back with the token its cookie holds.
+pub(crate) fn check_form_token(jar: &CookieJar, posted: &str) -> Result<(), ErrorPage> {
+    match jar.get(FORM_COOKIE) {
+        Some(cookie) if same(cookie.value().as_bytes(), posted.as_bytes()) => Ok(()),
+        _ => Err(ErrorPage::forged()),
+    }
+}
+
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+fn rand_bytes() -> [u8; 32] {
+    use rand::Rng;
+    rand::rng().random()
+}

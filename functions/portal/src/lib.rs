@@ -1,0 +1,108 @@
+//! The portal function: the pages a partner's developer uses in a browser (sign up, sign
+//! in with an emailed code, the dashboard of a wallet, its orders, keys, top-ups and
+//! usage) and the ops console (top-up decisions). Server-rendered HTML from `maud`
+//! templates compiled into the binary; the core flows work without JavaScript.
+//!
+//! Every route is in `ROUTES`, which template.yaml routes here one by one (a test holds
+//! the two to each other), so a path the portal does not serve never reaches it.
+
+mod assets;
+mod auth;
+mod dashboard;
+mod keys;
+mod ops;
+mod page;
+mod signin;
+mod signup;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
+use steller::AppState;
+use steller::config::{
+    OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, TABLE_VAR,
+};
+
+/// The variables this function reads: its table; the sandbox credit (sign-up); the sender
+/// of the codes and emails and the ops address (the console's sign-in); the request-log
+/// table (usage charts) and queue. template.yaml gives it exactly these.
+pub const VARIABLES: &[&str] =
+    &[TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, OPS_EMAIL_VAR, REQUEST_LOG_TABLE_VAR, REQUEST_LOG_QUEUE_URL_VAR];
+
+/// One page route: its method, its path as API Gateway and axum both write it, and the
+/// handler.
+type Route = (Method, &'static str, MethodRouter<AppState>);
+
+fn table() -> Vec<Route> {
+    vec![
+        (Method::GET, "/", get(home)),
+        (Method::GET, "/signup", get(signup::show)),
+        (Method::POST, "/signup", post(signup::submit)),
+        (Method::GET, "/signin", get(signin::show_partners)),
+        (Method::POST, "/signin", post(signin::ask_partners)),
+        (Method::POST, "/signin/code", post(signin::redeem_partners)),
+        (Method::POST, "/signout", post(signin::sign_out)),
+        (Method::GET, "/dashboard", get(dashboard::start)),
+        (Method::GET, "/dashboard/{mode}", get(dashboard::wallet)),
+        (Method::GET, "/dashboard/{mode}/keys", get(keys::list)),
+        (Method::POST, "/dashboard/{mode}/keys", post(keys::create)),
+        (Method::POST, "/dashboard/{mode}/keys/{id}/revoke", post(keys::revoke)),
+        (Method::GET, "/ops", get(ops::pending)),
+        (Method::GET, "/ops/decided", get(ops::decided)),
+        (Method::GET, "/ops/signin", get(ops::sign_in_page)),
+        (Method::POST, "/ops/signin", post(ops::ask)),
+        (Method::POST, "/ops/signin/code", post(ops::redeem)),
+        (Method::POST, "/ops/signin/key", post(ops::with_key)),
+        (Method::POST, "/ops/top-ups/{id}/approve", post(ops::approve)),
+        (Method::POST, "/ops/top-ups/{id}/reject", post(ops::reject)),
+        (Method::GET, "/assets/{file}", get(assets::asset)),
+    ]
+}
+
+/// Every route the portal serves: upper-case method and path.
+pub fn routes() -> Vec<(String, String)> {
+    let mut routes: Vec<(String, String)> =
+        table().into_iter().map(|(method, path, _)| (method.to_string(), path.to_owned())).collect();
+    routes.sort();
+    routes
+}
+
+fn pages() -> Router<AppState> {
+    table().into_iter().fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+}
+
+/// The portal's pages with the site's layers and no fallback: the local server puts the
+/// API behind them.
+pub fn site(state: AppState) -> Router {
+    steller::http::site(pages(), state)
+}
+
+/// The service Lambda runs: the pages, and a page saying so for any other path.
+pub fn router(state: AppState) -> Router {
+    steller::http::site(pages().fallback(|| async { page::ErrorPage::not_found() }), state)
+}
+
+/// `/`: where to start. A signed-in partner goes on to the dashboard.
+async fn home(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    jar: axum_extra::extract::cookie::CookieJar,
+) -> Result<axum::response::Response, page::ErrorPage> {
+    use axum::response::IntoResponse;
+    if let Some((_, session)) = auth::session_of(&jar, &state).await? {
+        let to = match session.owner {
+            steller::domain::SessionOwner::Partner(_) => "/dashboard/sandbox",
+            _ => "/ops",
+        };
+        return Ok(axum::response::Redirect::to(to).into_response());
+    }
+    Ok(page::page(
+        "Build on Steller",
+        page::Nav::Visitor,
+        maud::html! {
+            p { "Sign up, get an API key and a sandbox wallet of fake USD, and place your first order in a minute." }
+            p { a.button href="/signup" { "Create an account" } " or " a href="/signin" { "sign in" } "." }
+            p { "Read the " a href="/api/public/docs" { "interactive API docs" } " and try each call with your key." }
+        },
+    )
+    .into_response())
+}

@@ -1,0 +1,209 @@
+//! The frame every page shares (head, navigation, main, footer) and the pieces forms are
+//! built from: labelled fields with their error next to them, the hidden CSRF token,
+//! money as the API writes it, and the error pages.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use steller::domain::{Mode, Money};
+
+/// Where a page sits, for the navigation: a signed-in partner (with the mode the
+/// dashboard shows), an operator, or nobody yet.
+/// The signed-in ones carry their session's CSRF token, for the sign-out form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nav<'a> {
+    Visitor,
+    Partner { mode: Mode, csrf: &'a str },
+    Operator { csrf: &'a str },
+}
+
+/// A whole page: `title` in the tab and as the heading, `body` in `<main>`.
+pub(crate) fn page(title: &str, nav: Nav<'_>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Steller" }
+                link rel="stylesheet" href="/assets/portal.css";
+                script src="/assets/portal.js" defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/" { "Steller" }
+                    nav aria-label="Main" { (navigation(nav)) }
+                }
+                main #main tabindex="-1" {
+                    h1 { (title) }
+                    (body)
+                }
+                footer {
+                    a href="/api/public/docs" { "API docs" } " · "
+                    a href="/api/public/openapi.json" { "OpenAPI document" }
+                }
+            }
+        }
+    }
+}
+
+fn navigation(nav: Nav<'_>) -> Markup {
+    match nav {
+        Nav::Visitor => html! {
+            a href="/signup" { "Sign up" }
+            a href="/signin" { "Sign in" }
+            a href="/api/public/docs" { "Docs" }
+        },
+        Nav::Partner { mode, csrf } => {
+            let base = format!("/dashboard/{mode}");
+            let other = match mode {
+                Mode::Sandbox => Mode::Live,
+                Mode::Live => Mode::Sandbox,
+            };
+            html! {
+                a href=(base) { "Wallet" }
+                a href={ (base) "/orders" } { "Orders" }
+                a href={ (base) "/keys" } { "API keys" }
+                a href={ (base) "/top-ups" } { "Top-ups" }
+                a href={ (base) "/usage" } { "Usage" }
+                span.mode { "Mode: " strong.{ "mode-" (mode) } { (mode) } }
+                a.switch href={ "/dashboard/" (other) } { "Switch to " (other) }
+                (sign_out(csrf))
+            }
+        }
+        Nav::Operator { csrf } => html! {
+            a href="/ops" { "Pending top-ups" }
+            a href="/ops/decided" { "Decided" }
+            (sign_out(csrf))
+        },
+    }
+}
+
+fn sign_out(csrf: &str) -> Markup {
+    html! {
+        form.inline method="post" action="/signout" {
+            (csrf_field(csrf))
+            button.link type="submit" { "Sign out" }
+        }
+    }
+}
+
+/// The hidden field every form that changes something carries.
+pub(crate) fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A labelled input with its error (if any) right under it, tied to it for screen readers.
+pub(crate) fn field(
+    label: &str,
+    name: &str,
+    kind: &str,
+    value: &str,
+    error: Option<&str>,
+    hint: Option<&str>,
+) -> Markup {
+    let error_id = format!("{name}-error");
+    let hint_id = format!("{name}-hint");
+    let described = [error.map(|_| error_id.as_str()), hint.map(|_| hint_id.as_str())]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(name) { (label) }
+            @if let Some(hint) = hint { p.hint #(hint_id) { (hint) } }
+            input #(name) name=(name) type=(kind) value=(value)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[(!described.is_empty()).then_some(described.as_str())];
+            @if let Some(error) = error { p.error #(error_id) { (error) } }
+        }
+    }
+}
+
+/// A list of what is wrong, at the top of a form, for whoever reads from the top.
+pub(crate) fn error_summary(errors: &[(&str, String)]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.summary role="alert" {
+                p { "Please fix the following:" }
+                ul { @for (name, message) in errors { li { a href={ "#" (name) } { (message) } } } }
+            }
+        }
+    }
+}
+
+/// Money exactly as the API writes it: two places, the currency after.
+pub(crate) fn money(amount: Money) -> Markup {
+    html! { span.money { (amount) " USD" } }
+}
+
+/// A page that says something went wrong, with the status it stands for.
+#[derive(Debug)]
+pub(crate) struct ErrorPage {
+    pub(crate) status: StatusCode,
+    pub(crate) title: &'static str,
+    pub(crate) message: String,
+}
+
+impl ErrorPage {
+    pub(crate) fn not_found() -> Self {
+        ErrorPage {
+            status: StatusCode::NOT_FOUND,
+            title: "Not found",
+            message: "There is nothing here, or nothing you can see.".into(),
+        }
+    }
+
+    /// A form that came without its CSRF token, or with another session's.
+    pub(crate) fn forged() -> Self {
+        ErrorPage {
+            status: StatusCode::FORBIDDEN,
+            title: "This form has expired",
+            message: "The form was not sent from this page of your session. Go back, reload the page and try again."
+                .into(),
+        }
+    }
+}
+
+impl IntoResponse for ErrorPage {
+    fn into_response(self) -> Response {
+        let body = page(self.title, Nav::Visitor, html! { p { (self.message) } p { a href="/" { "Home" } } });
+        (self.status, body).into_response()
+    }
+}
+
+impl From<steller::store::StoreError> for ErrorPage {
+    fn from(error: steller::store::StoreError) -> Self {
+        use steller::store::StoreError;
+        match error {
+            StoreError::NotFound => ErrorPage::not_found(),
+            StoreError::Unavailable(_) | StoreError::Contended => {
+                tracing::warn!(error = %steller::telemetry::chain(&error), "a page could not be served");
+                ErrorPage {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    title: "Temporarily unavailable",
+                    message: "Nothing was changed. Please try again in a moment.".into(),
+                }
+            }
+            other => {
+                tracing::error!(error = %steller::telemetry::chain(&other), "a page failed");
+                ErrorPage {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    title: "Something went wrong",
+                    message: "We logged what happened. Please try again; if it keeps failing, tell us the time.".into(),
+                }
+            }
+        }
+    }
+}
+
+impl From<steller::store::PageError> for ErrorPage {
+    fn from(error: steller::store::PageError) -> Self {
+        match error {
+            steller::store::PageError::Cursor(_) => ErrorPage::not_found(),
+            steller::store::PageError::Store(store) => store.into(),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Signing in with an emailed one-time code, to the partner dashboard (`/signin`) or the
+//! ops console (`/ops/signin`), and signing out (`/signout`).
+//!
+//! The answers never tell whether an address has an account (or is an ops address): a
+//! code is kept for every address asked for, and sent only where it may open something,
+//! so asking, typing a wrong code and running out of tries look the same either way.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use maud::{Markup, html};
+use serde::Deserialize;
+use steller::AppState;
+use steller::domain::{Audience, Email, Session, SessionId, SessionOwner, SignInCode, Timestamp};
+use steller::store::Redeemed;
+
+use crate::auth::{Loopback, SESSION_COOKIE, check_csrf, check_form_token, form_token, private_cookie, session_of};
+use crate::page::{ErrorPage, Nav, error_summary, field, page};
+
+/// The two doors a code opens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Door {
+    audience: Audience,
+    /// Where its forms post: `/signin` or `/ops/signin`.
+    path: &'static str,
+    title: &'static str,
+    /// How the emails name it.
+    name: &'static str,
+    /// Where a session of this door starts.
+    home: &'static str,
+}
+
+pub(crate) const PARTNERS: Door = Door {
+    audience: Audience::Partner,
+    path: "/signin",
+    title: "Sign in",
+    name: "dashboard",
+    home: "/dashboard/sandbox",
+};
+
+pub(crate) const OPS: Door =
+    Door { audience: Audience::Ops, path: "/ops/signin", title: "Ops sign-in", name: "ops console", home: "/ops" };
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct EmailForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CodeForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn email_form(door: Door, token: &str, email: &str, error: Option<&str>) -> Markup {
+    let errors: Vec<(&str, String)> = error.map(|e| ("email", e.to_owned())).into_iter().collect();
+    html! {
+        p { "We email you a one-time code; no password to remember." }
+        (error_summary(&errors))
+        form method="post" action=(door.path) novalidate {
+            input type="hidden" name="form_token" value=(token);
+            (field("Email", "email", "email", email, error, None))
+            button type="submit" { "Email me a code" }
+        }
+    }
+}
+
+fn code_form(door: Door, token: &str, email: &str, error: Option<&str>) -> Markup {
+    let errors: Vec<(&str, String)> = error.map(|e| ("code", e.to_owned())).into_iter().collect();
+    html! {
+        p role="status" { "If " strong { (email) } " can sign in here, a code is on its way. It works for 10 minutes." }
+        (error_summary(&errors))
+        form method="post" action={ (door.path) "/code" } novalidate {
+            input type="hidden" name="form_token" value=(token);
+            input type="hidden" name="email" value=(email);
+            (field("Code from the email", "code", "text", "", error, Some("Six digits.")))
+            button type="submit" { "Sign in" }
+        }
+        p { a href=(door.path) { "Use another address, or ask for a new code" } }
+    }
+}
+
+fn nav() -> Nav<'static> {
+    Nav::Visitor
+}
+
+pub(crate) async fn show(door: Door, jar: CookieJar, loopback: Loopback) -> Response {
+    let (jar, token) = form_token(jar, loopback);
+    (jar, page(door.title, nav(), email_form(door, &token, "", None))).into_response()
+}
+
+/// Keeps a code for the address either way, and emails it only where it can open
+/// something: a partner's address at the dashboard, the ops address at the console.
+pub(crate) async fn ask(door: Door, state: AppState, jar: CookieJar, values: EmailForm) -> Result<Response, ErrorPage> {
+    check_form_token(&jar, &values.form_token)?;
+    let Ok(email) = Email::parse(Some(&values.email)) else {
+        let body =
+            email_form(door, &values.form_token, &values.email, Some("Enter an email address, like dev@acme.example."));
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(door.title, nav(), body)).into_response());
+    };
+    let code = SignInCode::generate();
+    state.store.issue_sign_in_code(door.audience, &email, &code, Timestamp::now()).await?;
+    if may_open(door, &state, &email).await?.is_some() {
+        steller::notices::sign_in_code(&*state.email, &state.config, &email, &code, door.name).await;
+    }
+    Ok(page(door.title, nav(), code_form(door, &values.form_token, email.as_str(), None)).into_response())
+}
+
+/// Who a session of `door` for `email` would act for, if anyone.
+async fn may_open(door: Door, state: &AppState, email: &Email) -> Result<Option<SessionOwner>, ErrorPage> {
+    Ok(match door.audience {
+        Audience::Partner => state.store.partner_by_email(email).await?.map(SessionOwner::Partner),
+        Audience::Ops => {
+            let allowed = state.config.ops_email.as_deref().and_then(|ops| Email::parse(Some(ops)).ok());
+            (allowed.as_ref() == Some(email)).then(|| SessionOwner::OpsEmail(email.clone()))
+        }
+    })
+}
+
+pub(crate) async fn redeem(
+    door: Door,
+    state: AppState,
+    jar: CookieJar,
+    loopback: Loopback,
+    values: CodeForm,
+) -> Result<Response, ErrorPage> {
+    check_form_token(&jar, &values.form_token)?;
+    let again = |status: StatusCode, error: &str| {
+        let body = code_form(door, &values.form_token, &values.email, Some(error));
+        (status, page(door.title, nav(), body)).into_response()
+    };
+    let Ok(email) = Email::parse(Some(&values.email)) else { return Ok(Redirect::to(door.path).into_response()) };
+    let Some(typed) = SignInCode::parse(&values.code) else {
+        return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, "Enter the six digits from the email."));
+    };
+    let owner = may_open(door, &state, &email).await?;
+    let id = SessionId::generate();
+    match state.store.redeem_sign_in_code(door.audience, &email, &typed, &id, owner, Timestamp::now()).await? {
+        Redeemed::Opened(_) => {
+            tracing::info!(door = door.name, "signed in");
+            let jar = jar.add(private_cookie(SESSION_COOKIE, id.expose().to_owned(), loopback));
+            Ok((jar, Redirect::to(door.home)).into_response())
+        }
+        Redeemed::Wrong { tries_left: 0 } | Redeemed::Void => Ok(again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "This code no longer works: it expired, was used, or was tried too often. Ask for a new one.",
+        )),
+        Redeemed::Wrong { tries_left } => Ok(again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "That code is not right. {tries_left} more {} before it stops working.",
+                if tries_left == 1 { "try" } else { "tries" }
+            ),
+        )),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Ends the session on the server (its cookie opens nothing afterwards) and forgets it.
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(values): Form<SignOutForm>,
+) -> Result<Response, ErrorPage> {
+    let Some((id, Session { owner, .. })) = session_of(&jar, &state).await? else {
+        return Ok(Redirect::to("/signin").into_response());
+    };
+    check_csrf(&id, &values.csrf)?;
+    state.store.end_session(&id).await?;
+    let to = match owner {
+        SessionOwner::Partner(_) => PARTNERS.path,
+        SessionOwner::OpsEmail(_) | SessionOwner::OpsKey(_) => OPS.path,
+    };
+    Ok((jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to(to)).into_response())
+}
+
+pub(crate) async fn show_partners(jar: CookieJar, loopback: Loopback) -> Response {
+    show(PARTNERS, jar, loopback).await
+}
+
+pub(crate) async fn ask_partners(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(values): Form<EmailForm>,
+) -> Result<Response, ErrorPage> {
+    ask(PARTNERS, state, jar, values).await
+}
+
+pub(crate) async fn redeem_partners(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    loopback: Loopback,
+    Form(values): Form<CodeForm>,
+) -> Result<Response, ErrorPage> {
+    redeem(PARTNERS, state, jar, loopback, values).await
+}

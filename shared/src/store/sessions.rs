@@ -1,0 +1,204 @@
+//! Portal sign-in: one-time codes sent by email, and the sessions they open. A code is
+//! kept as its SHA-256 with its expiry and a count of wrong tries; a session as the
+//! SHA-256 of its id, with the owner it acts for. DynamoDB's TTL deletes both once
+//! expired, and every read treats an expired one as gone, since TTL deletes lazily.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::accounts::push_email_verified;
+use super::item::{Item, item, read};
+use super::{Store, StoreError, layout};
+use crate::domain::{
+    Audience, CODE_MINUTES, CODE_TRIES, Email, PartnerId, SESSION_HOURS, Session, SessionId, SessionOwner, SignInCode,
+    Timestamp,
+};
+
+/// What redeeming a code came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The code was right: the session is open (and a partner's email verified).
+    Opened(Session),
+    /// The code was wrong; it still works for this many more tries.
+    Wrong { tries_left: u32 },
+    /// No code works for this address: never sent, expired, used, or tried too often.
+    Void,
+}
+
+fn later(at: Timestamp, seconds: i64) -> Timestamp {
+    Timestamp::from_datetime(at.datetime() + time::Duration::seconds(seconds)).unwrap_or(at)
+}
+
+fn session_item(id: &SessionId, session: &Session) -> Item {
+    let builder = item(&layout::session(&id.hash()))
+        .time("created_at", session.created_at)
+        .time("expires", session.expires_at)
+        .n("expires_at", session.expires_at.unix_seconds());
+    match &session.owner {
+        SessionOwner::Partner(partner) => builder.s("owner", "partner").s("partner_id", partner.to_string()),
+        SessionOwner::OpsEmail(email) => builder.s("owner", "ops_email").s("email", email.as_str()),
+        SessionOwner::OpsKey(key_id) => builder.s("owner", "ops_key").s("key_id", key_id.to_string()),
+    }
+    .build()
+}
+
+fn session_from(item: &Item) -> Result<Session, StoreError> {
+    let item = read(item);
+    let owner = match item.s("owner")? {
+        "partner" => SessionOwner::Partner(item.parsed("partner_id")?),
+        "ops_email" => SessionOwner::OpsEmail(item.parsed_with("email", |raw| Email::parse(Some(raw)).ok())?),
+        "ops_key" => SessionOwner::OpsKey(item.parsed("key_id")?),
+        other => return Err(item.corrupt(format!("owner {other:?} is unknown"))),
+    };
+    Ok(Session { owner, created_at: item.time("created_at")?, expires_at: item.time("expires")? })
+}
+
+impl Store {
+    /// The partner whose email `email` is, if any (the sign-in form's lookup).
+    pub async fn partner_by_email(&self, email: &Email) -> Result<Option<PartnerId>, StoreError> {
+        let claim = self.get(&layout::email_claim(&email.canonical())).await?;
+        claim.as_ref().map(|claim| read(claim).parsed("partner_id")).transpose()
+    }
+
+    /// Keeps `code` as the one code for `email` at `audience`'s door, for `CODE_MINUTES`
+    /// from `at`, replacing any earlier one (and its count of wrong tries).
+    pub async fn issue_sign_in_code(
+        &self,
+        audience: Audience,
+        email: &Email,
+        code: &SignInCode,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let expires = later(at, CODE_MINUTES * 60);
+        let record = item(&layout::sign_in_code(audience, email))
+            .s("code_hash", code.hash(email))
+            .n("tries", 0)
+            .time("created_at", at)
+            .n("expires_at", expires.unix_seconds())
+            .build();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Tries `typed` against the code of `email` at `audience`'s door. A right code is
+    /// used up in the transaction that opens the session `id` for `owner` (and, for a
+    /// partner, stamps the email verified), so a code opens one session at most. A wrong
+    /// one counts a try; the `CODE_TRIES`th wrong try voids it. Without an `owner` (an
+    /// address with no account, whose code was kept but never sent) no code is right,
+    /// so the answers are the same as for an account's and tell nobody which it is.
+    pub async fn redeem_sign_in_code(
+        &self,
+        audience: Audience,
+        email: &Email,
+        typed: &SignInCode,
+        id: &SessionId,
+        owner: Option<SessionOwner>,
+        at: Timestamp,
+    ) -> Result<Redeemed, StoreError> {
+        let key = layout::sign_in_code(audience, email);
+        // Each round either decides or lost a race with another try of the same code,
+        // which then decided; so two rounds suffice, and three are a safe bound.
+        for _ in 0..3 {
+            let Some(record) = self.get(&key).await? else { return Ok(Redeemed::Void) };
+            let record = read(&record);
+            let tries = u32::try_from(record.number("tries")?).unwrap_or(CODE_TRIES);
+            let expired = record.number("expires_at")? <= at.unix_seconds();
+            if expired || tries >= CODE_TRIES {
+                return Ok(Redeemed::Void);
+            }
+            let stored_hash = record.s("code_hash")?.to_owned();
+            let read_tries = AttributeValue::N(tries.to_string());
+            let mut transaction = self.transaction("sign-in");
+            let right = owner.is_some() && typed.hash(email) == stored_hash;
+            if !right {
+                let counted = transaction.update(&key, |update| {
+                    update
+                        .update_expression("SET tries = tries + :one")
+                        .condition_expression("tries = :read")
+                        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                        .expression_attribute_values(":read", read_tries)
+                })?;
+                match self
+                    .transact(transaction, |c| if c.failed(counted) { StoreError::Contended } else { c.unexpected() })
+                    .await
+                {
+                    Ok(()) => return Ok(Redeemed::Wrong { tries_left: CODE_TRIES - tries - 1 }),
+                    Err(StoreError::Contended) => continue,
+                    Err(other) => return Err(other),
+                }
+            }
+            let Some(owner) = owner.clone() else { return Ok(Redeemed::Void) };
+            let session = Session { owner: owner.clone(), created_at: at, expires_at: later(at, SESSION_HOURS * 3600) };
+            let used = transaction.update(&key, |update| {
+                // Deleting would let a parallel wrong try re-create the item; a used code
+                // is voided in place, and TTL removes it.
+                update
+                    .update_expression("SET tries = :void")
+                    .condition_expression("tries = :read AND code_hash = :hash")
+                    .expression_attribute_values(":void", AttributeValue::N(CODE_TRIES.to_string()))
+                    .expression_attribute_values(":read", read_tries)
+                    .expression_attribute_values(":hash", AttributeValue::S(stored_hash))
+            })?;
+            transaction.put_new(session_item(id, &session))?;
+            let verified = match &owner {
+                SessionOwner::Partner(partner) => Some(push_email_verified(&mut transaction, partner, at)?),
+                SessionOwner::OpsEmail(_) | SessionOwner::OpsKey(_) => None,
+            };
+            let opened = self
+                .transact(transaction, |cancelled| {
+                    if cancelled.failed(used) {
+                        StoreError::Contended
+                    } else if cancelled.failed(verified) {
+                        StoreError::NotFound
+                    } else {
+                        cancelled.unexpected()
+                    }
+                })
+                .await;
+            match opened {
+                Ok(()) => return Ok(Redeemed::Opened(session)),
+                Err(StoreError::Contended) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(Redeemed::Void)
+    }
+
+    /// Opens session `id` for `owner` without a code (an operator who showed an ops key).
+    pub async fn open_session(
+        &self,
+        id: &SessionId,
+        owner: SessionOwner,
+        at: Timestamp,
+    ) -> Result<Session, StoreError> {
+        let session = Session { owner, created_at: at, expires_at: later(at, SESSION_HOURS * 3600) };
+        let mut transaction = self.transaction("session");
+        transaction.put_new(session_item(id, &session))?;
+        self.transact(transaction, |cancelled| cancelled.unexpected()).await?;
+        Ok(session)
+    }
+
+    /// The session `id` opened, unless it has ended or expired.
+    pub async fn session(&self, id: &SessionId, now: Timestamp) -> Result<Option<Session>, StoreError> {
+        let Some(found) = self.get(&layout::session(&id.hash())).await? else { return Ok(None) };
+        let session = session_from(&found)?;
+        Ok((session.expires_at > now).then_some(session))
+    }
+
+    /// Ends session `id` on the server: its cookie opens nothing from now on.
+    pub async fn end_session(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(layout::session(&id.hash()).item()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
