@@ -1,0 +1,345 @@
+//! The portal's pages in-process, over an embedded dynoxide: sign-up, sign-in by emailed
+//! code (expiry, the wrong-try lockout, no hint of which emails are registered), the
+//! session cookie, sign-out, CSRF on every form, keys, and the ops console.
+
+mod support;
+
+use axum::http::StatusCode;
+use steller::domain::{
+    ApiKey, Audience, Email, KeyRole, Mode, PartnerId, Principal, SignInCode, Timestamp, TopUpStatus,
+};
+use steller::testing::TestApp;
+use support::{Visitor, last_code};
+use utoipa_axum::router::OpenApiRouter;
+
+async fn app() -> TestApp {
+    TestApp::embedded(OpenApiRouter::new()).await
+}
+
+async fn partner_of(app: &TestApp, email: &str) -> PartnerId {
+    let email = Email::parse(Some(email)).expect("valid");
+    app.state.store.partner_by_email(&email).await.expect("read").expect("signed up")
+}
+
+#[tokio::test]
+async fn signing_up_shows_the_sandbox_key_once_with_a_copy_button_and_a_curl_call() {
+    let app = app().await;
+    let mut visitor = Visitor::new(&app);
+
+    let page = visitor.sign_up("Acme Ltd", "Dev@Acme.example").await;
+
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let start = page.html.find("stl_sandbox_").expect("the key is on the page");
+    let key = &page.html[start..start + 52];
+    let key = ApiKey::parse(key).expect("a whole sandbox key");
+    assert!(matches!(app.state.store.principal(&key).await, Ok(Some(Principal::Partner { mode: Mode::Sandbox, .. }))));
+    assert!(page.html.contains("shown only once"));
+    assert!(page.html.contains("data-copy=\"api-key\""), "a copy button for the key");
+    assert!(page.html.contains("curl -s http://127.0.0.1:3000/api/wallet"), "a ready call, for this host");
+    assert!(page.html.contains("1000.00 USD"), "the sandbox credit, as the API writes money");
+    assert_eq!(app.outbox().len(), 1, "the welcome email");
+    assert!(!app.outbox()[0].text.contains(key.expose()), "the key is never emailed");
+}
+
+#[tokio::test]
+async fn a_sign_up_with_bad_fields_names_each_next_to_its_input_and_keeps_what_was_typed() {
+    let app = app().await;
+    let mut visitor = Visitor::new(&app);
+    let form = visitor.get("/signup").await;
+    let token = form.hidden("form_token").expect("a token");
+
+    let page = visitor
+        .post("/signup", &[("form_token", &token), ("company_name", ""), ("email", "\u{200b}dev@acme.example")])
+        .await;
+
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["company_name", "email"] {
+        assert!(page.html.contains(&format!("id=\"{field}-error\"")), "{field}'s error is next to it");
+        assert!(page.html.contains(&format!("aria-describedby=\"{field}-error")), "{field} names its error");
+    }
+    assert!(page.html.contains("invisible"), "the email's error says why");
+    assert!(page.html.contains("value=\"\u{200b}dev@acme.example\""), "what was typed is kept");
+    assert!(page.html.contains("role=\"alert\""), "a summary for whoever reads from the top");
+}
+
+#[tokio::test]
+async fn a_sign_up_with_a_taken_email_says_so_next_to_the_email() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+
+    let page = Visitor::new(&app).sign_up("Other", "DEV@acme.example").await;
+
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.html.contains("already exists"), "{}", page.html);
+    assert!(page.html.contains("id=\"email-error\""));
+}
+
+#[tokio::test]
+async fn forms_posted_without_their_token_are_refused_and_change_nothing() {
+    let app = app().await;
+    let mut visitor = Visitor::new(&app);
+    visitor.get("/signup").await;
+
+    let forged =
+        visitor.post("/signup", &[("form_token", "forged"), ("company_name", "Acme"), ("email", "a@b.example")]).await;
+    let mut stranger = Visitor::new(&app);
+    let no_cookie = stranger.post("/signup", &[("company_name", "Acme"), ("email", "c@d.example")]).await;
+
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(no_cookie.status, StatusCode::FORBIDDEN);
+    let email = Email::parse(Some("a@b.example")).expect("valid");
+    assert_eq!(app.state.store.partner_by_email(&email).await.expect("read"), None, "nobody signed up");
+}
+
+#[tokio::test]
+async fn signing_in_with_the_emailed_code_opens_a_session_and_verifies_the_email() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let partner = partner_of(&app, "dev@acme.example").await;
+    assert!(!app.state.store.partner(&partner).await.expect("a partner").email_verified());
+    let mut visitor = Visitor::new(&app);
+
+    let signed_in = visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.html);
+    assert_eq!(signed_in.location(), Some("/dashboard/sandbox"));
+    let cookie = signed_in.set_cookie("steller_session").expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain-http loopback cannot keep a Secure cookie: {cookie}");
+    let stored: String = app.db.scan().await.iter().flat_map(|item| item.values().map(|v| format!("{v:?}"))).collect();
+    let id = visitor.cookie("steller_session").expect("kept");
+    assert!(!stored.contains(id), "the session id is stored only as its SHA-256");
+    assert!(app.state.store.partner(&partner).await.expect("a partner").email_verified(), "the email is verified");
+    let dashboard = visitor.get("/dashboard/sandbox").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(dashboard.html.contains("1000.00 USD") && dashboard.html.contains("signup_credit"), "{}", dashboard.html);
+}
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.host = "api.steller.example".into();
+
+    let signed_in = visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+
+    let cookie = signed_in.set_cookie("steller_session").expect("a session cookie");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_answer_is_the_same_for_an_unknown_email_and_no_code_is_sent() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let before = app.outbox().len();
+
+    let known = Visitor::new(&app).ask_code("/signin", "dev@acme.example").await;
+    let unknown = Visitor::new(&app).ask_code("/signin", "nobody@acme.example").await;
+
+    assert_eq!((known.status, unknown.status), (StatusCode::OK, StatusCode::OK));
+    let without_email = |html: &str, email: &str| html.replace(email, "EMAIL");
+    let tokenless = |html: String| {
+        let start = html.find("name=\"form_token\" value=\"").map_or(0, |at| at + 25);
+        html[..start].to_owned() + &html[start + 43..]
+    };
+    assert_eq!(
+        tokenless(without_email(&known.html, "dev@acme.example")),
+        tokenless(without_email(&unknown.html, "nobody@acme.example")),
+        "the pages differ only in the address typed"
+    );
+    assert_eq!(app.outbox().len(), before + 1, "only the registered address got a code");
+    let mut guesser = Visitor::new(&app);
+    guesser.ask_code("/signin", "nobody@acme.example").await;
+    let wrong = guesser.type_code("/signin", "nobody@acme.example", "123456").await;
+    assert!(wrong.html.contains("4 more tries"), "a wrong code reads the same as for a real account");
+}
+
+#[tokio::test]
+async fn five_wrong_codes_void_the_code_even_for_the_right_one() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.ask_code("/signin", "dev@acme.example").await;
+    let code = last_code(&app, "dev@acme.example").expect("a code");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        answers.push(visitor.type_code("/signin", "dev@acme.example", wrong).await);
+    }
+    let right_too_late = visitor.type_code("/signin", "dev@acme.example", &code).await;
+
+    assert!(answers[0].html.contains("4 more tries"), "{}", answers[0].html);
+    assert!(answers[3].html.contains("1 more try"), "{}", answers[3].html);
+    assert!(answers[4].html.contains("no longer works"), "the fifth wrong try voids it");
+    assert_eq!(right_too_late.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(right_too_late.html.contains("no longer works"));
+    assert!(visitor.cookie("steller_session").is_none(), "no session was opened");
+    let fresh = visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+    assert_eq!(fresh.status, StatusCode::SEE_OTHER, "a new code works again");
+}
+
+#[tokio::test]
+async fn a_code_works_for_ten_minutes_only() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let email = Email::parse(Some("dev@acme.example")).expect("valid");
+    let code = SignInCode::generate();
+    let eleven_minutes_ago =
+        Timestamp::from_datetime(Timestamp::now().datetime() - time::Duration::minutes(11)).expect("a time");
+    app.state.store.issue_sign_in_code(Audience::Partner, &email, &code, eleven_minutes_ago).await.expect("kept");
+    let mut visitor = Visitor::new(&app);
+    visitor.get("/signin").await;
+
+    let late = visitor.type_code("/signin", "dev@acme.example", code.expose()).await;
+
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(late.html.contains("no longer works"), "{}", late.html);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+    let id = visitor.cookie("steller_session").expect("a session").to_owned();
+    let dashboard = visitor.get("/dashboard/sandbox").await;
+    let csrf = dashboard.hidden("csrf").expect("the sign-out form's token");
+
+    let out = visitor.post("/signout", &[("csrf", &csrf)]).await;
+
+    assert_eq!((out.status, out.location()), (StatusCode::SEE_OTHER, Some("/signin")));
+    assert!(visitor.cookie("steller_session").is_none(), "the cookie is cleared");
+    visitor.set("steller_session", &id);
+    let replayed = visitor.get("/dashboard/sandbox").await;
+    assert_eq!(
+        (replayed.status, replayed.location()),
+        (StatusCode::SEE_OTHER, Some("/signin")),
+        "the old id opens nothing"
+    );
+}
+
+#[tokio::test]
+async fn pages_for_signed_in_people_send_others_to_sign_in() {
+    let app = app().await;
+    let mut visitor = Visitor::new(&app);
+
+    let dashboard = visitor.get("/dashboard/live").await;
+    let console = visitor.get("/ops").await;
+    let unknown_mode = visitor.get("/dashboard/nope").await;
+
+    assert_eq!(dashboard.location(), Some("/signin"));
+    assert_eq!(console.location(), Some("/ops/signin"));
+    assert_eq!(unknown_mode.status, StatusCode::SEE_OTHER, "no session, no page at all");
+}
+
+#[tokio::test]
+async fn the_owner_makes_a_live_key_shown_once_and_revokes_it() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+    let keys = visitor.get("/dashboard/live/keys").await;
+    let csrf = keys.hidden("csrf").expect("a token");
+
+    let forged = visitor.post("/dashboard/live/keys", &[("csrf", "forged"), ("name", "x")]).await;
+    let created = visitor.post("/dashboard/live/keys", &[("csrf", &csrf), ("name", "production")]).await;
+
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(created.status, StatusCode::OK, "{}", created.html);
+    let start = created.html.find("stl_live_").expect("the new key, shown once");
+    let key = ApiKey::parse(&created.html[start..start + 49]).expect("a whole live key");
+    assert_eq!(key.role(), KeyRole::Partner(Mode::Live));
+    assert!(matches!(app.state.store.principal(&key).await, Ok(Some(Principal::Partner { mode: Mode::Live, .. }))));
+    let listed = visitor.get("/dashboard/live/keys").await;
+    assert!(!listed.html.contains(key.expose()), "a listing never shows the key again");
+    let start = listed.html.find("/dashboard/live/keys/key_").expect("a revoke form") + "/dashboard/live/keys/".len();
+    let id = &listed.html[start..start + 30];
+
+    let revoked = visitor.post(&format!("/dashboard/live/keys/{id}/revoke"), &[("csrf", &csrf)]).await;
+
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state.store.principal(&key).await.expect("looked up"), None, "the key no longer works");
+}
+
+#[tokio::test]
+async fn a_key_name_with_control_characters_is_named_next_to_its_input() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+    let csrf = visitor.get("/dashboard/sandbox/keys").await.hidden("csrf").expect("a token");
+
+    let refused = visitor.post("/dashboard/sandbox/keys", &[("csrf", &csrf), ("name", "ci\u{202e}")]).await;
+
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("id=\"name-error\""), "{}", refused.html);
+}
+
+#[tokio::test]
+async fn a_code_goes_only_to_the_ops_address_and_opens_the_console() {
+    let app = app().await;
+    let ops = app.state.config.ops_email.clone().expect("the tests' ops address");
+    let before = app.outbox().len();
+
+    Visitor::new(&app).ask_code("/ops/signin", "mallory@acme.example").await;
+    assert_eq!(app.outbox().len(), before, "no code for an address that is not ops");
+    let mut operator = Visitor::new(&app);
+    let signed_in = operator.sign_in(&app, "/ops/signin", &ops).await;
+
+    assert_eq!((signed_in.status, signed_in.location()), (StatusCode::SEE_OTHER, Some("/ops")));
+    let console = operator.get("/ops").await;
+    assert_eq!(console.status, StatusCode::OK);
+    assert!(console.html.contains("Pending top-ups"));
+    let dashboard = operator.get("/dashboard/sandbox").await;
+    assert_eq!(dashboard.location(), Some("/signin"), "an operator's session is no partner's");
+}
+
+#[tokio::test]
+async fn an_operator_approves_and_rejects_in_the_console_and_the_history_says_who() {
+    let app = app().await;
+    let first = app.db.pending_live_top_up("300.00").await;
+    let second = app.db.pending_live_top_up("45.00").await;
+    let key = ApiKey::generate(KeyRole::Ops);
+    let key_id = app.state.store.register_ops_key(&key, "console test").await.expect("registered");
+    let mut operator = Visitor::new(&app);
+    let form = operator.get("/ops/signin").await;
+    let token = form.hidden("form_token").expect("a token");
+    let signed_in = operator.post("/ops/signin/key", &[("form_token", &token), ("ops_key", key.expose())]).await;
+    assert_eq!(signed_in.location(), Some("/ops"), "{}", signed_in.html);
+    let pending = operator.get("/ops").await;
+    let (a, b) = (pending.html.find(&first.id.to_string()), pending.html.find(&second.id.to_string()));
+    assert!(a.is_some() && a < b, "oldest first");
+    assert!(pending.html.contains("300.00 USD") && pending.html.contains("Topped Ltd"), "amount and partner");
+    let csrf = pending.hidden("csrf").expect("a token");
+
+    let forged = operator.post(&format!("/ops/top-ups/{}/approve", first.id), &[("csrf", "forged")]).await;
+    let approved = operator.post(&format!("/ops/top-ups/{}/approve", first.id), &[("csrf", &csrf)]).await;
+    let again = operator.post(&format!("/ops/top-ups/{}/approve", first.id), &[("csrf", &csrf)]).await;
+    let no_reason =
+        operator.post(&format!("/ops/top-ups/{}/reject", second.id), &[("csrf", &csrf), ("reason", " ")]).await;
+    let rejected = operator
+        .post(&format!("/ops/top-ups/{}/reject", second.id), &[("csrf", &csrf), ("reason", "No transfer arrived")])
+        .await;
+
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.status, StatusCode::CONFLICT, "decided once");
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.html.contains("-error\""), "the reason's error is next to it");
+    assert_eq!(rejected.status, StatusCode::SEE_OTHER);
+    let wallet = app.state.store.wallet(&first.partner_id, Mode::Live).await.expect("a wallet");
+    assert_eq!(wallet.balance.to_string(), "300.00", "credited exactly once");
+    let second_now = app.state.store.top_up_by_id(&second.id).await.expect("stored");
+    assert_eq!(second_now.status, TopUpStatus::Rejected);
+    let history = operator.get("/ops/decided").await;
+    assert!(history.html.contains(&format!("ops_key:{key_id}")), "who decided: {}", history.html);
+    assert!(history.html.contains("No transfer arrived"));
+    let emails: Vec<String> = app.outbox().iter().map(|email| email.subject.clone()).collect();
+    assert!(
+        emails.iter().any(|s| s.contains("approved")) && emails.iter().any(|s| s.contains("rejected")),
+        "{emails:?}"
+    );
+}
