@@ -25,6 +25,20 @@ pub async fn from_environment() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).load().await
 }
 
+/// Timeouts for an explicit endpoint: an emulator that answers one request at a time
+/// (moto behind its serialising wrapper) can take many seconds under a parallel test
+/// suite. A timed-out attempt is sent again; DynamoDB makes that safe for a transaction
+/// (the SDK's `ClientRequestToken` is the same on every attempt), but the emulators do
+/// not honour the token, so a slow first attempt that committed would be applied twice
+/// and its `attribute_not_exists` conditions fail. Here an attempt waits instead.
+fn emulator_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(120))
+        .build()
+}
+
 /// The configuration for an explicit endpoint. Emulators accept any credentials, so when
 /// none are configured (no `AWS_ACCESS_KEY_ID`, no `AWS_PROFILE`) fixed test ones are used;
 /// the region defaults to us-east-1.
@@ -35,7 +49,7 @@ pub async fn for_endpoint(endpoint: &str) -> SdkConfig {
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(region)
-        .timeout_config(timeouts());
+        .timeout_config(emulator_timeouts());
     let has_credentials = ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]
         .iter()
         .any(|name| std::env::var_os(name).is_some());

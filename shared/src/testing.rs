@@ -44,6 +44,12 @@ pub fn aws_emulator_endpoint() -> String {
     }
 }
 
+/// Sends the code's logs to the test's own output, which the harness shows only when the
+/// test fails: the cause of an unexpected 500 is there.
+pub fn capture_logs() {
+    let _ = tracing_subscriber::fmt().with_env_filter(crate::telemetry::filter()).with_test_writer().try_init();
+}
+
 /// A partner signed up straight through `store` (the write `POST /api/public/signup`
 /// makes) as `company` with `email`, holding `credit` of sandbox money.
 pub async fn sign_up(store: &Store, company: &str, email: &str, credit: crate::domain::Money) -> SignUp {
@@ -80,6 +86,7 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A fresh in-memory dynoxide with the template's tables.
     pub async fn embedded() -> Self {
+        capture_logs();
         let engine = EmbeddedEngine::start(Storage::Memory).await.expect("dynoxide starts");
         let endpoint = engine.endpoint().to_owned();
         Self::on(endpoint, Some(engine)).await
@@ -87,6 +94,7 @@ impl TestDatabase {
 
     /// Fresh, uniquely named tables on the AWS emulator.
     pub async fn aws_emulator() -> Self {
+        capture_logs();
         Self::on(aws_emulator_endpoint(), None).await
     }
 

@@ -14,11 +14,15 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
         .spawn()
         .expect("the binary starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let banner = lines.next().expect("a banner line").expect("readable");
+    let portal = lines.next().expect("a portal line").expect("readable");
+    assert!(portal.starts_with("Steller portal") && portal.contains("/ops"), "{portal}");
+    let banner = lines.next().expect("an API line").expect("readable");
     let api = banner.split_whitespace().last().expect("a URL").to_owned();
     assert!(banner.starts_with("Steller local API") && api.starts_with("http://127.0.0.1:"), "{banner}");
     let docs = lines.next().expect("a docs line").expect("readable");
-    assert!(docs.contains("/api/public/openapi.json"), "{docs}");
+    assert!(docs.starts_with("API docs") && docs.ends_with("/api/public/docs"), "{docs}");
+    let openapi = lines.next().expect("an OpenAPI line").expect("readable");
+    assert!(openapi.contains("/api/public/openapi.json"), "{openapi}");
     let seeded = steller::seed::products().expect("the seed parses").len();
     let catalog = lines.nth(1).expect("a catalog line").expect("readable");
     assert_eq!(catalog, format!("Catalog             {seeded} products (infra/seed/products.json)"));
@@ -45,6 +49,9 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
         .await
         .expect("JSON");
     assert_eq!(products["items"].as_array().map(Vec::len), Some(seeded), "the seed is served: {products}");
+    let home = http.get(api.trim_end_matches("/api")).send().await.expect("the portal answers");
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.expect("a page").contains("Sign up"), "the portal is served at /");
 
     let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(interrupted.success());
