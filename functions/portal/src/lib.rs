@@ -11,6 +11,7 @@ mod auth;
 mod dashboard;
 mod keys;
 mod ops;
+mod orders;
 mod page;
 mod signin;
 mod signup;
@@ -47,6 +48,9 @@ fn table() -> Vec<Route> {
         (Method::GET, "/dashboard/{mode}/keys", get(keys::list)),
         (Method::POST, "/dashboard/{mode}/keys", post(keys::create)),
         (Method::POST, "/dashboard/{mode}/keys/{id}/revoke", post(keys::revoke)),
+        (Method::GET, "/dashboard/{mode}/orders", get(orders::list)),
+        (Method::GET, "/dashboard/{mode}/orders/{id}", get(orders::detail)),
+        (Method::POST, "/dashboard/{mode}/orders/{id}/cancel", post(orders::cancel)),
         (Method::GET, "/ops", get(ops::pending)),
         (Method::GET, "/ops/decided", get(ops::decided)),
         (Method::GET, "/ops/signin", get(ops::sign_in_page)),
