@@ -15,6 +15,7 @@ mod orders;
 mod page;
 mod signin;
 mod signup;
+mod top_ups;
 
 use axum::Router;
 use axum::http::Method;
@@ -51,6 +52,8 @@ fn table() -> Vec<Route> {
         (Method::GET, "/dashboard/{mode}/orders", get(orders::list)),
         (Method::GET, "/dashboard/{mode}/orders/{id}", get(orders::detail)),
         (Method::POST, "/dashboard/{mode}/orders/{id}/cancel", post(orders::cancel)),
+        (Method::GET, "/dashboard/{mode}/top-ups", get(top_ups::list)),
+        (Method::POST, "/dashboard/{mode}/top-ups", post(top_ups::create)),
         (Method::GET, "/ops", get(ops::pending)),
         (Method::GET, "/ops/decided", get(ops::decided)),
         (Method::GET, "/ops/signin", get(ops::sign_in_page)),
