@@ -8,6 +8,7 @@
 
 mod assets;
 mod auth;
+mod charts;
 mod dashboard;
 mod keys;
 mod ops;
@@ -16,6 +17,7 @@ mod page;
 mod signin;
 mod signup;
 mod top_ups;
+mod usage;
 
 use axum::Router;
 use axum::http::Method;
@@ -54,6 +56,7 @@ fn table() -> Vec<Route> {
         (Method::POST, "/dashboard/{mode}/orders/{id}/cancel", post(orders::cancel)),
         (Method::GET, "/dashboard/{mode}/top-ups", get(top_ups::list)),
         (Method::POST, "/dashboard/{mode}/top-ups", post(top_ups::create)),
+        (Method::GET, "/dashboard/{mode}/usage", get(usage::show)),
         (Method::GET, "/ops", get(ops::pending)),
         (Method::GET, "/ops/decided", get(ops::decided)),
         (Method::GET, "/ops/signin", get(ops::sign_in_page)),
