@@ -35,6 +35,8 @@ fn the_document_is_openapi_3_1_and_lists_every_route() {
     let expected = [
         ("post", "/api/public/signup"),
         ("get", "/api/public/openapi.json"),
+        ("get", "/api/public/docs"),
+        ("get", "/api/public/docs/{file}"),
         ("get", "/api/wallet"),
         ("get", "/api/keys"),
         ("post", "/api/keys"),

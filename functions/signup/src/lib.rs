@@ -1,6 +1,8 @@
 //! The signup function: `POST /api/public/signup` (a partner, its wallets and its first
-//! key in one transaction) and `GET /api/public/openapi.json`.
+//! key in one transaction), `GET /api/public/openapi.json`, and the interactive API docs
+//! over it at `GET /api/public/docs`.
 
+pub mod api_docs;
 mod openapi_document;
 mod sign_up;
 
@@ -16,7 +18,11 @@ pub const VARIABLES: &[&str] = &[TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(sign_up::sign_up)).routes(routes!(openapi_document::openapi_json))
+    OpenApiRouter::new()
+        .routes(routes!(sign_up::sign_up))
+        .routes(routes!(openapi_document::openapi_json))
+        .routes(routes!(api_docs::docs_page))
+        .routes(routes!(api_docs::docs_file))
 }
 
 /// The service Lambda runs.

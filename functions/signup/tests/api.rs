@@ -275,3 +275,152 @@ async fn the_openapi_document_is_served_publicly() {
     assert_eq!(response.body["openapi"], "3.1.0");
     assert!(response.body["paths"]["/api/public/signup"]["post"].is_object());
 }
+
+/// A request to `path` with this `Accept-Encoding`, and the response's raw bytes (the docs'
+/// files are not JSON, and may be gzip).
+async fn fetch(app: &TestApp, path: &str, accept_encoding: Option<&str>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if let Some(accepted) = accept_encoding {
+        request = request.header(header::ACCEPT_ENCODING, accepted);
+    }
+    let response = app
+        .router
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("a valid request"))
+        .await
+        .expect("the router answers");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("the body reads").to_bytes().to_vec();
+    (parts.status, parts.headers, bytes)
+}
+
+fn header_of(headers: &http::HeaderMap, name: header::HeaderName) -> &str {
+    headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut plain).expect("a gzip stream");
+    plain
+}
+
+/// Every `href="…"` and `src="…"` of an HTML page.
+fn links(html: &str) -> Vec<String> {
+    ["href=\"", "src=\""]
+        .iter()
+        .flat_map(|attribute| html.split(attribute).skip(1))
+        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+        .collect()
+}
+
+/// Every `http://` or `https://` URL in `text`.
+fn absolute_urls(text: &str) -> Vec<&str> {
+    text.match_indices("http")
+        .map(|(at, _)| &text[at..])
+        .filter(|rest| rest.starts_with("http://") || rest.starts_with("https://"))
+        .map(|rest| rest.split(['"', '\'', ' ', ')', '>']).next().unwrap_or(rest))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_docs_page_is_html_loading_only_files_relative_to_itself() {
+    let app = app().await;
+
+    let (status, headers, body) = fetch(&app, "/api/public/docs", None).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert!(header_of(&headers, header::CONTENT_TYPE).starts_with("text/html"), "{headers:?}");
+    let page = String::from_utf8(body).expect("UTF-8");
+    assert!(page.contains(r#"<div id="swagger-ui">"#), "{page}");
+    let links = links(&page);
+    assert!(links.len() >= 5, "the stylesheets and scripts: {links:?}");
+    for link in &links {
+        assert!(
+            link.starts_with("docs/") && !link.contains("//") && !link.contains(".."),
+            "{link} is not a file of docs/ relative to the page (a named API Gateway stage must keep working)"
+        );
+    }
+    assert_eq!(absolute_urls(&page), Vec::<&str>::new(), "nothing is loaded from another host");
+}
+
+#[tokio::test]
+async fn every_file_the_docs_page_loads_answers_with_its_content_type() {
+    let app = app().await;
+    let (_, _, page) = fetch(&app, "/api/public/docs", None).await;
+    let page = String::from_utf8(page).expect("UTF-8");
+
+    for link in links(&page) {
+        // Relative to /api/public/docs, whose folder is /api/public/.
+        let path = format!("/api/public/{link}");
+        let (status, headers, body) = fetch(&app, &path, Some("gzip, deflate, br")).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let content_type = header_of(&headers, header::CONTENT_TYPE);
+        let expected = match link.rsplit('.').next() {
+            Some("css") => "text/css",
+            Some("js") => "javascript",
+            Some("png") => "image/png",
+            other => panic!("{link}: a file the test does not know ({other:?})"),
+        };
+        assert!(content_type.contains(expected), "{path} is {content_type}, not {expected}");
+        let plain = if header_of(&headers, header::CONTENT_ENCODING) == "gzip" { gunzip(&body) } else { body };
+        assert!(plain.len() > 100, "{path} has {} bytes", plain.len());
+    }
+}
+
+#[tokio::test]
+async fn the_docs_initializer_reads_openapi_json_with_try_it_out_on_and_the_validator_off() {
+    let app = app().await;
+
+    let (status, headers, body) = fetch(&app, "/api/public/docs/swagger-initializer.js", Some("gzip")).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert!(header_of(&headers, header::CONTENT_TYPE).contains("javascript"), "{headers:?}");
+    let script = String::from_utf8(body).expect("the initializer is sent as text");
+    for setting in [
+        r#""url": "openapi.json""#,
+        r#""tryItOutEnabled": true"#,
+        r#""persistAuthorization": true"#,
+        r#""validatorUrl": "none""#,
+        r##""dom_id": "#swagger-ui""##,
+    ] {
+        assert!(script.contains(setting), "the initializer lacks {setting}:\n{script}");
+    }
+    assert!(!script.contains("{{config}}"), "the configuration is filled in:\n{script}");
+    assert_eq!(absolute_urls(&script), Vec::<&str>::new(), "nothing is loaded from another host:\n{script}");
+}
+
+#[tokio::test]
+async fn a_docs_file_is_gzipped_only_for_a_client_that_accepts_gzip() {
+    let app = app().await;
+    let path = "/api/public/docs/swagger-ui-bundle.js";
+
+    let (zipped_status, zipped_headers, zipped) = fetch(&app, path, Some("gzip, deflate, br, zstd")).await;
+    let (plain_status, plain_headers, plain) = fetch(&app, path, None).await;
+    let (_, identity_headers, identity) = fetch(&app, path, Some("identity")).await;
+
+    assert_eq!((zipped_status, plain_status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(header_of(&zipped_headers, header::CONTENT_ENCODING), "gzip");
+    assert!(zipped.starts_with(&[0x1f, 0x8b]), "a gzip stream");
+    assert!(zipped.len() * 3 < plain.len(), "compressed: {} of {} bytes", zipped.len(), plain.len());
+    assert_eq!(gunzip(&zipped), plain, "the same file either way");
+    assert!(String::from_utf8_lossy(&plain).contains("SwaggerUIBundle"), "Swagger UI's bundle");
+    for headers in [&plain_headers, &identity_headers] {
+        assert!(headers.get(header::CONTENT_ENCODING).is_none(), "{headers:?}");
+    }
+    assert_eq!(identity, plain);
+    assert_eq!(header_of(&zipped_headers, header::VARY), "accept-encoding", "caches key on the request's encoding");
+}
+
+#[tokio::test]
+async fn an_unknown_docs_file_is_a_404_problem() {
+    let app = app().await;
+    // Swagger UI's own index.html would look for the document in docs/, and the ES-module
+    // bundles are for bundlers: embedded by the crate, but not served.
+    for file in ["nothing.js", "index.html", "swagger-ui-es-bundle.js", "oauth2-redirect.html", "..%2Fopenapi.json"] {
+        app.call(Method::GET, &format!("/api/public/docs/{file}"), None, None).await.assert_problem(404, "not_found");
+    }
+    app.call(Method::GET, "/api/public/docs/", None, None).await.assert_problem(404, "not_found");
+}
