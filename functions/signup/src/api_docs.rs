@@ -21,6 +21,7 @@ pub const INDEX_HTML: &str = r#"<!DOCTYPE html>
 <html lang="en">
   <head>
     <meta charset="UTF-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Steller API reference</title>
     <link rel="stylesheet" type="text/css" href="docs/swagger-ui.css">
     <link rel="stylesheet" type="text/css" href="docs/index.css">
