@@ -2,6 +2,8 @@
 
 EMULATOR := infra/emulator/run-with-emulator.sh
 EMULATOR_PORT ?= 5005
+# Installs Debian's chromium and chromium-driver for the browser tests when missing.
+BROWSER := infra/browser/ensure.sh
 # Runs sam / cfn-lint from .venv-deploy/, installing infra/deploy/requirements.txt first.
 DEPLOY_TOOLS := infra/deploy/tools.sh
 # validate needs a region but no credentials; any region validates the same template.
@@ -13,7 +15,8 @@ AWS_REGION ?= us-east-1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-test: ## all tests, with the AWS emulator suite on moto (installed into .venv)
+test: ## all tests, with the AWS emulator suite on moto (installed into .venv) and the browser tests (Chromium via apt)
+	$(BROWSER)
 	$(EMULATOR) cargo test --workspace --all-features
 
 test-aws: ## the suite against STELLER_TEST_AWS_ENDPOINT (LocalStack, moto), starting nothing
