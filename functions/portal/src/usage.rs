@@ -91,11 +91,16 @@ fn shortcuts(mode: Mode, today: Date) -> Markup {
     }
 }
 
+fn plural(count: u64, one: &'static str, many: &'static str) -> &'static str {
+    if count == 1 { one } else { many }
+}
+
 fn report(usage: &Usage) -> Markup {
     let errors: u64 = usage.by_day.iter().map(|day| day.errors).sum();
     html! {
         p.lead {
-            strong { (usage.total_requests) } " requests, " strong { (errors) } " errors (status 400 or more) from "
+            strong { (usage.total_requests) } (plural(usage.total_requests, " request, ", " requests, "))
+            strong { (errors) } (plural(errors, " error", " errors")) " (status 400 or more) from "
             time datetime=(usage.range.from()) { (usage.range.from()) } " to "
             time datetime=(usage.range.to()) { (usage.range.to()) } " (UTC). Requests show up a few minutes after they are made."
         }
