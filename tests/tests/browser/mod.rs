@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use steller::Store;
 use steller::email::Outbox;
-use steller_local::{DEFAULT_ANALYTICS_INTERVAL, Engine, Options};
+use steller_local::{Engine, Options};
 use thirtyfour::prelude::*;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -242,6 +242,84 @@ impl Browser {
         }
     }
 
+    /// The first element `css` selects, failing with the page's text when there is none.
+    pub async fn find(&self, css: &str) -> WebElement {
+        match self.driver().find(By::Css(css)).await {
+            Ok(element) => element,
+            Err(error) => panic!("no `{css}` on {}: {error}\n{}", self.path().await, self.text("body").await),
+        }
+    }
+
+    /// The visible text of the first element `css` selects.
+    pub async fn text(&self, css: &str) -> String {
+        let element = self.driver().find(By::Css(css)).await;
+        let element = element.unwrap_or_else(|error| panic!("no `{css}`: {error}"));
+        element.text().await.unwrap_or_else(|error| panic!("the text of `{css}`: {error}"))
+    }
+
+    /// The page's path and query, such as `/dashboard/sandbox?cursor=…`.
+    pub async fn path(&self) -> String {
+        let url = self.driver().current_url().await.expect("the current URL");
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// The page's `<h1>`.
+    pub async fn heading(&self) -> String {
+        self.text("h1").await
+    }
+
+    /// Types `text` into the field `css` selects, after clearing it.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field.clear().await.unwrap_or_else(|error| panic!("clearing `{css}`: {error}"));
+        field.send_keys(text).await.unwrap_or_else(|error| panic!("typing into `{css}`: {error}"));
+    }
+
+    /// Runs `act` (a click or a key that submits a form) and waits until the next page has
+    /// loaded: a marker set on this page's window is gone, and the new one is complete.
+    pub async fn navigates<F: std::future::Future<Output = WebDriverResult<()>>>(&self, what: &str, act: F) {
+        self.script("window.__stellerLeaving = true; return true").await;
+        act.await.unwrap_or_else(|error| panic!("{what}: {error}"));
+        self.wait_until(
+            "return window.__stellerLeaving !== true && document.readyState === 'complete'",
+            "return location.href + ' ' + document.readyState",
+        )
+        .await;
+    }
+
+    /// Clicks the element `css` selects (a submit button or a link) and waits for the page
+    /// it leads to.
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.navigates(&format!("clicking `{css}`"), element.click()).await;
+    }
+
+    /// Every form control of the page without a label (`<label for>`, a wrapping label or
+    /// `aria-label`), and every button without a name: what a screen reader could not
+    /// announce.
+    pub async fn unlabelled(&self) -> Vec<String> {
+        let found = self
+            .script(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]), textarea, select, button'))
+                    .filter(el => el.tagName === 'BUTTON'
+                        ? !(el.textContent.trim() || el.getAttribute('aria-label'))
+                        : !((el.labels && el.labels.length) || el.getAttribute('aria-label')))
+                    .map(el => el.outerHTML)",
+            )
+            .await;
+        serde_json::from_value(found).expect("a list of elements")
+    }
+
+    /// How much wider than the viewport the page is laid out, in CSS pixels (0 when nothing
+    /// needs scrolling sideways).
+    pub async fn overflow(&self) -> i64 {
+        let found = self.script("return document.documentElement.scrollWidth - window.innerWidth").await;
+        found.as_i64().expect("a number of pixels")
+    }
+
     /// Saves the page as `target/browser/<test>/<name>.png` and returns the path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.driver().screenshot_as_png().await.expect("a screenshot");
@@ -267,6 +345,10 @@ pub fn png_size(path: &Path) -> (u32, u32) {
     (number(16), number(20))
 }
 
+/// How often the in-process server's analytics run: often, so a usage page shows the
+/// requests a test just made within a second or so.
+pub const ANALYTICS_INTERVAL: Duration = Duration::from_millis(300);
+
 /// The local server (`steller_local::serve`) in-process on a free port: in-memory storage,
 /// with `OPS_KEY` registered.
 pub struct LocalServer {
@@ -287,7 +369,7 @@ impl LocalServer {
             engine: Engine::Embedded(None),
             table_prefix: "steller-local".into(),
             ops_key: Some(OPS_KEY.into()),
-            analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+            analytics_interval: ANALYTICS_INTERVAL,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready, is_ready) = oneshot::channel::<(Option<Outbox>, Store)>();
@@ -307,6 +389,16 @@ impl LocalServer {
         };
         let outbox = outbox.expect("the embedded engine prints emails to an outbox");
         LocalServer { base, outbox, store, stop: Some(stop), task }
+    }
+
+    /// The code in the last sign-in email sent to `email`.
+    pub fn last_code(&self, email: &str) -> Option<String> {
+        self.outbox
+            .sent()
+            .iter()
+            .rev()
+            .filter(|sent| sent.to == email)
+            .find_map(|sent| sent.subject.strip_prefix("Your Steller sign-in code: ").map(str::to_owned))
     }
 
     /// Stops the server and fails if it did not stop cleanly.
