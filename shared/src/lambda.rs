@@ -1,17 +1,77 @@
-//! The Lambda entry point every HTTP function's `main` calls: `lambda_http::run` over the
-//! function's router, with API Gateway's stage taken out of the path.
+//! The Lambda entry point every HTTP function's `main` calls: lambda_http's adapter over
+//! the function's router, with API Gateway's stage taken out of the path, and the work a
+//! request leaves for after its response (`crate::after_response`) run once the response
+//! is posted.
 //!
 //! An HTTP API on a named stage sends `rawPath` as `/<stage>/api/...`, and lambda_http
 //! passes it on as is; the routes are `/api/...`, so without this every request to a
 //! non-`$default` stage would miss its route.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use lambda_http::lambda_runtime::layers::TracingLayer;
+use lambda_http::lambda_runtime::{LambdaInvocation, Runtime};
 use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
-use tower::ServiceBuilder;
+use lambda_http::{Adapter, Request, RequestExt};
+use tower::{Layer, Service, ServiceBuilder};
+
+use crate::after_response::collecting;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `router` as this Lambda's handler until the runtime stops the process.
+///
+/// What `lambda_http::run` does, with one more layer outside the runtime's own: the
+/// invocation's response is posted to the Runtime API first, then the work the request
+/// left (its request-log record, its emails) runs to the end, and only then does the
+/// runtime ask for the next invocation. So the partner never waits for it, and nothing is
+/// still running when Lambda freezes the environment.
 pub async fn run(router: axum::Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(ServiceBuilder::new().map_request(without_stage).service(router)).await
+    let handler = ServiceBuilder::new().map_request(without_stage).service(router);
+    Runtime::new(Adapter::from(handler)).layer(TracingLayer::new()).layer(AfterResponseLayer).run().await
+}
+
+/// Wraps the runtime's service (which ends by posting the response), running the kept
+/// work after it.
+#[derive(Debug, Clone, Copy)]
+struct AfterResponseLayer;
+
+impl<S> Layer<S> for AfterResponseLayer {
+    type Service = AfterResponse<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AfterResponse { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AfterResponse<S> {
+    inner: S,
+}
+
+impl<S> Service<LambdaInvocation> for AfterResponse<S>
+where
+    S: Service<LambdaInvocation, Response = (), Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = ();
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        let answered = self.inner.call(invocation);
+        Box::pin(async move {
+            let (posted, kept) = collecting(answered).await;
+            kept.run().await;
+            posted
+        })
+    }
 }
 
 fn without_stage(mut request: Request) -> Request {

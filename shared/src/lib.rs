@@ -1,6 +1,7 @@
 //! Steller's shared core: domain values, the DynamoDB store, the ports, and the HTTP
 //! plumbing every function's router is built from. Nothing here knows about Lambda.
 
+pub mod after_response;
 pub mod aws;
 pub mod config;
 pub mod domain;

@@ -3,7 +3,14 @@
 //! the address it was asked for. Shared by the functions, the portal and the ops CLI, so
 //! the same change sends the same emails wherever it is made. Nothing here can fail the
 //! caller.
+//!
+//! A request sends them through [`Notices`], after its response (`crate::after_response`):
+//! the partner does not wait for SES, nor for the profile read a top-up email needs. The
+//! ops CLI, which has no response to give first, calls the functions directly.
 
+use std::sync::Arc;
+
+use crate::after_response::after_response;
 use crate::domain::{CODE_MINUTES, Email, Mode, Partner, SignInCode, TopUpRequest, TopUpStatus};
 use crate::email::{EmailSender, TopUpNotice, notify, templates};
 use crate::{Config, Store};
@@ -93,4 +100,48 @@ pub async fn top_up_decided(email: &dyn EmailSender, config: &Config, store: &St
         (TopUpStatus::Pending, _) => return,
     };
     notify(email, message).await;
+}
+
+/// The emails of one request, each sent after its response: what a handler calls.
+#[derive(Clone)]
+pub struct Notices {
+    email: Arc<dyn EmailSender>,
+    config: Arc<Config>,
+    store: Store,
+}
+
+impl std::fmt::Debug for Notices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notices").finish_non_exhaustive()
+    }
+}
+
+impl Notices {
+    pub fn new(email: Arc<dyn EmailSender>, config: Arc<Config>, store: Store) -> Self {
+        Notices { email, config, store }
+    }
+
+    /// [`signed_up`], after the response.
+    pub async fn signed_up(&self, partner: &Partner) {
+        let (this, partner) = (self.clone(), partner.clone());
+        after_response(async move { signed_up(&*this.email, &this.config, &partner).await }).await;
+    }
+
+    /// [`sign_in_code`], after the response.
+    pub async fn sign_in_code(&self, to: &Email, code: &SignInCode, door: &'static str) {
+        let (this, to, code) = (self.clone(), to.clone(), code.clone());
+        after_response(async move { sign_in_code(&*this.email, &this.config, &to, &code, door).await }).await;
+    }
+
+    /// [`top_up_requested`], after the response.
+    pub async fn top_up_requested(&self, request: &TopUpRequest) {
+        let (this, request) = (self.clone(), request.clone());
+        after_response(async move { top_up_requested(&*this.email, &this.config, &this.store, &request).await }).await;
+    }
+
+    /// [`top_up_decided`], after the response.
+    pub async fn top_up_decided(&self, request: &TopUpRequest) {
+        let (this, request) = (self.clone(), request.clone());
+        after_response(async move { top_up_decided(&*this.email, &this.config, &this.store, &request).await }).await;
+    }
 }

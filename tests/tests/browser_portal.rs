@@ -90,7 +90,7 @@ async fn sign_in(browser: &Browser, server: &LocalServer, email: &str) {
     browser.fill("#email", email).await;
     browser.click("form[action='/signin'] button[type=submit]").await;
     review(browser, "signin-code").await;
-    let code = server.last_code(email).expect("a sign-in code was emailed");
+    let code = server.last_code(email).await.expect("a sign-in code was emailed");
     browser.fill("#code", &code).await;
     browser.click("form[action='/signin/code'] button[type=submit]").await;
     assert_eq!(browser.path().await, "/dashboard/sandbox", "{}", browser.text("main").await);
@@ -254,7 +254,7 @@ async fn five_wrong_codes_void_the_sign_in_code() {
     browser.goto(&format!("{}/signin", server.base)).await;
     browser.fill("#email", email).await;
     browser.click("form[action='/signin'] button[type=submit]").await;
-    let code = server.last_code(email).expect("a sign-in code was emailed");
+    let code = server.last_code(email).await.expect("a sign-in code was emailed");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for tries_left in (0..5).rev() {
         browser.fill("#code", wrong).await;

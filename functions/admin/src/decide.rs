@@ -34,7 +34,7 @@ pub(crate) async fn approve(
     // how finance later tells who let this money into a live wallet.
     let approved = state.store.approve_top_up(&id, &Decider::OpsKey(ops.key_id)).await?;
     tracing::info!(partner_id = %approved.partner_id, amount = %approved.amount, "top-up approved");
-    steller::notices::top_up_decided(&*state.email, &state.config, &state.store, &approved).await;
+    state.notices().top_up_decided(&approved).await;
     Ok(Json(AdminTopUpView::from(&approved)))
 }
 
@@ -74,6 +74,6 @@ pub(crate) async fn reject(
     let reason = RejectionReason::try_from(body)?;
     let rejected = state.store.reject_top_up(&id, &Decider::OpsKey(ops.key_id), &reason).await?;
     tracing::info!(partner_id = %rejected.partner_id, "top-up rejected");
-    steller::notices::top_up_decided(&*state.email, &state.config, &state.store, &rejected).await;
+    state.notices().top_up_decided(&rejected).await;
     Ok(Json(AdminTopUpView::from(&rejected)))
 }

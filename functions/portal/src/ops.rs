@@ -222,7 +222,7 @@ pub(crate) async fn approve(
         Err(other) => return Err(other.into()),
     };
     tracing::info!(topup_id = %id, decided_by = %operator.decider, "top-up approved in the console");
-    steller::notices::top_up_decided(&*state.email, &state.config, &state.store, &approved).await;
+    state.notices().top_up_decided(&approved).await;
     Ok(Redirect::to("/ops").into_response())
 }
 
@@ -243,7 +243,7 @@ pub(crate) async fn reject(
         Err(other) => return Err(other.into()),
     };
     tracing::info!(topup_id = %id, decided_by = %operator.decider, "top-up rejected in the console");
-    steller::notices::top_up_decided(&*state.email, &state.config, &state.store, &rejected).await;
+    state.notices().top_up_decided(&rejected).await;
     Ok(Redirect::to("/ops").into_response())
 }
 

@@ -110,7 +110,7 @@ pub(crate) async fn ask(door: Door, state: AppState, jar: CookieJar, values: Ema
     let code = SignInCode::generate();
     state.store.issue_sign_in_code(door.audience, &email, &code, Timestamp::now()).await?;
     if may_open(door, &state, &email).await?.is_some() {
-        steller::notices::sign_in_code(&*state.email, &state.config, &email, &code, door.name).await;
+        state.notices().sign_in_code(&email, &code, door.name).await;
     }
     Ok(page(door.title, nav(), code_form(door, &values.form_token, email.as_str(), None)).into_response())
 }

@@ -81,7 +81,7 @@ pub(crate) async fn submit(
         Err(other) => return Err(other.into()),
     }
     tracing::info!(partner_id = %signup.partner.id, "partner signed up in the portal");
-    steller::notices::signed_up(&*state.email, &state.config, &signup.partner).await;
+    state.notices().signed_up(&signup.partner).await;
     let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).unwrap_or("<your Steller host>");
     let origin = format!("{}://{host}", if loopback.0 { "http" } else { "https" });
     Ok(created(&signup, &origin).into_response())

@@ -243,7 +243,7 @@ pub(crate) async fn create(
     }
     let request = state.store.request_top_up(&command, None).await?;
     tracing::info!(topup_id = %request.id, status = request.status.as_str(), amount = %request.amount, "top-up requested in the portal");
-    steller::notices::top_up_requested(&*state.email, &state.config, &state.store, &request).await;
+    state.notices().top_up_requested(&request).await;
     Ok(Redirect::to(&format!("/dashboard/{mode}/top-ups?requested={}", request.id)).into_response())
 }
 

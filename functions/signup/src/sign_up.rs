@@ -86,7 +86,7 @@ pub(crate) async fn sign_up(
     state.store.sign_up(&signup).await?;
     tracing::info!(partner_id = %signup.partner.id, "partner signed up");
     // After the commit, and never able to fail the signup: the partner exists either way.
-    steller::notices::signed_up(&*state.email, &state.config, &signup.partner).await;
+    state.notices().signed_up(&signup.partner).await;
     let partner = &signup.partner;
     let wallet = signup.sandbox_wallet();
     Ok((

@@ -85,7 +85,7 @@ pub(crate) async fn request_top_up(
     idempotent(&store, scope, |request: &TopUpRequest| TopUpView::from(request), |completion| async move {
         let request = state.store.request_top_up(&command, completion).await?;
         tracing::info!(topup_id = %request.id, status = request.status.as_str(), amount = %request.amount, "top-up requested");
-        steller::notices::top_up_requested(&*state.email, &state.config, &state.store, &request).await;
+        state.notices().top_up_requested(&request).await;
         Ok(request)
     })
     .await

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use steller::after_response::collecting;
 use steller::config::{
     DEFAULT_OPS_EMAIL, DEFAULT_SENDER_EMAIL, OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR,
     SENDER_EMAIL_VAR, TABLE_VAR,
@@ -158,7 +159,9 @@ pub async fn serve(
     let usage_table = RequestLogTable::new(store.client().clone(), &request_log_table);
     let state = AppState::new(store, config, email).with_request_log(log_queue.sink());
     // The portal's pages first; every other path is the API's, with its own layers.
-    let app = portal::site(state.clone()).fallback_service(steller::http::app(routes(), state.clone()));
+    let app = portal::site(state.clone())
+        .fallback_service(steller::http::app(routes(), state.clone()))
+        .layer(axum::middleware::from_fn(after_the_response));
     let schedule = Schedule::start(log_queue.clone(), usage_table, options.analytics_interval);
     let analytics =
         format!("every {} s, {log_queue} → table {request_log_table}", options.analytics_interval.as_secs());
@@ -182,6 +185,17 @@ pub async fn serve(
         engine.stop().await;
     }
     Ok(())
+}
+
+/// As on Lambda, the work a request leaves for after its response (its request-log record,
+/// its emails) does not hold the response: it is kept while the request is handled, then
+/// spawned as the response goes out.
+async fn after_the_response(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let (response, kept) = collecting(next.run(request)).await;
+    if !kept.is_empty() {
+        tokio::spawn(kept.run());
+    }
+    response
 }
 
 /// SES at `endpoint`, once it has verified `sender` (emulators refuse unverified senders).

@@ -59,6 +59,11 @@ impl AppState {
         AppState { store, config: Arc::new(config), email, request_log: Arc::new(NoLog), request_log_table }
     }
 
+    /// The emails a request sends, each after its response.
+    pub fn notices(&self) -> crate::notices::Notices {
+        crate::notices::Notices::new(self.email.clone(), self.config.clone(), self.store.clone())
+    }
+
     /// The same state, sending its emails through `sender`.
     pub fn with_email(self, sender: Arc<dyn EmailSender>) -> Self {
         AppState { email: sender, ..self }

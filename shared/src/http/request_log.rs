@@ -1,5 +1,5 @@
-//! The request-log layer: after the response is ready, one `RequestLogRecord` per request
-//! goes to the `RequestLogSink`. It records the route template, never the path, and no
+//! The request-log layer: one `RequestLogRecord` per request goes to the
+//! `RequestLogSink` after the response (`crate::after_response`). It records the route template, never the path, and no
 //! key, body or query string; a failed send is logged and never changes the response.
 
 use std::time::Instant;
@@ -11,6 +11,7 @@ use axum::response::Response;
 
 use super::AppState;
 use super::edge::{RequestId, as_problem};
+use crate::after_response::after_response;
 use crate::domain::{Principal, Timestamp};
 use crate::request_log::RequestLogRecord;
 use crate::telemetry::{chain, current_request_id};
@@ -57,15 +58,19 @@ pub async fn log_request(State(state): State<AppState>, request: Request, next: 
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         user_agent,
     };
-    // Awaited, not spawned: a Lambda may be frozen as soon as it answers, and a send left
-    // running then would be lost. The sink bounds how long this can take.
-    if let Err(error) = state.request_log.send(&record).await {
-        tracing::warn!(
-            request_id = %record.request_id,
-            error = %chain(&error),
-            "request log record not sent; the response is unchanged"
-        );
-    }
+    // After the response (`after_response`): on Lambda the runtime posts the answer, then
+    // sends this before it takes the next invocation; the sink bounds how long it takes.
+    let sink = state.request_log.clone();
+    after_response(async move {
+        if let Err(error) = sink.send(&record).await {
+            tracing::warn!(
+                request_id = %record.request_id,
+                error = %chain(&error),
+                "request log record not sent; the response is unchanged"
+            );
+        }
+    })
+    .await;
     response
 }
 

@@ -391,14 +391,23 @@ impl LocalServer {
         LocalServer { base, outbox, store, stop: Some(stop), task }
     }
 
-    /// The code in the last sign-in email sent to `email`.
-    pub fn last_code(&self, email: &str) -> Option<String> {
-        self.outbox
-            .sent()
-            .iter()
-            .rev()
-            .filter(|sent| sent.to == email)
-            .find_map(|sent| sent.subject.strip_prefix("Your Steller sign-in code: ").map(str::to_owned))
+    /// The code in the last sign-in email sent to `email`. The email leaves after the
+    /// page is answered (as on Lambda), so this waits a little for it.
+    pub async fn last_code(&self, email: &str) -> Option<String> {
+        let started = Instant::now();
+        loop {
+            let code = self
+                .outbox
+                .sent()
+                .iter()
+                .rev()
+                .filter(|sent| sent.to == email)
+                .find_map(|sent| sent.subject.strip_prefix("Your Steller sign-in code: ").map(str::to_owned));
+            if code.is_some() || started.elapsed() > Duration::from_secs(5) {
+                return code;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the server and fails if it did not stop cleanly.
