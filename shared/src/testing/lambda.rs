@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -38,12 +38,32 @@ impl Outcome {
     }
 }
 
+/// A call the function made to the Runtime API, as `LambdaProcess::runtime_calls` lists
+/// them: when it asked for the next invocation, and when it posted an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeCall {
+    /// `GET /runtime/invocation/next`: the function is ready for an invocation.
+    Next,
+    /// `POST /runtime/invocation/<id>/response`.
+    Response(String),
+    /// `POST /runtime/invocation/<id>/error`.
+    Error(String),
+}
+
 struct Runtime {
     events: Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
     answers: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    calls: std::sync::Mutex<Vec<(Instant, RuntimeCall)>>,
+}
+
+impl Runtime {
+    fn record(&self, call: RuntimeCall) {
+        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((Instant::now(), call));
+    }
 }
 
 async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
+    runtime.record(RuntimeCall::Next);
     let event = runtime.events.lock().await.recv().await;
     let Some((id, event)) = event else {
         // No more events: hold the poll, as Lambda does between invocations.
@@ -71,11 +91,13 @@ async fn answer(runtime: &Runtime, id: &str, outcome: Outcome) {
 }
 
 async fn response(State(runtime): State<Arc<Runtime>>, Path(id): Path<String>, body: Bytes) -> &'static str {
+    runtime.record(RuntimeCall::Response(id.clone()));
     answer(&runtime, &id, Outcome::Response(serde_json::from_slice(&body).unwrap_or(Value::Null))).await;
     "{}"
 }
 
 async fn error(State(runtime): State<Arc<Runtime>>, Path(id): Path<String>, body: Bytes) -> &'static str {
+    runtime.record(RuntimeCall::Error(id.clone()));
     answer(&runtime, &id, Outcome::Error(serde_json::from_slice(&body).unwrap_or(Value::Null))).await;
     "{}"
 }
@@ -106,6 +128,17 @@ impl LambdaProcess {
     /// its AWS calls going to `endpoint`, each `!Ref` to a resource resolved through
     /// `resources` (by logical id) and each to a parameter to the defaults of the tests.
     pub async fn deployed(path: &str, endpoint: &str, resources: &HashMap<&str, String>) -> Self {
+        Self::deployed_with(path, endpoint, resources, Vec::new()).await
+    }
+
+    /// As `deployed`, with `extra` variables on top (such as `AWS_ENDPOINT_URL_SQS`, to
+    /// send one service's calls elsewhere).
+    pub async fn deployed_with(
+        path: &str,
+        endpoint: &str,
+        resources: &HashMap<&str, String>,
+        extra: Vec<(String, String)>,
+    ) -> Self {
         let binary = std::path::Path::new(path).file_name().and_then(|name| name.to_str()).unwrap_or(path);
         let function = crate::schema::function_running(binary).unwrap_or_else(|e| panic!("{e}"));
         let environment = function
@@ -116,14 +149,18 @@ impl LambdaProcess {
                 resource => resources.get(resource).cloned(),
             })
             .unwrap_or_else(|e| panic!("{e}"));
-        Self::with_environment(path, endpoint, environment).await
+        Self::with_environment(path, endpoint, environment.into_iter().chain(extra).collect()).await
     }
 
     /// Starts the binary at `path` with only the Lambda runtime's variables and
     /// `environment`, its AWS calls going to `endpoint`.
     pub async fn with_environment(path: &str, endpoint: &str, environment: Vec<(String, String)>) -> Self {
         let (events, received) = mpsc::unbounded_channel();
-        let runtime = Arc::new(Runtime { events: Mutex::new(received), answers: Mutex::new(HashMap::new()) });
+        let runtime = Arc::new(Runtime {
+            events: Mutex::new(received),
+            answers: Mutex::new(HashMap::new()),
+            calls: std::sync::Mutex::new(Vec::new()),
+        });
         let api = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
@@ -161,6 +198,12 @@ impl LambdaProcess {
             .await
             .expect("the function answers within 30 s")
             .expect("an answer")
+    }
+
+    /// Every call the function made to the Runtime API so far, in order, with when it
+    /// arrived.
+    pub fn runtime_calls(&self) -> Vec<(Instant, RuntimeCall)> {
+        self.runtime.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Whether the process is still alive (a panic must not kill it).
