@@ -127,7 +127,7 @@ pub(crate) fn changes<'a>(rows: impl IntoIterator<Item = &'a LogRow>) -> Vec<(Ro
     let mut changes: Vec<(RouteDayKey, RouteDayCounts)> = Vec::new();
     for row in rows {
         let record = row.record();
-        let (Some(partner), Some(mode)) = (record.partner_id.clone(), record.mode) else { continue };
+        let (Some(partner), Some(mode)) = (record.partner_id, record.mode) else { continue };
         let key =
             RouteDayKey { partner, mode, date: row.date(), method: record.method.clone(), route: record.route.clone() };
         match changes.iter_mut().find(|(known, _)| *known == key) {
