@@ -11,10 +11,12 @@
 //! ```
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio::sync::watch;
 
 use super::row::LogRow;
 use super::table::RequestLogTable;
@@ -92,26 +94,42 @@ pub async fn drain(source: &dyn RequestLogSource, table: &RequestLogTable, budge
 }
 
 /// Drains `source` into `table` until the queue looks empty or `budget` is nearly spent,
-/// with `workers` (at least one) pipelines running at once, each: receive up to 10 →
-/// record the new rows and their roll-ups in one transaction → delete those messages. A
-/// worker stops at its first empty receive. New receives stop a little before the
-/// budget ends (a fifth of it, at most 5 s), so a batch in hand can still be recorded and
-/// deleted. After a failed call no worker receives again. Logs one summary line.
+/// with up to `workers` (at least one) pipelines at once, each: receive up to 10 → record
+/// the new rows and their roll-ups in one transaction → delete those messages.
+///
+/// One worker starts; the others join once a receive comes back full (a backlog), so a
+/// run over an all but empty queue makes one or two receives, not one per worker. The
+/// first empty receive ends the run: every worker finishes the batch in hand and stops.
+/// New receives stop a little before the budget ends (a fifth of it, at most 5 s), so a
+/// batch in hand can still be recorded and deleted. After a failed call no worker
+/// receives again. Logs one summary line.
 pub async fn drain_with(
     source: &dyn RequestLogSource,
     table: &RequestLogTable,
     budget: Duration,
     workers: usize,
 ) -> DrainSummary {
+    let (phase, _) = watch::channel(Phase::Alone);
     let run = Run {
         source,
         table,
         receive_until: Instant::now() + budget.saturating_sub((budget / 5).min(Duration::from_secs(5))),
         failure: Mutex::new(None),
+        drained: AtomicBool::new(false),
+        phase,
     };
-    let finished = futures::future::join_all((0..workers.max(1)).map(|_| run.worker())).await;
-    let mut summary = DrainSummary::default();
-    for worker in &finished {
+    let first = async {
+        let summary = run.worker().await;
+        // Workers still waiting to join have nothing left to do.
+        run.phase.send_if_modified(|phase| phase.advance(Phase::Ended));
+        summary
+    };
+    let others = (1..workers.max(1)).map(|_| run.joining_worker());
+    // Boxed: the workers' future is deep, and a caller's async main would otherwise
+    // overflow the compiler's layout depth limit.
+    let (first, others) = Box::pin(futures::future::join(first, futures::future::join_all(others))).await;
+    let mut summary = first;
+    for worker in &others {
         summary.add(worker);
     }
     summary.failure = run.failure.into_inner().unwrap_or_else(PoisonError::into_inner);
@@ -125,6 +143,28 @@ pub async fn drain_with(
     };
     log(&summary);
     summary
+}
+
+/// Whether the workers beyond the first run: not until the queue shows a backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Only the first worker runs.
+    Alone,
+    /// A receive came back full: every worker runs.
+    Together,
+    /// The first worker stopped before any backlog showed: the others never start.
+    Ended,
+}
+
+impl Phase {
+    /// Leaves `Alone` for `next`; any other phase is final. Says whether it changed.
+    fn advance(&mut self, next: Phase) -> bool {
+        let alone = *self == Phase::Alone;
+        if alone {
+            *self = next;
+        }
+        alone
+    }
 }
 
 fn log(summary: &DrainSummary) {
@@ -155,13 +195,16 @@ fn log(summary: &DrainSummary) {
     }
 }
 
-/// What the workers of one run share: the ports, the time to stop receiving, and the
-/// first failure (after which no worker receives again).
+/// What the workers of one run share: the ports, the time to stop receiving, the first
+/// failure (after which no worker receives again), whether a receive came back empty,
+/// and whether the workers beyond the first may start.
 struct Run<'a> {
     source: &'a dyn RequestLogSource,
     table: &'a RequestLogTable,
     receive_until: Instant,
     failure: Mutex<Option<String>>,
+    drained: AtomicBool,
+    phase: watch::Sender<Phase>,
 }
 
 /// One received batch, sorted.
@@ -183,15 +226,32 @@ impl Run<'_> {
         self.failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(failure);
     }
 
+    /// A worker beyond the first: waits for a backlog to show, then runs.
+    async fn joining_worker(&self) -> DrainSummary {
+        let mut phase = self.phase.subscribe();
+        match phase.wait_for(|phase| *phase != Phase::Alone).await.map(|phase| *phase) {
+            Ok(Phase::Together) => self.worker().await,
+            _ => DrainSummary::default(),
+        }
+    }
+
     /// One pipeline: receive, record, delete, until the queue looks empty, the time is
     /// up, or any worker's call failed. Returns what this worker did.
     async fn worker(&self) -> DrainSummary {
         let mut summary = DrainSummary::default();
-        while !self.failed() && Instant::now() < self.receive_until {
+        while !self.failed() && !self.drained.load(Ordering::SeqCst) && Instant::now() < self.receive_until {
             summary.calls.receive += 1;
             let messages = match self.source.receive(MAX_BATCH).await {
-                Ok(messages) if messages.is_empty() => break,
-                Ok(messages) => messages,
+                Ok(messages) if messages.is_empty() => {
+                    self.drained.store(true, Ordering::SeqCst);
+                    break;
+                }
+                Ok(messages) => {
+                    if messages.len() == MAX_BATCH {
+                        self.phase.send_if_modified(|phase| phase.advance(Phase::Together));
+                    }
+                    messages
+                }
                 Err(error) => {
                     self.fail(chain(&error));
                     break;
