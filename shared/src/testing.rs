@@ -142,9 +142,19 @@ impl TestDatabase {
         self.scan_table(self.store.table()).await
     }
 
-    /// Every row of the request-log table.
+    /// Every row of the request-log table: one per logged request (they, and only they,
+    /// hold a `request_id`).
     pub async fn scan_request_log(&self) -> Vec<HashMap<String, AttributeValue>> {
-        self.scan_table(self.request_log_table.name()).await
+        let mut items = self.scan_table(self.request_log_table.name()).await;
+        items.retain(|item| item.contains_key("request_id"));
+        items
+    }
+
+    /// Every daily roll-up of the request-log table (partner, mode, day and route).
+    pub async fn scan_route_days(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = self.scan_table(self.request_log_table.name()).await;
+        items.retain(|item| !item.contains_key("request_id"));
+        items
     }
 
     async fn scan_table(&self, table: &str) -> Vec<HashMap<String, AttributeValue>> {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use steller::domain::{Mode, PartnerId};
 use steller::request_log::{
-    DrainCalls, DrainSummary, InProcessQueue, QueuedMessage, RequestLogError, RequestLogRecord, RequestLogSink,
-    RequestLogSource, SqsQueue, drain,
+    DRAIN_WORKERS, DrainCalls, DrainSummary, InProcessQueue, QueuedMessage, RequestLogError, RequestLogRecord,
+    RequestLogSink, RequestLogSource, SqsQueue, drain, drain_with,
 };
 use steller::testing::{TestApp, TestDatabase, aws_emulator_endpoint};
 
@@ -55,14 +55,26 @@ fn canonical(rows: &[HashMap<String, AttributeValue>]) -> Vec<String> {
     rows
 }
 
+/// The requests and errors the table's roll-ups count, over every partner, day and route.
+async fn rolled_up(db: &TestDatabase) -> (u64, u64) {
+    let count = |item: &HashMap<String, AttributeValue>, name: &str| -> u64 {
+        item.get(name).and_then(|value| value.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or_default()
+    };
+    let route_days = db.scan_route_days().await;
+    (
+        route_days.iter().map(|item| count(item, "requests")).sum(),
+        route_days.iter().map(|item| count(item, "errors")).sum(),
+    )
+}
+
 fn report_calls(engine: &str, summary: &DrainSummary) {
     let per_thousand = |calls: usize| calls * 1000 / summary.written.max(1);
-    let DrainCalls { receive, batch_write, delete, remaining } = summary.calls;
+    let DrainCalls { receive, transact_write, delete, remaining } = summary.calls;
     println!(
-        "{engine}: AWS calls per 1,000 drained logs: {} ReceiveMessage, {} BatchWriteItem, {} DeleteMessageBatch, \
+        "{engine}: AWS calls per 1,000 drained logs: {} ReceiveMessage, {} TransactWriteItems, {} DeleteMessageBatch, \
          {} GetQueueAttributes; {} in all ({} logs drained)",
         per_thousand(receive),
-        per_thousand(batch_write),
+        per_thousand(transact_write),
         per_thousand(delete),
         per_thousand(remaining),
         per_thousand(summary.calls.total()),
@@ -83,35 +95,119 @@ async fn a_thousand_logged_records_give_exactly_a_thousand_rows_in_a_fixed_numbe
     assert_eq!(counts(&summary), (1000, 1000, 0, 0), "{summary:?}");
     assert_eq!(summary.failure, None);
     assert_eq!(db.scan_request_log().await.len(), 1000);
+    assert_eq!(rolled_up(&db).await, (1000, 100), "every request counted once; every tenth is a 404");
+    assert_eq!(db.scan_route_days().await.len(), 3, "one roll-up per day and route");
     assert!(queue.is_empty(), "every message is deleted once its row is written");
     assert_eq!(summary.remaining, Some(0));
-    // 100 full receives and the empty one that ends the run; 25 rows per write; 10
-    // messages per delete; one look at what remains.
-    assert_eq!(summary.calls, DrainCalls { receive: 101, batch_write: 40, delete: 100, remaining: 1 });
+    // 100 full receives and the empty one that ends the run (the in-process queue answers
+    // at once, so no other worker is mid-receive then); one transaction and one delete
+    // per received batch; one look at what remains.
+    assert_eq!(summary.calls, DrainCalls { receive: 101, transact_write: 100, delete: 100, remaining: 1 });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delivering_the_same_messages_twice_adds_no_rows() {
+async fn delivering_the_same_messages_twice_adds_no_rows_and_counts_nothing_twice() {
     let db = TestDatabase::embedded().await;
     let queue = InProcessQueue::new();
     let caller = partner();
     send_all(&queue, (0..30).map(|n| record(n, caller))).await;
-    // The first run writes every row but its deletes are lost, so SQS shows the
+    // The first run records every row but its deletes are lost, so SQS shows the
     // messages again after the visibility timeout.
     let first = drain(&LostDeletes(queue.clone()), &db.request_log_table, BUDGET).await;
     assert_eq!(counts(&first), (30, 30, 0, 0));
     let rows_before = db.scan_request_log().await;
+    let route_days_before = db.scan_route_days().await;
+    assert_eq!(rolled_up(&db).await, (30, 3));
     queue.redeliver_unacked();
     // And the producer sent a copy of each, which arrives in the same run.
     send_all(&queue, (0..30).map(|n| record(n, caller))).await;
 
     let second = drain(&queue, &db.request_log_table, BUDGET).await;
 
-    assert_eq!(counts(&second), (60, 30, 30, 0), "each request id is written once per run: {second:?}");
-    let rows_after = db.scan_request_log().await;
-    assert_eq!(rows_after.len(), 30, "redelivered messages overwrite their rows");
-    assert_eq!(canonical(&rows_after), canonical(&rows_before), "with the same content");
+    assert_eq!(counts(&second), (60, 0, 60, 0), "every request id was recorded before: {second:?}");
+    assert_eq!(canonical(&db.scan_request_log().await), canonical(&rows_before), "no row is added or changed");
+    assert_eq!(canonical(&db.scan_route_days().await), canonical(&route_days_before), "no count is added");
+    assert!(queue.is_empty(), "the copies are deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_in_the_same_receive_as_new_messages_is_dropped_and_the_new_ones_are_recorded() {
+    let db = TestDatabase::embedded().await;
+    let queue = InProcessQueue::new();
+    let caller = partner();
+    send_all(&queue, (0..4).map(|n| record(n, caller))).await;
+    drain(&queue, &db.request_log_table, BUDGET).await;
+    // One batch: two already recorded (refused by their rows' condition), two new, and a
+    // new one twice.
+    send_all(&queue, [0, 5, 1, 6, 6].map(|n| record(n, caller))).await;
+
+    let summary = drain_with(&queue, &db.request_log_table, BUDGET, 1).await;
+
+    assert_eq!(counts(&summary), (5, 2, 3, 0), "{summary:?}");
+    assert_eq!(summary.calls.transact_write, 2, "refused once for the two old rows, then the rest committed");
+    assert_eq!(rolled_up(&db).await, (6, 1), "requests 0, 1, 2, 3, 5 and 6, of which 0 is a 404");
+    assert_eq!(db.scan_request_log().await.len(), 6);
     assert!(queue.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_stops_halfway_and_the_run_after_it_count_every_request_exactly_once() {
+    let db = TestDatabase::embedded().await;
+    let queue = InProcessQueue::new();
+    let caller = partner();
+    send_all(&queue, (0..50).map(|n| record(n, caller))).await;
+    // Two batches are recorded and deleted, a third recorded but its delete fails: the
+    // run stops there, with the rest of what its workers received not recorded.
+    let failing = DeletesFailAfter { queue: queue.clone(), deletes_left: AtomicUsize::new(2) };
+    let first = drain_with(&failing, &db.request_log_table, BUDGET, 2).await;
+    assert!(first.failure.is_some(), "{first:?}");
+    assert!(first.written < 50 && first.written >= 30, "{first:?}");
+    queue.redeliver_unacked();
+
+    let second = drain(&queue, &db.request_log_table, BUDGET).await;
+
+    assert_eq!(second.failure, None);
+    assert_eq!(first.written + second.written, 50, "{first:?} {second:?}");
+    assert_eq!(second.duplicates, first.written - 20, "the recorded but undeleted batches come back as duplicates");
+    assert_eq!(rolled_up(&db).await, (50, 5));
+    assert_eq!(db.scan_request_log().await.len(), 50);
+    assert!(queue.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_a_full_receive_shows_a_backlog_the_workers_of_a_run_receive_at_the_same_time() {
+    let db = TestDatabase::embedded().await;
+    let queue = InProcessQueue::new();
+    send_all(&queue, (0..100).map(|n| record(n, partner()))).await;
+    let slow = SlowReceives::new(&queue);
+
+    let summary = drain_with(&slow, &db.request_log_table, BUDGET, 4).await;
+
+    assert_eq!(counts(&summary), (100, 100, 0, 0), "{summary:?}");
+    assert_eq!(slow.most(), 4, "four receives were waiting at once");
+    assert!((11..=14).contains(&summary.calls.receive), "ten full receives, then at least one empty: {summary:?}");
+    assert!(queue.is_empty());
+
+    send_all(&queue, (100..200).map(|n| record(n, partner()))).await;
+    let slow = SlowReceives::new(&queue);
+    drain(&slow, &db.request_log_table, BUDGET).await;
+    assert_eq!(slow.most(), DRAIN_WORKERS, "drain runs DRAIN_WORKERS at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_over_a_queue_without_a_backlog_receives_with_one_worker_only() {
+    let db = TestDatabase::embedded().await;
+    let queue = InProcessQueue::new();
+    send_all(&queue, (0..7).map(|n| record(n, partner()))).await;
+    let slow = SlowReceives::new(&queue);
+
+    let summary = drain(&slow, &db.request_log_table, BUDGET).await;
+
+    assert_eq!(counts(&summary), (7, 7, 0, 0), "{summary:?}");
+    assert_eq!(slow.most(), 1, "no receive came back full, so no other worker started");
+    assert_eq!(summary.calls, DrainCalls { receive: 2, transact_write: 1, delete: 1, remaining: 1 });
+    let empty = drain(&slow, &db.request_log_table, BUDGET).await;
+    assert_eq!(empty.calls.receive, 1, "an empty queue costs one receive, not one per worker");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +252,7 @@ async fn no_row_contains_a_key_even_when_a_record_carries_one_in_free_text() {
     assert_eq!(counts(&summary), (3, 3, 0, 0));
     let rows = db.scan_request_log().await;
     assert_eq!(rows.len(), 3);
-    for row in rows {
+    for row in rows.into_iter().chain(db.scan_route_days().await) {
         assert!(!format!("{row:?}").contains("stl_"), "a row holds a key: {row:?}");
     }
 }
@@ -170,7 +266,8 @@ async fn a_run_that_cannot_write_deletes_nothing_and_says_why() {
     let summary = drain(&queue, &db.request_log_table, BUDGET).await;
 
     assert_eq!((summary.received, summary.written), (12, 0));
-    assert!(summary.failure.as_deref().is_some_and(|failure| failure.contains("BatchWriteItem")), "{summary:?}");
+    assert_eq!(summary.calls.transact_write, 2, "one failed transaction per received batch");
+    assert!(summary.failure.as_deref().is_some_and(|failure| failure.contains("TransactWriteItems")), "{summary:?}");
     assert_eq!(summary.calls.delete, 0);
     assert_eq!(queue.in_flight(), 12, "every message comes back for the next run");
 }
@@ -187,6 +284,7 @@ async fn rows_in_hand_are_written_and_deleted_when_a_receive_fails() {
     assert_eq!((summary.received, summary.written), (10, 10));
     assert!(summary.failure.is_some());
     assert_eq!(db.scan_request_log().await.len(), 10);
+    assert_eq!(rolled_up(&db).await.0, 10);
     assert_eq!((queue.len(), queue.in_flight()), (10, 0), "the ten written are deleted, the rest wait");
 }
 
@@ -222,9 +320,13 @@ async fn on_the_aws_emulator_every_record_sent_to_sqs_becomes_one_row() {
     assert_eq!((summary.written, summary.duplicates, summary.malformed), (LOGS, 20, 1), "{summary:?}");
     assert_eq!(summary.remaining, Some(0), "only the malformed message is left, invisible until it comes back");
     assert_eq!(db.scan_request_log().await.len(), LOGS);
-    // Writes and deletes are batched from what was received, whatever sizes SQS returns.
-    assert_eq!(summary.calls.batch_write, LOGS.div_ceil(25));
-    assert_eq!(summary.calls.delete, (LOGS + 20).div_ceil(10));
+    assert_eq!(rolled_up(db).await, (LOGS as u64, LOGS as u64 / 10), "the copies are not counted again");
+    // One transaction (and one more per batch holding a copy already recorded) and one
+    // delete per received batch, whatever sizes SQS returns.
+    assert!(
+        summary.calls.delete < summary.calls.receive && summary.calls.transact_write < summary.calls.receive + 20,
+        "{summary:?}"
+    );
     assert!(summary.calls.receive <= (LOGS + 21) / 10 * 3, "a receive brings several messages: {summary:?}");
 }
 
@@ -262,6 +364,60 @@ impl RequestLogSource for FailsAfter {
         if self.receives_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
             return Err(RequestLogError::new("receive", "the queue is unreachable"));
         }
+        self.queue.receive(max).await
+    }
+
+    async fn delete(&self, receipts: &[String]) -> Result<(), RequestLogError> {
+        self.queue.delete(receipts).await
+    }
+}
+
+/// A queue whose first `deletes_left` deletes work, and the rest fail.
+#[derive(Debug)]
+struct DeletesFailAfter {
+    queue: InProcessQueue,
+    deletes_left: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl RequestLogSource for DeletesFailAfter {
+    async fn receive(&self, max: usize) -> Result<Vec<QueuedMessage>, RequestLogError> {
+        self.queue.receive(max).await
+    }
+
+    async fn delete(&self, receipts: &[String]) -> Result<(), RequestLogError> {
+        if self.deletes_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
+            return Err(RequestLogError::new("delete", "the queue is unreachable"));
+        }
+        self.queue.delete(receipts).await
+    }
+}
+
+/// A queue whose receives take a while, counting the most that were waiting at once.
+#[derive(Debug)]
+struct SlowReceives {
+    queue: InProcessQueue,
+    in_flight: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl SlowReceives {
+    fn new(queue: &InProcessQueue) -> Self {
+        SlowReceives { queue: queue.clone(), in_flight: AtomicUsize::new(0), most: AtomicUsize::new(0) }
+    }
+
+    fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl RequestLogSource for SlowReceives {
+    async fn receive(&self, max: usize) -> Result<Vec<QueuedMessage>, RequestLogError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.queue.receive(max).await
     }
 

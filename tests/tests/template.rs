@@ -107,7 +107,7 @@ fn every_function_logs_to_a_log_group_of_its_own_with_a_retention() {
 }
 
 #[test]
-fn alarms_watch_the_dead_letter_queue_the_analytics_runs_and_the_apis_5xx_and_tell_ops() {
+fn alarms_watch_the_dead_letter_queue_the_backlogs_age_the_analytics_runs_and_the_apis_5xx_and_tell_ops() {
     let template = template();
     let resources = template["Resources"].as_mapping().expect("resources");
     let alarms: Vec<&serde_norway::Value> =
@@ -121,6 +121,7 @@ fn alarms_watch_the_dead_letter_queue_the_analytics_runs_and_the_apis_5xx_and_te
         })
     };
     assert!(watches("AWS/SQS", "ApproximateNumberOfMessagesVisible", "RequestLogDeadLetterQueue"));
+    assert!(watches("AWS/SQS", "ApproximateAgeOfOldestMessage", "RequestLogQueue"));
     assert!(watches("AWS/Lambda", "Errors", "AnalyticsFunction"));
     assert!(watches("AWS/ApiGateway", "5xx", "HttpApi"));
     for alarm in &alarms {
@@ -129,6 +130,36 @@ fn alarms_watch_the_dead_letter_queue_the_analytics_runs_and_the_apis_5xx_and_te
     }
     let subscription = format!("{:?}", template["Resources"]["OpsAlarmTopic"]["Properties"]["Subscription"]);
     assert!(subscription.contains("HasOpsEmail") && subscription.contains("OpsEmail"), "{subscription}");
+}
+
+#[test]
+fn analytics_runs_never_overlap_and_end_before_their_messages_reappear() {
+    let template = template();
+    let function = &template["Resources"]["AnalyticsFunction"]["Properties"];
+    assert_eq!(function["ReservedConcurrentExecutions"].as_u64(), Some(1), "one run at a time");
+    let timeout = function["Timeout"].as_u64().expect("a timeout");
+    let schedules: Vec<&str> = function["Events"]
+        .as_mapping()
+        .expect("events")
+        .values()
+        .filter_map(|event| event["Properties"]["Schedule"].as_str())
+        .collect();
+    let [schedule] = schedules[..] else { panic!("one schedule: {schedules:?}") };
+    let minutes: u64 = schedule
+        .strip_prefix("rate(")
+        .and_then(|rest| rest.strip_suffix(" minutes)"))
+        .and_then(|n| n.parse().ok())
+        .expect("rate(N minutes)");
+    assert!(timeout < minutes * 60, "a run ({timeout} s) ends before the next is scheduled ({schedule})");
+    let visibility = template["Resources"]["RequestLogQueue"]["Properties"]["VisibilityTimeout"]
+        .as_u64()
+        .expect("a visibility timeout");
+    assert!(timeout < visibility, "a run ends before the messages it received become visible again");
+    let age_alarm = template["Resources"]["RequestLogAgeAlarm"]["Properties"].clone();
+    let threshold = age_alarm["Threshold"].as_u64().expect("a threshold in seconds");
+    // A malformed message waits out 5 receives, one per run, before the dead-letter queue
+    // takes it: the alarm must not fire for that alone.
+    assert!(threshold > 5 * minutes.max(visibility / 60) * 60, "{threshold} s");
 }
 
 #[test]

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use steller::domain::{Mode, PartnerId};
-use steller::request_log::{InProcessQueue, RequestLogRecord, RequestLogSink, drain};
+use steller::request_log::{
+    InProcessQueue, QueuedMessage, RequestLogError, RequestLogRecord, RequestLogSink, RequestLogSource, drain,
+    drain_with,
+};
 use steller::testing::{TestApp, TestPartner};
 
 mod support;
@@ -15,6 +18,7 @@ mod support;
 on_both_engines!(
     usage_counts_exactly_the_callers_requests_in_the_callers_mode,
     requests_reach_usage_through_the_layer_the_queue_and_the_processor,
+    usage_stays_exact_when_messages_come_twice_and_a_run_stops_halfway,
 );
 
 const BUDGET: Duration = Duration::from_secs(60);
@@ -90,8 +94,9 @@ async fn usage_counts_exactly_the_callers_requests_in_the_callers_mode(app: Test
                 {"date": "2026-11-24", "requests": 2, "errors": 2},
             ],
             "by_route": [
-                // Latencies 5, 10, 20, 30, 40: nearest rank 3 of 5 and 5 of 5.
-                {"method": "GET", "route": "/api/wallet", "requests": 5, "errors": 1, "p50_ms": 20, "p95_ms": 40},
+                // Latencies 5, 10, 20, 30, 40: nearest rank 3 of 5 (20 ms, a bucket's upper
+                // bound) and 5 of 5 (40 ms, in the bucket (30, 50], reported as 50).
+                {"method": "GET", "route": "/api/wallet", "requests": 5, "errors": 1, "p50_ms": 20, "p95_ms": 50},
                 {"method": "POST", "route": "/api/orders", "requests": 2, "errors": 1, "p50_ms": 50, "p95_ms": 100},
                 {"method": "GET", "route": "/api/orders/{id}", "requests": 1, "errors": 1, "p50_ms": 7, "p95_ms": 7},
             ],
@@ -100,11 +105,78 @@ async fn usage_counts_exactly_the_callers_requests_in_the_callers_mode(app: Test
     let live = app.get("/api/usage?from=2026-11-22&to=2026-11-24", &alice_live).await;
     assert_eq!(
         (live.body["total_requests"].as_u64(), live.body["by_route"][0]["p50_ms"].as_u64()),
-        (Some(1), Some(900))
+        (Some(1), Some(1000)),
+        "900 ms is in the bucket (700, 1000]"
     );
     let other = app.get("/api/usage?from=2026-11-22&to=2026-11-24", &bob.key).await;
     assert_eq!(other.body["total_requests"], 2);
     assert_eq!(other.body["by_day"][0]["errors"], 1);
+}
+
+async fn usage_stays_exact_when_messages_come_twice_and_a_run_stops_halfway(app: TestApp) {
+    let partner = app.new_partner().await;
+    let queue = InProcessQueue::new();
+    let at = |n: usize| if n < 20 { "2026-11-22T10:00:00.000Z" } else { "2026-11-23T10:00:00.000Z" };
+    let logged = |n: usize| {
+        let status = if n.is_multiple_of(5) { 500 } else { 200 };
+        record(
+            n,
+            &Logged {
+                caller: Some((&partner, Mode::Sandbox)),
+                at: at(n),
+                method: "GET",
+                route: "/api/wallet",
+                status,
+                latency_ms: 12,
+            },
+        )
+    };
+    for n in 0..35 {
+        queue.send(&logged(n)).await.expect("queued");
+    }
+    // A copy of a few, as if SQS delivered them twice.
+    for n in [0, 1, 2] {
+        queue.send(&logged(n)).await.expect("queued");
+    }
+    // The first run records its first batch, then loses the deletes: it stops there.
+    let first = drain_with(&DeletesFail(queue.clone()), &app.db.request_log_table, BUDGET, 1).await;
+    assert!(first.failure.is_some() && first.written == 10, "{first:?}");
+    queue.redeliver_unacked();
+
+    let second = drain(&queue, &app.db.request_log_table, BUDGET).await;
+    // A last copy, after everything was recorded and deleted.
+    queue.send(&logged(34)).await.expect("queued");
+    let third = drain(&queue, &app.db.request_log_table, BUDGET).await;
+
+    assert_eq!((second.failure, second.written, second.duplicates), (None, 25, 13));
+    assert_eq!((third.written, third.duplicates), (0, 1));
+    let usage = app.get("/api/usage?from=2026-11-22&to=2026-11-23", &partner.key).await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    assert_eq!(usage.body["total_requests"], 35, "{}", usage.body);
+    assert_eq!(
+        usage.body["by_day"],
+        json!([{"date": "2026-11-22", "requests": 20, "errors": 4}, {"date": "2026-11-23", "requests": 15, "errors": 3}])
+    );
+    assert_eq!(
+        usage.body["by_route"],
+        json!([{"method": "GET", "route": "/api/wallet", "requests": 35, "errors": 7, "p50_ms": 15, "p95_ms": 15}])
+    );
+    assert!(queue.is_empty());
+}
+
+/// A queue whose deletes all fail: a run that stops after its first batch is recorded.
+#[derive(Debug)]
+struct DeletesFail(InProcessQueue);
+
+#[async_trait::async_trait]
+impl RequestLogSource for DeletesFail {
+    async fn receive(&self, max: usize) -> Result<Vec<QueuedMessage>, RequestLogError> {
+        self.0.receive(max).await
+    }
+
+    async fn delete(&self, _receipts: &[String]) -> Result<(), RequestLogError> {
+        Err(RequestLogError::new("delete", "the queue is unreachable"))
+    }
 }
 
 /// The app logs to its own queue: in process on dynoxide, SQS on the AWS emulator.

@@ -89,6 +89,6 @@ async fn a_run_that_cannot_write_is_an_invocation_error_and_its_messages_stay() 
 
     let error = analytics.handle(scheduled_event(60)).await.expect_err("the table is down");
 
-    assert!(error.to_string().contains("BatchWriteItem"), "{error}");
+    assert!(error.to_string().contains("TransactWriteItems"), "{error}");
     assert_eq!(queue.in_flight(), 5, "nothing is deleted; SQS redelivers them to a later run");
 }

@@ -37,7 +37,10 @@ fn the_template_schedules_the_analytics_binary_every_two_minutes_with_a_least_pr
         actions_on(function, "RequestLogQueue"),
         ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
     );
-    assert_eq!(actions_on(function, "RequestLogTable"), ["dynamodb:BatchWriteItem"]);
+    assert_eq!(
+        actions_on(function, "RequestLogTable"),
+        ["dynamodb:PutItem", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"]
+    );
     assert!(actions_on(function, "DomainTable").is_empty(), "analytics never touches the domain table");
 }
 

@@ -52,9 +52,12 @@ pub(crate) struct RouteUsageView {
     requests: u64,
     /// Responses with a status of 400 or more.
     errors: u64,
-    /// Median latency in milliseconds (nearest rank: a measured value).
+    /// Median latency in milliseconds: the upper bound of the latency bucket holding the
+    /// nearest-rank median, so never below it and within one bucket of it (buckets 1, 2, 3,
+    /// 5, 7, 10, 15, 20, 30, 50, … ms up to 30,000; above that, 30,000).
     p50_ms: u64,
-    /// 95th-percentile latency in milliseconds (nearest rank).
+    /// 95th-percentile latency in milliseconds, reported as `p50_ms` is: the upper bound of
+    /// the bucket holding the nearest-rank 95th percentile.
     p95_ms: u64,
 }
 
@@ -84,7 +87,9 @@ impl From<RouteUsage> for RouteUsageView {
 }
 
 /// The caller's requests in the key's mode over `from..=to` (UTC days): totals, per day,
-/// and per route with error counts and p50/p95 latency. Requests show up once the
+/// and per route with error counts and p50/p95 latency (each the upper bound of a latency
+/// bucket, within one bucket of the true value). Read from daily roll-ups, so the cost
+/// depends on days and routes, not on the number of requests. Requests show up once the
 /// analytics function has drained them from the queue (every 2 minutes).
 #[utoipa::path(
     get,

@@ -11,6 +11,7 @@ mod in_process;
 #[cfg(feature = "tooling")]
 mod log_queue;
 mod processor;
+mod rollup;
 mod row;
 mod sqs;
 mod table;
@@ -22,10 +23,11 @@ use serde::{Deserialize, Serialize};
 pub use self::in_process::{InProcessQueue, MAX_RECEIVES};
 #[cfg(feature = "tooling")]
 pub use self::log_queue::LogQueue;
-pub use self::processor::{DrainCalls, DrainSummary, drain};
+pub use self::processor::{DRAIN_WORKERS, DrainCalls, DrainSummary, drain, drain_with};
+pub use self::rollup::{BUCKET_BOUNDS, BUCKETS, Histogram};
 pub use self::row::{LogRow, MalformedRecord, ROW_TTL_DAYS};
 pub use self::sqs::SqsQueue;
-pub use self::table::{RequestLogTable, WRITE_BATCH, WriteRowsError};
+pub use self::table::{RECORD_BATCH, RecordError, Recorded, RequestLogTable};
 pub use self::usage::{DayUsage, MAX_RANGE_DAYS, RangeError, RouteUsage, Usage, UsageRange, parse_date};
 use crate::domain::{Mode, PartnerId, Timestamp};
 

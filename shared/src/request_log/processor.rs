@@ -1,30 +1,42 @@
 //! The analytics processor: drains the request-log queue into the request-log table
-//! within a time budget. The scheduled analytics Lambda and the local server both run it.
+//! and its daily roll-ups within a time budget, with several pipelines at once. The
+//! scheduled analytics Lambda and the local server both run it.
 //!
 //! ```text
+//! each of DRAIN_WORKERS workers, until an empty receive or the budget:
 //! receive 10 ─► parse ─┬─ malformed: counted, left on the queue (it comes back, and after
 //!                      │  maxReceiveCount it moves to the dead-letter queue)
-//!                      └─ rows ─► BatchWriteItem 25 ─► DeleteMessageBatch 10 (only messages
-//!                                 whose rows are written)
+//!                      └─ rows ─► TransactWriteItems: new rows + their roll-ups ─►
+//!                                 DeleteMessageBatch (only once the transaction committed)
 //! ```
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio::sync::watch;
 
 use super::row::LogRow;
-use super::table::{RequestLogTable, WRITE_BATCH};
+use super::table::RequestLogTable;
 use super::{MAX_BATCH, QueuedMessage, RequestLogSource};
 use crate::telemetry::chain;
 
-/// Calls made through the ports during a run: on AWS, one SQS or DynamoDB request each.
+/// How many receive → record → delete pipelines one run keeps going at once. Each takes
+/// three calls per 10 messages, so at 20 ms a call one pipeline moves about 160 records
+/// a second; eight move about 1,300, and keep up with 1,000 a second when SQS hands out
+/// fewer than 10 messages per receive now and then.
+pub const DRAIN_WORKERS: usize = 8;
+
+/// Calls made through the ports during a run, summed over its workers: on AWS, one SQS
+/// or DynamoDB request each.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct DrainCalls {
     /// `ReceiveMessage`.
     pub receive: usize,
-    /// `BatchWriteItem`, retries of unprocessed items included.
-    pub batch_write: usize,
+    /// `TransactWriteItems`, retries included.
+    pub transact_write: usize,
     /// `DeleteMessageBatch`.
     pub delete: usize,
     /// `GetQueueAttributes`, asked once per run for `remaining`.
@@ -33,22 +45,29 @@ pub struct DrainCalls {
 
 impl DrainCalls {
     pub fn total(&self) -> usize {
-        self.receive + self.batch_write + self.delete + self.remaining
+        self.receive + self.transact_write + self.delete + self.remaining
+    }
+
+    fn add(&mut self, other: &DrainCalls) {
+        self.receive += other.receive;
+        self.transact_write += other.transact_write;
+        self.delete += other.delete;
+        self.remaining += other.remaining;
     }
 }
 
-/// What one run did. `received = written + duplicates + malformed` unless the run
-/// stopped on a `failure`, in which case the messages not written come back on a later run.
+/// What one run did, summed over its workers. `received = written + duplicates +
+/// malformed` unless the run stopped on a `failure`, in which case the messages not
+/// recorded come back on a later run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DrainSummary {
     /// Messages received.
     pub received: usize,
-    /// Rows written (one per distinct request id).
+    /// Rows written, each added to its roll-up (one per distinct request id).
     pub written: usize,
-    /// Messages whose request id was already received in this run: deleted without a
-    /// second write. A message redelivered in a *later* run (its first delete was lost)
-    /// cannot be told apart cheaply: its row is overwritten with the same content and it
-    /// counts as written. Either way, no duplicate row exists.
+    /// Messages whose request id was already recorded, in this run or an earlier one (its
+    /// first delete was lost), or that came twice in one receive: deleted without being
+    /// counted again.
     pub duplicates: usize,
     /// Messages that are not a request-log record: left on the queue for the DLQ.
     pub malformed: usize,
@@ -59,46 +78,93 @@ pub struct DrainSummary {
     pub failure: Option<String>,
 }
 
-/// A row waiting to be written, and the messages to delete once it is.
-#[derive(Debug)]
-struct Pending {
-    row: LogRow,
-    receipts: Vec<String>,
+impl DrainSummary {
+    fn add(&mut self, worker: &DrainSummary) {
+        self.received += worker.received;
+        self.written += worker.written;
+        self.duplicates += worker.duplicates;
+        self.malformed += worker.malformed;
+        self.calls.add(&worker.calls);
+    }
 }
 
-/// Drains `source` into `table` until the queue looks empty or `budget` is nearly spent.
-/// New receives stop a little before the budget ends (a fifth of it, at most 5 s), so the
-/// rows in hand can still be written and their messages deleted. Logs one summary line.
+/// Drains `source` into `table` with `DRAIN_WORKERS` pipelines (`drain_with`).
 pub async fn drain(source: &dyn RequestLogSource, table: &RequestLogTable, budget: Duration) -> DrainSummary {
-    let receive_until = Instant::now() + budget.saturating_sub((budget / 5).min(Duration::from_secs(5)));
-    let mut run = Run {
+    drain_with(source, table, budget, DRAIN_WORKERS).await
+}
+
+/// Drains `source` into `table` until the queue looks empty or `budget` is nearly spent,
+/// with up to `workers` (at least one) pipelines at once, each: receive up to 10 → record
+/// the new rows and their roll-ups in one transaction → delete those messages.
+///
+/// One worker starts; the others join once a receive comes back full (a backlog), so a
+/// run over an all but empty queue makes one or two receives, not one per worker. The
+/// first empty receive ends the run: every worker finishes the batch in hand and stops.
+/// New receives stop a little before the budget ends (a fifth of it, at most 5 s), so a
+/// batch in hand can still be recorded and deleted. After a failed call no worker
+/// receives again. Logs one summary line.
+pub async fn drain_with(
+    source: &dyn RequestLogSource,
+    table: &RequestLogTable,
+    budget: Duration,
+    workers: usize,
+) -> DrainSummary {
+    let (phase, _) = watch::channel(Phase::Alone);
+    let run = Run {
         source,
         table,
-        summary: DrainSummary::default(),
-        seen: HashSet::new(),
-        unwritten: Vec::new(),
-        written: Vec::new(),
-        write_failed: false,
-        delete_failed: false,
+        receive_until: Instant::now() + budget.saturating_sub((budget / 5).min(Duration::from_secs(5))),
+        failure: Mutex::new(None),
+        drained: AtomicBool::new(false),
+        phase,
     };
-    while run.summary.failure.is_none() && Instant::now() < receive_until {
-        match run.receive().await {
-            Ok(0) => break,
-            Ok(_) => run.flush(false).await,
-            Err(failure) => run.summary.failure = Some(failure),
-        }
+    let first = async {
+        let summary = run.worker().await;
+        // Workers still waiting to join have nothing left to do.
+        run.phase.send_if_modified(|phase| phase.advance(Phase::Ended));
+        summary
+    };
+    let others = (1..workers.max(1)).map(|_| run.joining_worker());
+    // Boxed: the workers' future is deep, and a caller's async main would otherwise
+    // overflow the compiler's layout depth limit.
+    let (first, others) = Box::pin(futures::future::join(first, futures::future::join_all(others))).await;
+    let mut summary = first;
+    for worker in &others {
+        summary.add(worker);
     }
-    run.flush(true).await;
-    run.summary.calls.remaining += 1;
-    run.summary.remaining = match source.remaining().await {
+    summary.failure = run.failure.into_inner().unwrap_or_else(PoisonError::into_inner);
+    summary.calls.remaining += 1;
+    summary.remaining = match source.remaining().await {
         Ok(remaining) => remaining,
         Err(error) => {
             tracing::warn!(error = %chain(&error), "could not tell how many request-log messages remain");
             None
         }
     };
-    log(&run.summary);
-    run.summary
+    log(&summary);
+    summary
+}
+
+/// Whether the workers beyond the first run: not until the queue shows a backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Only the first worker runs.
+    Alone,
+    /// A receive came back full: every worker runs.
+    Together,
+    /// The first worker stopped before any backlog showed: the others never start.
+    Ended,
+}
+
+impl Phase {
+    /// Leaves `Alone` for `next`; any other phase is final. Says whether it changed.
+    fn advance(&mut self, next: Phase) -> bool {
+        let alone = *self == Phase::Alone;
+        if alone {
+            *self = next;
+        }
+        alone
+    }
 }
 
 fn log(summary: &DrainSummary) {
@@ -122,96 +188,133 @@ fn log(summary: &DrainSummary) {
             malformed,
             remaining,
             receive_calls = calls.receive,
-            batch_write_calls = calls.batch_write,
+            transact_write_calls = calls.transact_write,
             delete_calls = calls.delete,
             "request log drained"
         );
     }
 }
 
+/// What the workers of one run share: the ports, the time to stop receiving, the first
+/// failure (after which no worker receives again), whether a receive came back empty,
+/// and whether the workers beyond the first may start.
 struct Run<'a> {
     source: &'a dyn RequestLogSource,
     table: &'a RequestLogTable,
-    summary: DrainSummary,
-    /// Request ids received in this run, written or not.
-    seen: HashSet<String>,
-    unwritten: Vec<Pending>,
-    /// Receipts of messages whose rows are written: safe to delete.
-    written: Vec<String>,
-    write_failed: bool,
-    delete_failed: bool,
+    receive_until: Instant,
+    failure: Mutex<Option<String>>,
+    drained: AtomicBool,
+    phase: watch::Sender<Phase>,
+}
+
+/// One received batch, sorted.
+#[derive(Debug, Default)]
+struct Batch {
+    /// Distinct request ids, each with its row.
+    rows: Vec<LogRow>,
+    /// Receipts of the messages holding those rows, copies included: deleted once the
+    /// rows are recorded.
+    receipts: Vec<String>,
 }
 
 impl Run<'_> {
-    /// Receives one batch and sorts it; returns how many messages came.
-    async fn receive(&mut self) -> Result<usize, String> {
-        self.summary.calls.receive += 1;
-        let messages = self.source.receive(MAX_BATCH).await.map_err(|error| chain(&error))?;
-        self.summary.received += messages.len();
-        let count = messages.len();
-        for message in messages {
-            self.sort(message);
-        }
-        Ok(count)
+    fn failed(&self) -> bool {
+        self.failure.lock().unwrap_or_else(PoisonError::into_inner).is_some()
     }
 
-    fn sort(&mut self, QueuedMessage { receipt, body }: QueuedMessage) {
+    fn fail(&self, failure: String) {
+        self.failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(failure);
+    }
+
+    /// A worker beyond the first: waits for a backlog to show, then runs.
+    async fn joining_worker(&self) -> DrainSummary {
+        let mut phase = self.phase.subscribe();
+        match phase.wait_for(|phase| *phase != Phase::Alone).await.map(|phase| *phase) {
+            Ok(Phase::Together) => self.worker().await,
+            _ => DrainSummary::default(),
+        }
+    }
+
+    /// One pipeline: receive, record, delete, until the queue looks empty, the time is
+    /// up, or any worker's call failed. Returns what this worker did.
+    async fn worker(&self) -> DrainSummary {
+        let mut summary = DrainSummary::default();
+        while !self.failed() && !self.drained.load(Ordering::SeqCst) && Instant::now() < self.receive_until {
+            summary.calls.receive += 1;
+            let messages = match self.source.receive(MAX_BATCH).await {
+                Ok(messages) if messages.is_empty() => {
+                    self.drained.store(true, Ordering::SeqCst);
+                    break;
+                }
+                Ok(messages) => {
+                    if messages.len() == MAX_BATCH {
+                        self.phase.send_if_modified(|phase| phase.advance(Phase::Together));
+                    }
+                    messages
+                }
+                Err(error) => {
+                    self.fail(chain(&error));
+                    break;
+                }
+            };
+            summary.received += messages.len();
+            let batch = sort(messages, &mut summary);
+            if !batch.rows.is_empty() {
+                match self.table.record(&batch.rows).await {
+                    Ok(recorded) => {
+                        summary.calls.transact_write += recorded.calls;
+                        summary.written += recorded.written;
+                        summary.duplicates += recorded.duplicates;
+                    }
+                    Err(error) => {
+                        summary.calls.transact_write += error.calls;
+                        // Nothing of this batch was written: its messages come back.
+                        self.fail(chain(&error));
+                        break;
+                    }
+                }
+            }
+            if batch.receipts.is_empty() {
+                continue;
+            }
+            summary.calls.delete += 1;
+            if let Err(error) = self.source.delete(&batch.receipts).await {
+                // The rows are recorded; the messages come back and are seen as duplicates.
+                self.fail(chain(&error));
+                break;
+            }
+        }
+        summary
+    }
+}
+
+/// Parses a received batch: malformed messages are counted and left on the queue; a
+/// request id that comes twice is recorded once (a transaction may not name one item
+/// twice) and both messages are deleted with it.
+fn sort(messages: Vec<QueuedMessage>, summary: &mut DrainSummary) -> Batch {
+    let mut batch = Batch::default();
+    let mut seen = HashSet::new();
+    for QueuedMessage { receipt, body } in messages {
         let row = match LogRow::parse(&body) {
             Ok(row) => row,
             Err(error) => {
                 // Not deleted: SQS shows it again after the visibility timeout and moves it
                 // to the dead-letter queue after maxReceiveCount receives.
-                self.summary.malformed += 1;
+                summary.malformed += 1;
                 tracing::warn!(
                     error = %error,
                     bytes = body.len(),
                     "malformed request-log message left for the dead-letter queue"
                 );
-                return;
+                continue;
             }
         };
-        if self.seen.insert(row.request_id().to_owned()) {
-            self.unwritten.push(Pending { row, receipts: vec![receipt] });
-            return;
+        if seen.insert(row.request_id().to_owned()) {
+            batch.rows.push(row);
+        } else {
+            summary.duplicates += 1;
         }
-        self.summary.duplicates += 1;
-        // The same request again: its row is written, or will be with the first copy's batch
-        // (a batch may not name one key twice), and this message goes with it.
-        match self.unwritten.iter_mut().find(|pending| pending.row.request_id() == row.request_id()) {
-            Some(pending) => pending.receipts.push(receipt),
-            None => self.written.push(receipt),
-        }
+        batch.receipts.push(receipt);
     }
-
-    /// Writes full batches of rows and deletes full batches of messages; with `all`, the
-    /// partial ones too. A failed write stops the writes and a failed delete the deletes,
-    /// but each side goes on with what the other has done: rows in hand are still written
-    /// after a failed receive, written rows' messages still deleted after a failed write.
-    async fn flush(&mut self, all: bool) {
-        while !self.write_failed && (self.unwritten.len() >= WRITE_BATCH || (all && !self.unwritten.is_empty())) {
-            let batch: Vec<Pending> = self.unwritten.drain(..self.unwritten.len().min(WRITE_BATCH)).collect();
-            let rows: Vec<LogRow> = batch.iter().map(|pending| pending.row.clone()).collect();
-            match self.table.write_rows(&rows).await {
-                Ok(calls) => {
-                    self.summary.calls.batch_write += calls;
-                    self.summary.written += rows.len();
-                    self.written.extend(batch.into_iter().flat_map(|pending| pending.receipts));
-                }
-                Err(error) => {
-                    self.summary.calls.batch_write += error.calls;
-                    self.summary.failure.get_or_insert(chain(&error));
-                    self.write_failed = true;
-                }
-            }
-        }
-        while !self.delete_failed && (self.written.len() >= MAX_BATCH || (all && !self.written.is_empty())) {
-            let receipts: Vec<String> = self.written.drain(..self.written.len().min(MAX_BATCH)).collect();
-            self.summary.calls.delete += 1;
-            if let Err(error) = self.source.delete(&receipts).await {
-                // The rows are written; the messages come back and overwrite them.
-                self.summary.failure.get_or_insert(chain(&error));
-                self.delete_failed = true;
-            }
-        }
-    }
+    batch
 }

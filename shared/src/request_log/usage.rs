@@ -1,10 +1,12 @@
 //! A partner's usage over a date range: totals, per-day and per-route counts with error
-//! counts and latency percentiles, tallied from the request-log rows.
+//! counts and latency percentiles, tallied from the daily roll-ups (never the raw rows).
 
 use std::collections::BTreeMap;
 
 use time::Date;
 use time::macros::format_description;
+
+use super::rollup::RouteDayCounts;
 
 /// The longest range one usage call covers, in days (both ends included): a quarter.
 pub const MAX_RANGE_DAYS: i64 = 92;
@@ -58,12 +60,6 @@ impl UsageRange {
         self.to
     }
 
-    /// The sort-key bounds of the range: every `<timestamp>#<request_id>` of its days, and
-    /// nothing else. `~` sorts after every character of a request id.
-    pub(crate) fn sort_key_bounds(&self) -> (String, String) {
-        crate::store::layout::request_rows_between(&self.from.to_string(), &self.to.to_string())
-    }
-
     fn days(&self) -> impl Iterator<Item = Date> {
         let to = self.to;
         std::iter::successors(Some(self.from), move |day| day.next_day().filter(|next| *next <= to))
@@ -102,22 +98,12 @@ pub struct Usage {
     pub by_route: Vec<RouteUsage>,
 }
 
-/// One request as the tally needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Logged {
-    pub date: String,
-    pub method: String,
-    pub route: String,
-    pub status: u16,
-    pub latency_ms: u64,
-}
-
-/// Counts requests as they are read, page by page.
+/// Adds up roll-ups as they are read, page by page.
 #[derive(Debug)]
 pub(crate) struct Tally {
     range: UsageRange,
     days: BTreeMap<String, (u64, u64)>,
-    routes: BTreeMap<(String, String), (u64, Vec<u64>)>,
+    routes: BTreeMap<(String, String), RouteDayCounts>,
 }
 
 impl Tally {
@@ -126,18 +112,16 @@ impl Tally {
         Tally { range, days, routes: BTreeMap::new() }
     }
 
-    pub(crate) fn add(&mut self, logged: Logged) {
-        let error = u64::from(logged.status >= 400);
-        // The query's bounds keep every row inside the range; a day outside it is ignored
-        // rather than added, so `by_day` is always exactly the range and the counts agree.
-        let Some((requests, errors)) = self.days.get_mut(&logged.date) else {
+    /// Adds the roll-up of `method route` on `date`.
+    pub(crate) fn add(&mut self, date: &str, method: &str, route: &str, counts: &RouteDayCounts) {
+        // The query's bounds keep every roll-up inside the range; a day outside it is
+        // ignored rather than added, so `by_day` is always exactly the range.
+        let Some((requests, errors)) = self.days.get_mut(date) else {
             return;
         };
-        *requests += 1;
-        *errors += error;
-        let (errors, latencies) = self.routes.entry((logged.route, logged.method)).or_default();
-        *errors += error;
-        latencies.push(logged.latency_ms);
+        *requests += counts.requests;
+        *errors += counts.errors;
+        self.routes.entry((route.to_owned(), method.to_owned())).or_default().merge(counts);
     }
 
     pub(crate) fn finish(self) -> Usage {
@@ -146,16 +130,13 @@ impl Tally {
         let mut by_route: Vec<RouteUsage> = self
             .routes
             .into_iter()
-            .map(|((route, method), (errors, mut latencies))| {
-                latencies.sort_unstable();
-                RouteUsage {
-                    method,
-                    route,
-                    requests: latencies.len() as u64,
-                    errors,
-                    p50_ms: nearest_rank(&latencies, 50),
-                    p95_ms: nearest_rank(&latencies, 95),
-                }
+            .map(|((route, method), counts)| RouteUsage {
+                method,
+                route,
+                requests: counts.requests,
+                errors: counts.errors,
+                p50_ms: counts.latency.percentile(50),
+                p95_ms: counts.latency.percentile(95),
             })
             .collect();
         // The map iterates by route then method; a stable sort keeps that order among ties.
@@ -165,25 +146,20 @@ impl Tally {
     }
 }
 
-/// The `percent`th percentile by the nearest-rank method: the smallest value with at
-/// least `percent`% of the values at or below it, i.e. the value at rank ⌈percent/100 × n⌉
-/// of the sorted values. Always a latency that was measured, never an interpolation.
-pub(crate) fn nearest_rank(sorted: &[u64], percent: usize) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (percent * sorted.len()).div_ceil(100).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use time::macros::date;
 
     use super::*;
 
-    fn logged(date: &str, method: &str, route: &str, status: u16, latency_ms: u64) -> Logged {
-        Logged { date: date.into(), method: method.into(), route: route.into(), status, latency_ms }
+    fn counts(statuses_and_latencies: &[(u16, u64)]) -> RouteDayCounts {
+        let mut counts = RouteDayCounts::default();
+        for (status, latency_ms) in statuses_and_latencies {
+            counts.requests += 1;
+            counts.errors += u64::from(*status >= 400);
+            counts.latency.record(*latency_ms);
+        }
+        counts
     }
 
     #[test]
@@ -201,32 +177,16 @@ mod tests {
         assert!(UsageRange::new(date!(2026 - 07 - 01), date!(2026 - 09 - 30)).is_ok(), "92 days");
         assert_eq!(UsageRange::new(date!(2026 - 07 - 01), date!(2026 - 10 - 01)), Err(RangeError::TooLong));
         assert_eq!(UsageRange::new(date!(2026 - 07 - 02), date!(2026 - 07 - 01)), Err(RangeError::Reversed));
-        let one_day = UsageRange::new(date!(2026 - 07 - 01), date!(2026 - 07 - 01)).expect("one day");
-        assert_eq!(
-            one_day.sort_key_bounds(),
-            ("2026-07-01T00:00:00".to_owned(), "2026-07-01T23:59:59.999Z~".to_owned())
-        );
-    }
-
-    #[test]
-    fn nearest_rank_picks_a_measured_value() {
-        assert_eq!(nearest_rank(&[], 50), 0);
-        assert_eq!(nearest_rank(&[7], 95), 7);
-        assert_eq!(nearest_rank(&[1, 2, 3, 4], 50), 2);
-        let hundred: Vec<u64> = (1..=100).collect();
-        assert_eq!((nearest_rank(&hundred, 50), nearest_rank(&hundred, 95)), (50, 95));
-        let twenty: Vec<u64> = (1..=20).map(|n| n * 10).collect();
-        assert_eq!((nearest_rank(&twenty, 50), nearest_rank(&twenty, 95)), (100, 190));
     }
 
     #[test]
     fn the_tally_counts_days_routes_errors_and_percentiles() {
         let range = UsageRange::new(date!(2026 - 11 - 22), date!(2026 - 11 - 24)).expect("a range");
         let mut tally = Tally::new(range);
-        tally.add(logged("2026-11-22", "GET", "/api/wallet", 200, 30));
-        tally.add(logged("2026-11-22", "GET", "/api/wallet", 200, 10));
-        tally.add(logged("2026-11-24", "GET", "/api/wallet", 503, 20));
-        tally.add(logged("2026-11-24", "POST", "/api/orders", 402, 90));
+        tally.add("2026-11-22", "GET", "/api/wallet", &counts(&[(200, 30), (200, 10)]));
+        tally.add("2026-11-24", "GET", "/api/wallet", &counts(&[(503, 20)]));
+        tally.add("2026-11-24", "POST", "/api/orders", &counts(&[(402, 90)]));
+        tally.add("2026-11-25", "POST", "/api/orders", &counts(&[(200, 1)]));
         let usage = tally.finish();
         assert_eq!(usage.total_requests, 4);
         let days: Vec<_> = usage.by_day.iter().map(|d| (d.date.as_str(), d.requests, d.errors)).collect();
@@ -236,6 +196,6 @@ mod tests {
             .iter()
             .map(|r| (r.method.as_str(), r.route.as_str(), r.requests, r.errors, r.p50_ms, r.p95_ms))
             .collect();
-        assert_eq!(routes, [("GET", "/api/wallet", 3, 1, 20, 30), ("POST", "/api/orders", 1, 1, 90, 90)]);
+        assert_eq!(routes, [("GET", "/api/wallet", 3, 1, 20, 30), ("POST", "/api/orders", 1, 1, 100, 100)]);
     }
 }

@@ -235,10 +235,24 @@ pub(crate) fn logged_request(partner: Option<(&PartnerId, Mode)>, at: Timestamp,
     Key::new(pk, format!("{at}#{request_id}"))
 }
 
-/// The sort-key bounds of the rows of days `from` to `to` (`YYYY-MM-DD`), both whole:
-/// `~` sorts after every character of a request id, so the last millisecond counts.
-pub(crate) fn request_rows_between(from: &str, to: &str) -> (String, String) {
-    (format!("{from}T00:00:00"), format!("{to}T23:59:59.999Z~"))
+/// a partner's daily roll-ups in one mode: `ROLLUP#<ptn_id>#<mode>`
+fn route_days(partner: &PartnerId, mode: Mode) -> String {
+    format!("ROLLUP#{partner}#{mode}")
+}
+
+/// one route's requests of one UTC day, counted by the drain: `ROLLUP#<ptn_id>#<mode>` /
+/// `<yyyy-mm-dd>#<method> <route>`. A method never holds a space (the row check allows
+/// only printable ASCII without one), so no two (method, route) pairs share a key, even
+/// when a route holds `#` or a space.
+pub(crate) fn route_day(partner: &PartnerId, mode: Mode, date: &str, method: &str, route: &str) -> Key {
+    Key::new(route_days(partner, mode), format!("{date}#{method} {route}"))
+}
+
+/// The partition and sort-key bounds of the roll-ups of days `from` to `to`
+/// (`YYYY-MM-DD`), both whole: every sort key of day `to` starts `<to>#`, and `$` is the
+/// character after `#`, so `<to>$` is above all of them and below the next day.
+pub(crate) fn route_days_between(partner: &PartnerId, mode: Mode, from: &str, to: &str) -> (String, String, String) {
+    (route_days(partner, mode), format!("{from}#"), format!("{to}$"))
 }
 
 #[cfg(test)]
@@ -253,6 +267,15 @@ mod tests {
         assert_eq!(order_key_text(&partner, &order), "ORDER#sandbox#ord_01JD2X8Q9V4K7M3N5P6R8S0T2W");
         assert_eq!(ops_key(&KeyId::parse("key_01JD2X8Q9V4K7M3N5P6R8S0T2W").expect("an id")).pk, "OPS");
         assert_eq!(usage(&partner, Mode::Sandbox), "USAGE#ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W#sandbox");
+        assert_eq!(
+            route_day(&partner, Mode::Live, "2026-11-23", "GET", "/api/orders/{id}"),
+            Key::new("ROLLUP#ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W#live", "2026-11-23#GET /api/orders/{id}")
+        );
+        let (pk, low, high) = route_days_between(&partner, Mode::Live, "2026-11-22", "2026-11-23");
+        assert_eq!(pk, "ROLLUP#ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W#live");
+        let inside = route_day(&partner, Mode::Live, "2026-11-23", "~", "~").sk;
+        let next_day = route_day(&partner, Mode::Live, "2026-11-24", "!", "!").sk;
+        assert!(low.as_str() <= "2026-11-22#!" && inside < high && high < next_day, "{low} {inside} {high}");
     }
 
     fn order_key_text(partner: &PartnerId, id: &OrderId) -> String {

@@ -17,10 +17,10 @@ mod movement;
 mod ops_keys;
 mod orders;
 mod page;
-mod retry;
+pub(crate) mod retry;
 mod sessions;
 mod top_ups;
-mod transaction;
+pub(crate) mod transaction;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
