@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
 
 use lambda_http::lambda_runtime::layers::TracingLayer;
 use lambda_http::lambda_runtime::{LambdaInvocation, Runtime};
@@ -18,6 +19,7 @@ use lambda_http::{Adapter, Request, RequestExt};
 use tower::{Layer, Service, ServiceBuilder};
 
 use crate::after_response::collecting;
+use crate::deadline;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -33,8 +35,9 @@ pub async fn run(router: axum::Router) -> Result<(), lambda_http::Error> {
     Runtime::new(Adapter::from(handler)).layer(TracingLayer::new()).layer(AfterResponseLayer).run().await
 }
 
-/// Wraps the runtime's service (which ends by posting the response), running the kept
-/// work after it.
+/// Wraps the runtime's service (which ends by posting the response): the invocation's
+/// deadline is set for the handler (`crate::deadline`), and the kept work runs after the
+/// response.
 #[derive(Debug, Clone, Copy)]
 struct AfterResponseLayer;
 
@@ -65,9 +68,10 @@ where
     }
 
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        let answer_by = deadline::answer_by(invocation.context.deadline(), SystemTime::now(), Instant::now());
         let answered = self.inner.call(invocation);
         Box::pin(async move {
-            let (posted, kept) = collecting(answered).await;
+            let (posted, kept) = collecting(deadline::within(answer_by, answered)).await;
             kept.run().await;
             posted
         })

@@ -4,6 +4,7 @@
 pub mod after_response;
 pub mod aws;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod email;
 #[cfg(feature = "embedded")]

@@ -1,6 +1,7 @@
 //! The outermost layer: gives every request an id (the `X-Request-Id` response header,
-//! the `request_id` of problem bodies, and a field of every log line), and makes sure
-//! no error leaves in any shape but problem+json.
+//! the `request_id` of problem bodies, and a field of every log line), makes sure
+//! no error leaves in any shape but problem+json, and answers 503 `unavailable` when the
+//! invocation's deadline (`crate::deadline`) comes first.
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -33,7 +34,16 @@ pub async fn edge(mut request: Request, next: Next) -> Response {
         mode = tracing::field::Empty,
     );
     let response = with_request_id(id.clone(), async move {
-        let response = next.run(request).await;
+        let response = match crate::deadline::remaining() {
+            Some(left) => match tokio::time::timeout(left, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::warn!("the invocation's deadline came before the answer; answering 503");
+                    ApiError::Unavailable("the invocation's deadline came before the answer".into()).into_response()
+                }
+            },
+            None => next.run(request).await,
+        };
         as_problem(response)
     })
     .instrument(span)

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::retry::ONE_TRY;
 use super::transaction::{Slot, Transaction};
 use super::{Store, StoreError, layout};
 use crate::domain::{Mode, MoneyError, PartnerId, Wallet};
@@ -70,6 +71,13 @@ impl Store {
                     return Ok(outcome);
                 }
                 // Expected under concurrency, and harmless: only the count matters.
+                Err(StoreError::Contended) if !crate::deadline::leaves_time_for(Duration::ZERO, ONE_TRY) => {
+                    tracing::warn!(
+                        race,
+                        "the wallet changed under this movement, and no time is left to read it again"
+                    );
+                    return Err(StoreError::Contended);
+                }
                 Err(StoreError::Contended) => {
                     tracing::debug!(race, "the wallet changed under this movement; reading it again");
                     pause_after_race(race).await;

@@ -27,6 +27,11 @@ const THROTTLING_CODES: [&str; 4] = [
 /// written": worth another try of the whole transaction.
 const RETRYABLE_REASONS: [&str; 3] = ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
 
+/// About the longest one more try of a transaction (or the wallet read before it) takes
+/// on a healthy DynamoDB: a retry is started only when this much is left before the
+/// request's deadline (`crate::deadline`), so giving up is a 503 in time, not a timeout.
+pub(crate) const ONE_TRY: Duration = Duration::from_millis(300);
+
 /// How hard to retry a conflicting transaction. Bounded so a hot item turns into a quick
 /// 503 instead of a Lambda timeout; full jitter spreads competing writers apart.
 #[derive(Debug, Clone, Copy)]
@@ -113,9 +118,14 @@ impl RetryPolicy {
             tries += 1;
             match attempt().await.map_err(classify) {
                 Ok(output) => return Ok(output),
-                Err(TransactFailure::Conflict(_)) if tries < self.attempts => {
+                Err(TransactFailure::Conflict(error)) if tries < self.attempts => {
+                    let pause = self.backoff(tries);
+                    if !crate::deadline::leaves_time_for(pause, ONE_TRY) {
+                        tracing::warn!(attempt = tries, "transaction conflicted or throttled; no time left to retry");
+                        return Err(TransactFailure::Conflict(error));
+                    }
                     tracing::debug!(attempt = tries, "transaction conflicted or throttled, retrying");
-                    tokio::time::sleep(self.backoff(tries)).await;
+                    tokio::time::sleep(pause).await;
                 }
                 Err(failure) => return Err(failure),
             }
@@ -192,6 +202,23 @@ mod tests {
             TransactFailure::Cancelled(_)
         ));
         assert!(matches!(classify(cancelled(&["ValidationError"])), TransactFailure::Cancelled(_)));
+    }
+
+    #[tokio::test]
+    async fn no_retry_starts_when_the_deadline_leaves_no_time_for_it() {
+        let calls = AtomicU32::new(0);
+        let answer_by = std::time::Instant::now() + ONE_TRY / 2;
+        let result = crate::deadline::within(answer_by, async {
+            quick()
+                .run(|| async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err(cancelled(&["TransactionConflict"]))
+                })
+                .await
+        })
+        .await;
+        assert!(matches!(result, Err(TransactFailure::Conflict(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "given up at once, not after {} tries", quick().attempts);
     }
 
     #[tokio::test]
