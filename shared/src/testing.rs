@@ -6,6 +6,7 @@ mod emails;
 pub mod lambda;
 mod request_log;
 pub mod slow_queue;
+pub mod stalled;
 pub mod throttling;
 
 use std::collections::HashMap;

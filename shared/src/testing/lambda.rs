@@ -54,6 +54,8 @@ struct Runtime {
     events: Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
     answers: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     calls: std::sync::Mutex<Vec<(Instant, RuntimeCall)>>,
+    /// How long each invocation is given, as `lambda-runtime-deadline-ms` says.
+    timeout: std::sync::Mutex<Duration>,
 }
 
 impl Runtime {
@@ -69,8 +71,8 @@ async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
         // No more events: hold the poll, as Lambda does between invocations.
         return std::future::pending::<Response>().await;
     };
-    let deadline =
-        (SystemTime::now() + Duration::from_secs(30)).duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let timeout = *runtime.timeout.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let deadline = (SystemTime::now() + timeout).duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let mut headers = HeaderMap::new();
     for (name, value) in [
         ("lambda-runtime-aws-request-id", id),
@@ -160,6 +162,7 @@ impl LambdaProcess {
             events: Mutex::new(received),
             answers: Mutex::new(HashMap::new()),
             calls: std::sync::Mutex::new(Vec::new()),
+            timeout: std::sync::Mutex::new(Duration::from_secs(30)),
         });
         let api = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -198,6 +201,11 @@ impl LambdaProcess {
             .await
             .expect("the function answers within 30 s")
             .expect("an answer")
+    }
+
+    /// Gives each invocation from now on `timeout` (30 s unless set), in its deadline.
+    pub fn set_timeout(&self, timeout: Duration) {
+        *self.runtime.timeout.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = timeout;
     }
 
     /// Every call the function made to the Runtime API so far, in order, with when it
