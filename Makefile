@@ -6,11 +6,13 @@ EMULATOR_PORT ?= 5005
 BROWSER := infra/browser/ensure.sh
 # Runs sam / cfn-lint from .venv-deploy/, installing infra/deploy/requirements.txt first.
 DEPLOY_TOOLS := infra/deploy/tools.sh
+# Where cargo puts the release binaries the bench runs.
+BENCH_BIN_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 # validate needs a region but no credentials; any region validates the same template.
 AWS_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-fast test-aws lint fmt dev emulator validate build
+.PHONY: help test test-fast test-aws lint fmt dev emulator validate build bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -50,3 +52,11 @@ dev: ## run the local server
 
 emulator: ## run the emulator in the foreground on EMULATOR_PORT (default 5005)
 	$(EMULATOR) --serve $(EMULATOR_PORT)
+
+# Two cargo commands on purpose: a bare `cargo build` builds exactly the functions with
+# their own features; building the runner with them would unify its `tooling` feature of
+# steller into the Lambda binaries.
+bench: ## cold starts of the release functions beside a hello-world Lambda, on moto; table and target/bench/latest.json (docs/performance.md)
+	cargo build --release --bins
+	cargo build --release -p steller-bench --bins
+	$(EMULATOR) $(BENCH_BIN_DIR)/steller-bench --bin-dir $(BENCH_BIN_DIR) --out target/bench/latest.json

@@ -1,0 +1,68 @@
+//! The arithmetic of the figures: medians of repeated measurements and ratios to the
+//! baseline.
+
+use std::time::Duration;
+
+/// The median of `samples` (the mean of the middle two for an even count), or `None`
+/// when there are none. The median, not the mean: one run stalled by the shared machine
+/// must not move the figure.
+pub fn median(samples: &[Duration]) -> Option<Duration> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => sorted.get(middle).copied(),
+        _ => Some((sorted[middle - 1] + sorted[middle]) / 2),
+    }
+}
+
+/// How many times `baseline` `value` is, or `None` when the baseline is zero.
+pub fn ratio(value: Duration, baseline: Duration) -> Option<f64> {
+    (!baseline.is_zero()).then(|| value.as_secs_f64() / baseline.as_secs_f64())
+}
+
+/// Milliseconds with two decimals, as the table and the JSON show durations.
+pub fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 100_000.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(values: &[u64]) -> Vec<Duration> {
+        values.iter().copied().map(Duration::from_millis).collect()
+    }
+
+    #[test]
+    fn the_median_of_an_odd_count_is_the_middle_sample_whatever_the_order() {
+        assert_eq!(median(&ms(&[9, 1, 5])), Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&ms(&[4, 1, 100, 2])), Some(Duration::from_millis(3)));
+    }
+
+    #[test]
+    fn one_stalled_run_does_not_move_the_median() {
+        assert_eq!(median(&ms(&[5, 5, 900])), Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn no_samples_have_no_median() {
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn the_ratio_is_how_many_times_the_baseline_a_value_is() {
+        assert_eq!(ratio(Duration::from_millis(6), Duration::from_millis(4)), Some(1.5));
+        assert_eq!(ratio(Duration::from_millis(6), Duration::ZERO), None);
+    }
+
+    #[test]
+    fn milliseconds_keep_two_decimals() {
+        assert_eq!(millis(Duration::from_micros(4_567)), 4.57);
+    }
+}
