@@ -27,6 +27,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 #[cfg(feature = "tooling")]
 pub use audit::{AuditReport, Finding, OrphanedLedger, WalletAudit};
+pub use catalog::CATALOG_STALENESS;
 pub use idempotency::{Claim, ClaimToken, Completion, IdempotencyScope, Render, StoredResponse};
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
@@ -101,11 +102,13 @@ pub struct Store {
     client: Client,
     table: String,
     retry: RetryPolicy,
+    /// Shared by every clone: one cache per instance.
+    catalog: std::sync::Arc<catalog::CatalogCache>,
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into(), retry: RetryPolicy::default() }
+        Store { client, table: table.into(), retry: RetryPolicy::default(), catalog: Default::default() }
     }
 
     /// One item by key, strongly consistent, so a read never misses a write that was
