@@ -15,4 +15,10 @@ async fn a_signup_awaits_its_transaction_only() {
     let signup = function.invoke(http_event("POST", "/api/public/signup", "$default", None, Some(&body), false)).await;
 
     signup.assert_within("a signup", 201, 1);
+    // The welcome email and the record do leave, through the same proxy, only later.
+    let started = std::time::Instant::now();
+    while function.proxy.calls("SendEmail") == 0 || function.proxy.calls("SendMessage") == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the email and the record are sent");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
