@@ -2,6 +2,7 @@
 //! emulator named by `STELLER_TEST_AWS_ENDPOINT`), with typed calls for the tests, and
 //! its emails and request log readable on both engines.
 
+pub mod call_budget;
 mod emails;
 pub mod lambda;
 mod request_log;

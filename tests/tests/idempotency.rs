@@ -17,7 +17,9 @@ on_both_engines!(
     a_request_that_fails_validation_does_not_use_up_its_key,
     keys_are_scoped_per_partner_and_mode,
     an_insufficient_funds_answer_is_replayed_too,
-    a_retry_while_the_first_request_runs_is_a_conflict,
+    a_claim_left_running_by_an_earlier_version_is_a_conflict_while_its_lease_runs,
+    a_claim_abandoned_by_an_earlier_version_is_taken_over_by_the_same_request,
+    a_request_refused_before_its_key_is_read_still_gets_the_first_answer,
     a_key_expires_after_24_hours,
     a_malformed_key_is_a_bad_request,
 );
@@ -72,6 +74,8 @@ fn epoch_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// No request holds the key while it runs (ADR 0011): the twenty race, one commits, and
+/// the others read its record and replay its answer.
 async fn twenty_parallel_requests_with_one_key_make_one_order_and_one_debit(app: TestApp) {
     let partner = app.new_partner().await;
     let product_id = product(&app, "7.50", true).await;
@@ -81,16 +85,11 @@ async fn twenty_parallel_requests_with_one_key_make_one_order_and_one_debit(app:
     let responses = futures::future::join_all(attempts).await;
 
     let successes: Vec<&TestResponse> = responses.iter().filter(|r| r.status == StatusCode::CREATED).collect();
-    let in_progress =
-        responses.iter().filter(|r| r.status == StatusCode::CONFLICT && r.body["code"] == "idempotency_in_progress");
-    assert_eq!(
-        successes.len() + in_progress.count(),
-        20,
-        "{:?}",
-        responses.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
+    assert_eq!(successes.len(), 20, "{:?}", responses.iter().map(|r| &r.body).collect::<Vec<_>>());
     let order_ids: HashSet<&str> = successes.iter().filter_map(|r| r.body["id"].as_str()).collect();
     assert_eq!(order_ids.len(), 1, "every success carries the same order");
+    let firsts = responses.iter().filter(|r| !r.headers.contains_key("idempotent-replayed")).count();
+    assert_eq!(firsts, 1, "one answer is the first, the others replay it");
     assert_eq!(all_pages(&app, "/api/orders", &partner.key, 100).await.len(), 1);
     assert_eq!(balance(&app, &partner.key).await, "985.00", "one debit of 15.00");
     assert_ledger_sums_to_balance(&app, &partner.key).await;
@@ -191,7 +190,9 @@ async fn an_insufficient_funds_answer_is_replayed_too(app: TestApp) {
     assert_eq!(balance(&app, &partner.key).await, "1000.00");
 }
 
-async fn a_retry_while_the_first_request_runs_is_a_conflict(app: TestApp) {
+/// Records `in_progress` are claims written before ADR 0011, met while a deploy rolls
+/// out: while their lease runs, their request may still complete.
+async fn a_claim_left_running_by_an_earlier_version_is_a_conflict_while_its_lease_runs(app: TestApp) {
     let partner = app.new_partner().await;
     let product_id = product(&app, "3.00", true).await;
     let body = json!({"product_id": product_id, "quantity": 1});
@@ -213,6 +214,52 @@ async fn a_retry_while_the_first_request_runs_is_a_conflict(app: TestApp) {
 
     retry.assert_problem(409, "idempotency_in_progress");
     assert_eq!(balance(&app, &partner.key).await, "997.00");
+}
+
+/// An earlier version's claim whose lease ran out paid nothing (payment and completion
+/// were one write), so the same request runs again, once.
+async fn a_claim_abandoned_by_an_earlier_version_is_taken_over_by_the_same_request(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "3.00", true).await;
+    let body = json!({"product_id": product_id, "quantity": 1});
+    keyed_order(&app, &partner.key, "crashed", body.clone()).await;
+    set_record(
+        &app,
+        &partner,
+        "crashed",
+        "SET claim_state = :running, locked_until = :past REMOVE response_status, response_body",
+        &[
+            (":running", AttributeValue::S("in_progress".into())),
+            (":past", AttributeValue::N((epoch_now() - 1).to_string())),
+        ],
+    )
+    .await;
+
+    let retry = keyed_order(&app, &partner.key, "crashed", body.clone()).await;
+    let replay = keyed_order(&app, &partner.key, "crashed", body).await;
+
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.body);
+    assert!(!retry.headers.contains_key("idempotent-replayed"), "the request ran again");
+    assert_eq!(replay.body["id"], retry.body["id"], "and its answer is the key's answer now");
+    assert_eq!(balance(&app, &partner.key).await, "994.00");
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
+}
+
+/// The product is checked before the key's record is read; a refusal there still
+/// answers the key's first answer, not the product's state now.
+async fn a_request_refused_before_its_key_is_read_still_gets_the_first_answer(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "4.00", true).await;
+    let body = json!({"product_id": product_id, "quantity": 1});
+    let first = keyed_order(&app, &partner.key, "then-withdrawn", body.clone()).await;
+    support::set_product_active(&app, &product_id, "4.00", false).await;
+
+    let retry = keyed_order(&app, &partner.key, "then-withdrawn", body).await;
+
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.body);
+    assert_eq!(retry.body["id"], first.body["id"]);
+    assert_eq!(retry.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(balance(&app, &partner.key).await, "996.00");
 }
 
 async fn a_key_expires_after_24_hours(app: TestApp) {
@@ -261,61 +308,38 @@ async fn a_malformed_key_is_a_bad_request(app: TestApp) {
     assert_eq!(balance(&app, &partner.key).await, "1000.00");
 }
 
-mod claims {
-    //! The claim protocol itself, through the store: a lease that a crashed request
-    //! cannot hold forever, and a late completion that cannot move money twice.
+mod records {
+    //! The key's record through the store: written once, read by every later request.
 
     use steller::domain::{IdempotencyKey, Mode, PartnerId};
-    use steller::store::{Claim, IdempotencyScope, StoredResponse};
+    use steller::store::{IdempotencyScope, PriorUse, StoreError, StoredResponse};
     use steller::testing::TestDatabase;
 
     fn scope(partner: PartnerId, fingerprint: &str) -> IdempotencyScope {
         IdempotencyScope {
             partner,
             mode: Mode::Sandbox,
-            key: IdempotencyKey::parse("lease-test").expect("a valid key"),
+            key: IdempotencyKey::parse("record-test").expect("a valid key"),
             fingerprint: fingerprint.into(),
         }
     }
 
     #[tokio::test]
-    async fn a_claim_is_exclusive_until_its_lease_runs_out_and_a_lost_claim_cannot_complete() {
+    async fn a_first_answer_is_kept_once_and_every_later_request_reads_it() {
         let db = TestDatabase::embedded().await;
         let store = &db.store;
         let scope = scope(PartnerId::generate(), "body-a");
+        assert_eq!(store.prior_use(&scope).await.expect("read"), None, "a fresh key is free");
 
-        let Claim::Acquired(first) = store.claim_idempotency_key(&scope).await.expect("claimed") else {
-            panic!("the first claim acquires the key");
-        };
-        assert_eq!(store.claim_idempotency_key(&scope).await.expect("answered"), Claim::InProgress);
-        let other_body = super::scope_with(&scope, "body-b");
-        assert_eq!(store.claim_idempotency_key(&other_body).await.expect("answered"), Claim::KeyReused);
+        let first = StoredResponse { status: 402, body: r#"{"first":true}"#.into() };
+        store.keep_first_answer(&scope, &first).await.expect("kept");
+        let later = StoredResponse { status: 402, body: "{}".into() };
+        let again = store.keep_first_answer(&scope, &later).await;
+        let other_body = store.keep_first_answer(&super::scope_with(&scope, "body-b"), &later).await;
 
-        // The holder "crashes": its lease runs out.
-        store
-            .client()
-            .update_item()
-            .table_name(store.table())
-            .key(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("IDEMPOTENCY#{}#sandbox#lease-test", scope.partner)),
-            )
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("IDEMPOTENCY".into()))
-            .update_expression("SET locked_until = :past")
-            .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
-            .send()
-            .await
-            .expect("staged");
-        let Claim::Acquired(second) = store.claim_idempotency_key(&scope).await.expect("claimed") else {
-            panic!("an expired lease is taken over");
-        };
-        assert_ne!(first, second);
-
-        let response = StoredResponse { status: 201, body: "{}".into() };
-        let late = store.record_idempotent_response(&scope, &first, &response).await;
-        assert!(matches!(late, Err(steller::store::StoreError::IdempotencyLost)), "{late:?}");
-        store.record_idempotent_response(&scope, &second, &response).await.expect("the holder completes");
-        assert_eq!(store.claim_idempotency_key(&scope).await.expect("answered"), Claim::Replay(response));
+        assert!(matches!(&again, Err(StoreError::KeyUsed(PriorUse::Replay(kept))) if *kept == first), "{again:?}");
+        assert!(matches!(other_body, Err(StoreError::KeyUsed(PriorUse::KeyReused))), "{other_body:?}");
+        assert_eq!(store.prior_use(&scope).await.expect("read"), Some(PriorUse::Replay(first)));
     }
 }
 

@@ -68,15 +68,16 @@ async fn a_throttled_query_is_unavailable_with_retry_after() {
 }
 
 #[tokio::test]
-async fn a_throttled_put_item_is_unavailable_and_claims_no_key() {
+async fn a_throttled_batch_read_is_unavailable_and_uses_no_key() {
     let (app, proxy, partner) =
-        app_throttling(&[("PutItem", Throttle::Error("ProvisionedThroughputExceededException"))]).await;
+        app_throttling(&[("BatchGetItem", Throttle::Error("ProvisionedThroughputExceededException"))]).await;
 
     let response = place_order(&app, &partner.key, Some("po-throttled")).await;
 
-    assert_unavailable_with_retry_after(&response, "PutItem");
-    assert!(proxy.calls("PutItem") >= 1, "the idempotency claim reached DynamoDB");
-    assert_eq!(proxy.calls("TransactWriteItems"), 0, "no money moved without the claim");
+    assert_unavailable_with_retry_after(&response, "BatchGetItem");
+    assert!(proxy.calls("BatchGetItem") >= 1, "the read of the wallet and the key's record reached DynamoDB");
+    assert_eq!(proxy.calls("TransactWriteItems"), 0, "no money moved, and the key's record is only written with it");
+    assert_eq!(proxy.calls("PutItem"), 0, "nothing claims the key");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use steller::domain::{ApiKey, KeyRole, Mode};
-use steller::testing::lambda::{LambdaProcess, RuntimeCall, http_event};
+use steller::testing::lambda::{LambdaProcess, http_event};
 use steller::testing::stalled::Stalled;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -23,7 +23,8 @@ async fn a_stalled_database_is_a_503_before_the_deadline() {
     lambda.set_timeout(timeout);
     let key = ApiKey::generate(KeyRole::Partner(Mode::Sandbox));
 
-    let answer = lambda.invoke(http_event("GET", "/api/products", "$default", Some(key.expose()), None, false)).await;
+    let event = http_event("GET", "/api/products", "$default", Some(key.expose()), None, false);
+    let (id, answer) = lambda.invocation(event).await;
     let answer = answer.response();
     assert_eq!(answer["statusCode"], 503, "{answer}");
     assert_eq!(answer["headers"]["retry-after"], "1", "{answer}");
@@ -32,11 +33,6 @@ async fn a_stalled_database_is_a_503_before_the_deadline() {
     assert_eq!(problem["code"], "unavailable", "{problem}");
     assert_eq!(problem["request_id"], answer["headers"]["x-request-id"], "{problem}");
 
-    // The event was handed out after the function's poll arrived, so this bounds the time
-    // from the event to the answer from above.
-    let calls = lambda.runtime_calls();
-    let polled = calls.iter().find(|(_, call)| *call == RuntimeCall::Next).map(|(at, _)| *at).expect("a poll");
-    let posted =
-        calls.iter().find(|(_, call)| matches!(call, RuntimeCall::Response(_))).map(|(at, _)| *at).expect("a response");
-    assert!(posted - polled < timeout, "answered {:?} after the event, past its {timeout:?}", posted - polled);
+    let (delivered, posted) = lambda.awaited_span(&id).expect("the event was handed out and answered");
+    assert!(posted - delivered < timeout, "answered {:?} after the event, past its {timeout:?}", posted - delivered);
 }

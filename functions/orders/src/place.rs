@@ -85,7 +85,7 @@ pub(crate) async fn place_order(
         |order: &Order| OrderView::from(order),
         |completion| async move {
             let product = match request.product_id {
-                Some(id) => state.store.product(&id).await?,
+                Some(id) => state.store.product_to_order(&id).await?,
                 None => None,
             };
             let product = product.ok_or(ApiError::NotFound)?;

@@ -73,7 +73,8 @@ pub enum ApiError {
     /// 409 `email_taken`: another partner signed up with this email.
     #[error("an account with this email address already exists")]
     EmailTaken,
-    /// 409 `idempotency_in_progress`: the first request with this key is still running.
+    /// 409 `idempotency_in_progress`: a request with this key, taken by an earlier version
+    /// during a deploy, is still running.
     #[error("a request with this Idempotency-Key is still in progress; retry later")]
     IdempotencyInProgress,
     /// 409 `invalid_state`: the item is not in a state that allows this.
@@ -97,6 +98,11 @@ pub enum ApiError {
     /// 503 `unavailable`: a dependency is down or overloaded; nothing was changed.
     #[error("the service is temporarily unavailable and nothing was changed; retry later")]
     Unavailable(#[source] BoxError),
+    /// Not a failure: another request used the `Idempotency-Key` first, and `idempotent`
+    /// answers what it left (a replay, 409 or 422). Only work run by `idempotent` meets
+    /// it; anywhere else it would be a bug, so it is a 500 `internal` there.
+    #[error("the idempotency key was already used")]
+    KeyUsed(crate::store::PriorUse),
     /// 500 `internal`: a bug or an unexpected failure; the cause is logged, never sent.
     #[error("an internal error occurred")]
     Internal(#[source] BoxError),
@@ -125,7 +131,7 @@ impl ApiError {
             ApiError::Validation(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::KeyUsed(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -146,7 +152,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::KeyUsed(_) | ApiError::Internal(_) => "internal",
         }
     }
 
@@ -213,7 +219,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::InsufficientFunds { balance, needed } => ApiError::InsufficientFunds { balance, needed },
             StoreError::InvalidState(detail) => ApiError::InvalidState(detail),
-            StoreError::IdempotencyLost => ApiError::IdempotencyInProgress,
+            StoreError::KeyUsed(prior) => ApiError::KeyUsed(prior),
             StoreError::Contended => ApiError::Unavailable(Box::new(error)),
             StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
             StoreError::Corrupt { .. } | StoreError::Unrecordable(_) | StoreError::Dynamo(_) => {

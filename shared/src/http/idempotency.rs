@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, PROBLEM_JSON};
 use crate::Store;
 use crate::domain::IdempotencyKey;
-use crate::store::{Claim, Completion, IdempotencyScope, Render, StoredResponse};
+use crate::store::{Completion, IdempotencyScope, PriorUse, Render, StoreError, StoredResponse};
 use crate::telemetry::{chain, current_request_id};
 
 pub const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
@@ -65,11 +65,13 @@ pub fn idempotency_scope(
 }
 
 /// Runs `work`, which creates something, at most once for `scope`'s key, and answers 201
-/// with `view` of what it created. Without a key it simply runs. With one: a finished
-/// request is replayed, a running one is 409, another body is 422. `work` gets the
-/// claim's completion to write in its own transaction, so the response is kept exactly
-/// when the change is. An insufficient-funds answer is kept like a success (the key's
-/// first answer stands); any other failure gives the key back, so a retry runs afresh.
+/// with `view` of what it created. Without a key it simply runs. With one, `work` gets
+/// the key's completion to write in its own transaction, so the response is kept
+/// exactly when the change is, and the store reads the key's record with what the work
+/// reads anyway: a finished request is replayed, another body is 422 (ADR 0011). An
+/// insufficient-funds answer is kept like a success (the key's first answer stands); any
+/// other failure writes nothing, so a retry runs afresh, unless the key's first answer
+/// exists, which is then the answer.
 pub async fn idempotent<T, V, F, Fut>(
     store: &Store,
     scope: Option<IdempotencyScope>,
@@ -86,34 +88,50 @@ where
     let Some(scope) = scope else {
         return created(&work(None).await?);
     };
-    let token = match store.claim_idempotency_key(&scope).await? {
-        Claim::Acquired(token) => token,
-        Claim::Replay(stored) => {
+    let completion = Completion { scope: scope.clone(), render: render.clone() };
+    let error = match work(Some(completion)).await {
+        Ok(result) => return created(&result),
+        Err(error) => error,
+    };
+    match error {
+        ApiError::KeyUsed(prior) => answer_prior(prior),
+        refusal @ ApiError::InsufficientFunds { .. } => {
+            let stored =
+                StoredResponse::json(refusal.status().as_u16(), &refusal.problem()).map_err(ApiError::internal)?;
+            match store.keep_first_answer(&scope, &stored).await {
+                Ok(()) => {
+                    tracing::info!(code = refusal.code(), "request refused; kept for idempotent replay");
+                    Ok(response(&stored))
+                }
+                Err(StoreError::KeyUsed(prior)) => answer_prior(prior),
+                Err(error) => Err(error.into()),
+            }
+        }
+        // A request refused before its key's record was read (an unknown product) still
+        // gets the key's first answer when there is one.
+        error => match store.prior_use(&scope).await {
+            Ok(Some(prior)) => answer_prior(prior),
+            Ok(None) => Err(error),
+            Err(lookup) => {
+                tracing::warn!(error = %chain(&lookup), "could not read an idempotency record");
+                Err(error)
+            }
+        },
+    }
+}
+
+/// The answer for a key an earlier request used: its first answer replayed, or a 409 or
+/// 422 problem.
+fn answer_prior(prior: PriorUse) -> Result<Response, ApiError> {
+    match prior {
+        PriorUse::Replay(stored) => {
             tracing::info!(status = stored.status, "idempotent replay");
             let mut response = response(&restamped(stored));
             response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
-            return Ok(response);
+            Ok(response)
         }
-        Claim::InProgress => return Err(ApiError::IdempotencyInProgress),
-        Claim::KeyReused => return Err(ApiError::IdempotencyKeyReused),
-    };
-    let completion = Completion { scope: scope.clone(), token: token.clone(), render: render.clone() };
-    match work(Some(completion)).await {
-        Ok(result) => created(&result),
-        Err(refusal @ ApiError::InsufficientFunds { .. }) => {
-            let stored =
-                StoredResponse::json(refusal.status().as_u16(), &refusal.problem()).map_err(ApiError::internal)?;
-            tracing::info!(code = refusal.code(), "request refused; kept for idempotent replay");
-            store.record_idempotent_response(&scope, &token, &stored).await?;
-            Ok(response(&stored))
-        }
-        Err(error) => {
-            if let Err(release) = store.release_idempotency_key(&scope, &token).await {
-                // The lease frees the key in LEASE_SECS anyway.
-                tracing::warn!(error = %chain(&release), "could not release an idempotency key");
-            }
-            Err(error)
-        }
+        PriorUse::InProgress => Err(ApiError::IdempotencyInProgress),
+        PriorUse::KeyReused => Err(ApiError::IdempotencyKeyReused),
     }
 }
 

@@ -115,7 +115,7 @@ impl Modify for CommonResponses {
                     params.iter().any(|param| matches!(param, RefOr::T(p) if p.name == "Idempotency-Key"))
                 });
                 if idempotent {
-                    common.push(("409", "`idempotency_in_progress`: the first request with this key is still running"));
+                    common.push(("409", "`idempotency_in_progress`: a request with this key, taken by an earlier version during a deploy, is still running; retry shortly"));
                     common.push((
                         "422",
                         "`validation_failed`, or `idempotency_key_reused`: the key was used with another body",

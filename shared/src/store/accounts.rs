@@ -18,7 +18,7 @@ fn wallet_item(partner: &PartnerId, wallet: &Wallet) -> Item {
         .build()
 }
 
-fn wallet_from(item: &Item) -> Result<Wallet, StoreError> {
+pub(crate) fn wallet_from(item: &Item) -> Result<Wallet, StoreError> {
     let item = read(item);
     Ok(Wallet { mode: item.parsed("mode")?, balance: item.money("balance")?, updated_at: item.time("updated_at")? })
 }

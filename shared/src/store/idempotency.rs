@@ -1,13 +1,16 @@
-//! Idempotency records: the first request with a key claims it; the transaction that
-//! moves the money also completes the record with the response, so a retry replays
-//! that response and the money moves at most once.
+//! Idempotency records: the transaction that does a request's work (moves the money,
+//! records the top-up request) also writes its key's record, completed with the
+//! response, on condition that no live record holds the key. Only one request with a
+//! key can ever commit, so the money moves at most once; the others read the record and
+//! replay its response (ADR 0011).
 //!
-//! A claim is a lease: if the Lambda holding it dies, the key frees itself after
-//! `LEASE_SECS`, and a late completion by the old holder fails its `claim_token`
-//! condition, cancelling its whole transaction.
+//! The record is read together with the wallet, in the call the work needs anyway, so a
+//! replay costs one read and a first request no call of its own.
+//!
+//! Records `in_progress` are claims of the protocol before ADR 0011; they are still
+//! honoured (409 while their lease runs, free after), never written.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -22,8 +25,11 @@ use crate::domain::{IdempotencyKey, Mode, PartnerId, Timestamp};
 /// Keys live 24 hours (DynamoDB TTL deletes the record; until it does, an expired record
 /// counts as absent).
 const TTL_SECS: i64 = 24 * 60 * 60;
-/// Longer than any request may run (Lambda timeout), so a live claim is never stolen.
-const LEASE_SECS: i64 = 30;
+
+/// A key is free when no record holds it: none, an expired one (TTL deletes lazily), or
+/// an abandoned claim of the same request from before ADR 0011 (its lease ran out).
+const KEY_IS_FREE: &str = "attribute_not_exists(pk) OR expires_at < :now \
+     OR (claim_state = :in_progress AND locked_until < :now AND fingerprint = :fingerprint)";
 
 /// One partner's key in one mode, and the request it was first used for.
 #[derive(Debug, Clone)]
@@ -36,14 +42,36 @@ pub struct IdempotencyScope {
 }
 
 impl IdempotencyScope {
-    fn key(&self) -> Key {
+    pub(crate) fn key(&self) -> Key {
         layout::idempotency_record(&self.partner, self.mode, &self.key)
     }
-}
 
-/// Proof of holding a claim.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimToken(String);
+    /// What an earlier request with this key left, from its record as read: `None` when
+    /// the key is free (the condition `KEY_IS_FREE` would admit a new record).
+    pub(crate) fn prior_use(&self, record: Option<&Item>) -> Option<PriorUse> {
+        let record = read(record?);
+        let now = epoch_seconds();
+        if record.number("expires_at").is_ok_and(|expires_at| expires_at < now) {
+            return None;
+        }
+        let same_request = record.s("fingerprint").ok() == Some(self.fingerprint.as_str());
+        let state = record.s("claim_state").ok();
+        let abandoned = state == Some("in_progress") && record.number("locked_until").is_ok_and(|until| until < now);
+        if abandoned && same_request {
+            return None;
+        }
+        if !same_request {
+            return Some(PriorUse::KeyReused);
+        }
+        let status = record.number("response_status").ok().and_then(|status| u16::try_from(status).ok());
+        Some(match (state, status, record.s("response_body").ok()) {
+            (Some("completed"), Some(status), Some(body)) => {
+                PriorUse::Replay(StoredResponse { status, body: body.to_owned() })
+            }
+            _ => PriorUse::InProgress,
+        })
+    }
+}
 
 /// A response kept for replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,14 +88,12 @@ impl StoredResponse {
     }
 }
 
-/// What claiming a key found.
+/// What an earlier request with the same key left.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The key is ours: run the request.
-    Acquired(ClaimToken),
-    /// The request already ran: answer what it answered.
+pub enum PriorUse {
+    /// It finished: answer what it answered.
     Replay(StoredResponse),
-    /// The first request with this key is still running.
+    /// A claim from before ADR 0011 whose lease still runs.
     InProgress,
     /// The key was used for a different request.
     KeyReused,
@@ -76,12 +102,11 @@ pub enum Claim {
 /// Renders the response a result stands for, in the form kept for replay.
 pub type Render<T> = Arc<dyn Fn(&T) -> Result<StoredResponse, serde_json::Error> + Send + Sync>;
 
-/// A held idempotency claim, to complete in the transaction that does the work, with the
-/// response to keep. The response is rendered from the result `T` as written (an
-/// order's `wallet_balance_after` is only known inside the store's wallet loop).
+/// A request's key, to record in the transaction that does the work, with the response
+/// to keep. The response is rendered from the result `T` as written (an order's
+/// `wallet_balance_after` is only known inside the store's wallet loop).
 pub struct Completion<T> {
     pub scope: IdempotencyScope,
-    pub token: ClaimToken,
     pub render: Render<T>,
 }
 
@@ -92,35 +117,41 @@ impl<T> std::fmt::Debug for Completion<T> {
 }
 
 impl<T> Completion<T> {
-    /// Adds the claim's completion with the response for `result` to `transaction`; its
-    /// slot fails when the claim was lost.
+    /// Adds the key's record, completed with the response for `result`, to `transaction`;
+    /// its slot fails when another request recorded the key first.
     pub(crate) fn push(&self, transaction: &mut Transaction, result: &T) -> Result<Slot, StoreError> {
         let response = (self.render)(result).map_err(StoreError::Unrecordable)?;
-        complete_claim(transaction, &self.scope, &self.token, &response)
+        let (record, values) = completed_record(&self.scope, &response);
+        transaction.put_if(record, KEY_IS_FREE, values)
+    }
+
+    /// `Err(KeyUsed)` when `record`, as read with the wallet, holds the key.
+    pub(crate) fn check(&self, record: Option<&Item>) -> Result<(), StoreError> {
+        self.scope.prior_use(record).map_or(Ok(()), |prior| Err(StoreError::KeyUsed(prior)))
     }
 }
 
-/// Completes the claim with `response`, as one item of the transaction that does the
-/// work. Fails the transaction if the claim was lost (its lease expired and another
-/// request took the key).
-fn complete_claim(
-    transaction: &mut Transaction,
+/// The record of `scope`'s key completed with `response`, and the values `KEY_IS_FREE`
+/// needs.
+fn completed_record(
     scope: &IdempotencyScope,
-    token: &ClaimToken,
     response: &StoredResponse,
-) -> Result<Slot, StoreError> {
-    transaction.update(&scope.key(), |update| {
-        update
-            .update_expression(
-                "SET claim_state = :completed, response_status = :status, response_body = :body REMOVE locked_until",
-            )
-            .condition_expression("claim_token = :token AND claim_state = :in_progress")
-            .expression_attribute_values(":completed", AttributeValue::S("completed".into()))
-            .expression_attribute_values(":in_progress", AttributeValue::S("in_progress".into()))
-            .expression_attribute_values(":status", n(i64::from(response.status)))
-            .expression_attribute_values(":body", AttributeValue::S(response.body.clone()))
-            .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
-    })
+) -> (Item, Vec<(&'static str, AttributeValue)>) {
+    let at = epoch_seconds();
+    let record = item(&scope.key())
+        .s("fingerprint", &scope.fingerprint)
+        .s("claim_state", "completed")
+        .time("created_at", Timestamp::now())
+        .n("expires_at", at + TTL_SECS)
+        .n("response_status", i64::from(response.status))
+        .s("response_body", &response.body)
+        .build();
+    let values = vec![
+        (":now", n(at)),
+        (":in_progress", AttributeValue::S("in_progress".into())),
+        (":fingerprint", AttributeValue::S(scope.fingerprint.clone())),
+    ];
+    (record, values)
 }
 
 pub(crate) fn epoch_seconds() -> i64 {
@@ -132,103 +163,43 @@ fn n(value: i64) -> AttributeValue {
 }
 
 impl Store {
-    /// Claims `scope`'s key, or says why it cannot be.
-    pub async fn claim_idempotency_key(&self, scope: &IdempotencyScope) -> Result<Claim, StoreError> {
-        // A record can vanish between the failed put and the read (TTL, a release):
-        // then the put is simply tried again.
-        for _ in 0..3 {
-            let token = ClaimToken(ulid::Ulid::new().to_string());
-            let at = epoch_seconds();
-            let record = item(&scope.key())
-                .s("fingerprint", &scope.fingerprint)
-                .s("claim_state", "in_progress")
-                .s("claim_token", &token.0)
-                .time("created_at", Timestamp::now())
-                .n("locked_until", at + LEASE_SECS)
-                .n("expires_at", at + TTL_SECS)
-                .build();
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(record))
-                .condition_expression(
-                    "attribute_not_exists(pk) OR expires_at < :now \
-                     OR (claim_state = :in_progress AND locked_until < :now AND fingerprint = :fingerprint)",
-                )
-                .expression_attribute_values(":now", n(at))
-                .expression_attribute_values(":in_progress", AttributeValue::S("in_progress".into()))
-                .expression_attribute_values(":fingerprint", AttributeValue::S(scope.fingerprint.clone()))
-                .send()
-                .await;
-            match put {
-                Ok(_) => return Ok(Claim::Acquired(token)),
-                Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
-                Err(error) => return Err(StoreError::from_sdk(error)),
-            }
-            if let Some(existing) = self.idempotency_record(scope).await? {
-                return Ok(Self::claim_outcome(scope, &existing));
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Err(StoreError::Contended)
+    /// What an earlier request with `scope`'s key left, read now.
+    pub async fn prior_use(&self, scope: &IdempotencyScope) -> Result<Option<PriorUse>, StoreError> {
+        Ok(scope.prior_use(self.get(&scope.key()).await?.as_ref()))
     }
 
-    fn claim_outcome(scope: &IdempotencyScope, record: &Item) -> Claim {
-        let record = read(record);
-        if record.s("fingerprint").ok() != Some(scope.fingerprint.as_str()) {
-            return Claim::KeyReused;
-        }
-        let status = record.number("response_status").ok().and_then(|s| u16::try_from(s).ok());
-        match (record.s("claim_state").ok(), status, record.s("response_body").ok()) {
-            (Some("completed"), Some(status), Some(body)) => {
-                Claim::Replay(StoredResponse { status, body: body.to_owned() })
-            }
-            _ => Claim::InProgress,
+    /// The error for a transaction whose key record failed its condition: the request
+    /// that recorded the key first, or `Contended` if its record is already gone again.
+    pub(crate) async fn key_taken(&self, scope: &IdempotencyScope) -> StoreError {
+        match self.prior_use(scope).await {
+            Ok(Some(prior)) => StoreError::KeyUsed(prior),
+            Ok(None) => StoreError::Contended,
+            Err(error) => error,
         }
     }
 
-    async fn idempotency_record(&self, scope: &IdempotencyScope) -> Result<Option<Item>, StoreError> {
-        self.get(&scope.key()).await
-    }
-
-    /// Completes the claim on its own, for an outcome that moved no money but must be
-    /// replayed (a 402: the first answer stands for the key).
-    pub async fn record_idempotent_response(
+    /// Records `response` as the key's first answer for an outcome that moved nothing but
+    /// must be replayed (a 402: the first answer stands for the key). When another
+    /// request recorded the key first, that is `KeyUsed` with its answer.
+    pub async fn keep_first_answer(
         &self,
         scope: &IdempotencyScope,
-        token: &ClaimToken,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.transaction("idempotent refusal");
-        let completed = complete_claim(&mut transaction, scope, token, response)?;
-        self.transact(transaction, |cancelled| {
-            if cancelled.failed(completed) { StoreError::IdempotencyLost } else { cancelled.unexpected() }
-        })
-        .await
-    }
-
-    /// Gives the key back, for an outcome that must not be replayed (validation against
-    /// the catalog, an outage): a retry then runs afresh.
-    pub async fn release_idempotency_key(
-        &self,
-        scope: &IdempotencyScope,
-        token: &ClaimToken,
-    ) -> Result<(), StoreError> {
-        let deleted = self
+        let (record, values) = completed_record(scope, response);
+        let put = self
             .client
-            .delete_item()
+            .put_item()
             .table_name(&self.table)
-            .set_key(Some(scope.key().item()))
-            .condition_expression("claim_token = :token AND claim_state = :in_progress")
-            .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
-            .expression_attribute_values(":in_progress", AttributeValue::S("in_progress".into()))
+            .set_item(Some(record))
+            .condition_expression(KEY_IS_FREE)
+            .set_expression_attribute_values(Some(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
             .send()
             .await;
-        match deleted {
-            // Someone else holds the key now: theirs to keep.
-            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(()),
-            other => other.map(|_| ()).map_err(StoreError::from_sdk),
+        match put {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Err(self.key_taken(scope).await),
+            Err(error) => Err(StoreError::from_sdk(error)),
         }
     }
 }

@@ -27,7 +27,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 #[cfg(feature = "tooling")]
 pub use audit::{AuditReport, Finding, OrphanedLedger, WalletAudit};
-pub use idempotency::{Claim, ClaimToken, Completion, IdempotencyScope, Render, StoredResponse};
+pub use catalog::CATALOG_STALENESS;
+pub use idempotency::{Completion, IdempotencyScope, PriorUse, Render, StoredResponse};
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
 pub use sessions::Redeemed;
@@ -52,10 +53,9 @@ pub enum StoreError {
     /// The item is not in a state that allows the change (an order already cancelled).
     #[error("{0}")]
     InvalidState(String),
-    /// The idempotency claim was lost (its lease ran out and another request took the
-    /// key); nothing was written.
-    #[error("the idempotency key was taken over by another request")]
-    IdempotencyLost,
+    /// Another request used the idempotency key first; nothing was written.
+    #[error("the idempotency key was already used")]
+    KeyUsed(PriorUse),
     /// The item kept changing under bounded retries (a very busy wallet); nothing was written.
     #[error("the item is too busy; nothing was written")]
     Contended,
@@ -101,11 +101,13 @@ pub struct Store {
     client: Client,
     table: String,
     retry: RetryPolicy,
+    /// Shared by every clone: one cache per instance.
+    catalog: std::sync::Arc<catalog::CatalogCache>,
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into(), retry: RetryPolicy::default() }
+        Store { client, table: table.into(), retry: RetryPolicy::default(), catalog: Default::default() }
     }
 
     /// One item by key, strongly consistent, so a read never misses a write that was
@@ -121,6 +123,46 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(output.item)
+    }
+
+    /// The items at `keys` in one `BatchGetItem`, strongly consistent, in the order of
+    /// `keys` (`None` where there is none). Keys DynamoDB leaves unprocessed (throttling)
+    /// are asked again, a bounded number of times.
+    pub(crate) async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<item::Item>>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found: Vec<item::Item> = Vec::with_capacity(keys.len());
+        let mut wanted = KeysAndAttributes::builder()
+            .set_keys(Some(keys.iter().map(Key::item).collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(StoreError::dynamo)?;
+        for round in 0..5u64 {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, wanted)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            found.extend(output.responses.and_then(|mut tables| tables.remove(&self.table)).unwrap_or_default());
+            match output.unprocessed_keys.and_then(|mut tables| tables.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => wanted = rest,
+                _ => {
+                    return Ok(keys
+                        .iter()
+                        .map(|key| {
+                            let key = key.item();
+                            found
+                                .iter()
+                                .find(|item| item.get("pk") == key.get("pk") && item.get("sk") == key.get("sk"))
+                                .cloned()
+                        })
+                        .collect());
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10 * (round + 1))).await;
+        }
+        Err(StoreError::Unavailable("DynamoDB left keys of a batch read unprocessed".into()))
     }
 
     /// The item at `key`, or `NotFound`.

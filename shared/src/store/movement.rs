@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::accounts::wallet_from;
+use super::item::Item;
+use super::layout::Key;
 use super::retry::ONE_TRY;
 use super::transaction::{Slot, Transaction};
 use super::{Store, StoreError, layout};
@@ -28,8 +31,9 @@ pub(crate) struct Attempt<T> {
     /// The items whose failed condition means another change won the race (the wallet's
     /// balance update, an order's status): read everything again.
     pub(crate) raced: Vec<Slot>,
-    /// The idempotency claim's completion, when the request has a key: its failed
-    /// condition means the claim was lost, and nothing may be written.
+    /// The idempotency key's record, when the request has a key: its failed condition
+    /// means another request recorded the key first. The attempt must have asked for
+    /// the record with the wallet: the next round reads it and answers from it.
     pub(crate) claim: Option<Slot>,
     /// What the caller gets once the transaction commits.
     pub(crate) outcome: T,
@@ -49,14 +53,30 @@ impl Store {
         F: FnMut(Wallet) -> Fut,
         Fut: Future<Output = Result<Attempt<T>, StoreError>>,
     {
+        self.move_money_reading(partner, mode, &[], |wallet, _| attempt(wallet)).await
+    }
+
+    /// As `move_money`, reading the items at `also` in the same call as the wallet each
+    /// round (an order to cancel, a key's record): `attempt` gets them in that order,
+    /// `None` where there is no item.
+    pub(crate) async fn move_money_reading<T, F, Fut>(
+        &self,
+        partner: &PartnerId,
+        mode: Mode,
+        also: &[Key],
+        mut attempt: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnMut(Wallet, Vec<Option<Item>>) -> Fut,
+        Fut: Future<Output = Result<Attempt<T>, StoreError>>,
+    {
         for race in 0..WALLET_RACES {
-            let wallet = self.wallet(partner, mode).await?;
-            let Attempt { transaction, raced, claim, outcome } = attempt(wallet).await?;
+            let (wallet, items) = self.wallet_with(partner, mode, also).await?;
+            let Attempt { transaction, raced, claim, outcome } = attempt(wallet, items).await?;
             let written = self
                 .transact(transaction, |cancelled| {
-                    if cancelled.failed(claim) {
-                        StoreError::IdempotencyLost
-                    } else if raced.iter().any(|slot| cancelled.failed(*slot)) {
+                    // A key recorded first is read with the wallet next round.
+                    if cancelled.failed(claim) || raced.iter().any(|slot| cancelled.failed(*slot)) {
                         StoreError::Contended
                     } else {
                         cancelled.unexpected()
@@ -87,6 +107,22 @@ impl Store {
         }
         tracing::warn!(races = WALLET_RACES, "the wallet kept changing; giving up with nothing written");
         Err(StoreError::Contended)
+    }
+
+    /// The wallet and the items at `also`, in one call.
+    async fn wallet_with(
+        &self,
+        partner: &PartnerId,
+        mode: Mode,
+        also: &[Key],
+    ) -> Result<(Wallet, Vec<Option<Item>>), StoreError> {
+        if also.is_empty() {
+            return Ok((self.wallet(partner, mode).await?, Vec::new()));
+        }
+        let keys: Vec<Key> = std::iter::once(layout::wallet(partner, mode)).chain(also.iter().cloned()).collect();
+        let mut items = self.get_many(&keys).await?.into_iter();
+        let wallet = items.next().flatten().ok_or(StoreError::NotFound)?;
+        Ok((wallet_from(&wallet)?, items.collect()))
     }
 }
 

@@ -57,7 +57,12 @@ impl Store {
         let (partner, mode) = (&command.partner_id, command.mode);
         let id = OrderId::generate();
         let completion = completion.as_ref();
-        self.move_money(partner, mode, |wallet| async move {
+        // With a key, its record is read with the wallet: a replay needs no other read.
+        let record: Vec<_> = completion.iter().map(|completion| completion.scope.key()).collect();
+        self.move_money_reading(partner, mode, &record, |wallet, record| async move {
+            if let Some(completion) = completion {
+                completion.check(record.first().and_then(Option::as_ref))?;
+            }
             if wallet.balance < command.total {
                 return Err(StoreError::InsufficientFunds { balance: wallet.balance, needed: command.total });
             }
@@ -93,8 +98,9 @@ impl Store {
     /// once: the status change is conditioned on `completed`, in the refund's transaction.
     #[tracing::instrument(skip_all, fields(partner_id = %partner, order_id = %id))]
     pub async fn cancel_order(&self, partner: &PartnerId, mode: Mode, id: &OrderId) -> Result<Order, StoreError> {
-        self.move_money(partner, mode, |wallet| async move {
-            let order = self.order(partner, mode, id).await?;
+        // The order is read with the wallet, in one call, each round.
+        self.move_money_reading(partner, mode, &[layout::order(partner, mode, id)], |wallet, order| async move {
+            let order = order_from(order.first().and_then(Option::as_ref).ok_or(StoreError::NotFound)?)?;
             if order.status != OrderStatus::Completed {
                 return Err(StoreError::InvalidState(format!("the order is already {}", order.status.as_str())));
             }

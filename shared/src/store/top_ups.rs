@@ -81,16 +81,32 @@ impl Store {
             completion.as_ref().map(|completion| completion.push(transaction, &request)).transpose()
         };
         if request.status != TopUpStatus::Approved {
+            if let Some(completion) = &completion {
+                // A replay is answered without writing (and without a failed transaction).
+                completion.check(self.get(&completion.scope.key()).await?.as_ref())?;
+            }
             let mut transaction = self.transaction("top-up request");
             let claim = record(&mut transaction)?;
-            self.transact(transaction, |cancelled| {
-                if cancelled.failed(claim) { StoreError::IdempotencyLost } else { cancelled.unexpected() }
-            })
-            .await?;
-            return Ok(request);
+            let written = self
+                .transact(transaction, |cancelled| {
+                    if cancelled.failed(claim) { StoreError::Contended } else { cancelled.unexpected() }
+                })
+                .await;
+            return match (written, &completion) {
+                (Ok(()), _) => Ok(request),
+                // Another request recorded the key between the read and the write.
+                (Err(StoreError::Contended), Some(completion)) if claim.is_some() => {
+                    Err(self.key_taken(&completion.scope).await)
+                }
+                (Err(error), _) => Err(error),
+            };
         }
-        self.move_money(partner, mode, |wallet| {
+        let keys: Vec<_> = completion.iter().map(|completion| completion.scope.key()).collect();
+        self.move_money_reading(partner, mode, &keys, |wallet, found| {
             let attempt = || {
+                if let Some(completion) = &completion {
+                    completion.check(found.first().and_then(Option::as_ref))?;
+                }
                 let credit = wallet
                     .entry(LedgerKind::TopUpCredit, request.amount, request.id, request.created_at)
                     .map_err(beyond_limit(partner, mode))?;

@@ -3,7 +3,7 @@
 //! failed by its name (`cancelled.failed(debit)`), never by its position.
 
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
-use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update};
 
 use super::StoreError;
 use super::item::Item;
@@ -33,6 +33,23 @@ impl Transaction {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(StoreError::dynamo)?;
+        Ok(self.push(TransactWriteItem::builder().put(put).build()))
+    }
+
+    /// Puts `item` when `condition` holds, with `values` for its placeholders.
+    pub(crate) fn put_if(
+        &mut self,
+        item: Item,
+        condition: &str,
+        values: Vec<(&'static str, AttributeValue)>,
+    ) -> Result<Slot, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
             .build()
             .map_err(StoreError::dynamo)?;
         Ok(self.push(TransactWriteItem::builder().put(put).build()))

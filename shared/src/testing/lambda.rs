@@ -44,6 +44,8 @@ impl Outcome {
 pub enum RuntimeCall {
     /// `GET /runtime/invocation/next`: the function is ready for an invocation.
     Next,
+    /// The answer to a `next`: invocation `<id>`'s event is handed to the function.
+    Delivered(String),
     /// `POST /runtime/invocation/<id>/response`.
     Response(String),
     /// `POST /runtime/invocation/<id>/error`.
@@ -71,6 +73,7 @@ async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
         // No more events: hold the poll, as Lambda does between invocations.
         return std::future::pending::<Response>().await;
     };
+    runtime.record(RuntimeCall::Delivered(id.clone()));
     let timeout = *runtime.timeout.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let deadline = (SystemTime::now() + timeout).duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let mut headers = HeaderMap::new();
@@ -193,14 +196,32 @@ impl LambdaProcess {
 
     /// Delivers `event` and waits (up to 30 s) for the function's answer.
     pub async fn invoke(&self, event: Value) -> Outcome {
+        self.invocation(event).await.1
+    }
+
+    /// As `invoke`, also giving the invocation's id (as `runtime_calls` names it).
+    pub async fn invocation(&self, event: Value) -> (String, Outcome) {
         let id = ulid::Ulid::new().to_string();
         let (answered, answer) = oneshot::channel();
         self.runtime.answers.lock().await.insert(id.clone(), answered);
-        self.events.send((id, event)).expect("the runtime is listening");
-        tokio::time::timeout(Duration::from_secs(30), answer)
+        self.events.send((id.clone(), event)).expect("the runtime is listening");
+        let outcome = tokio::time::timeout(Duration::from_secs(30), answer)
             .await
             .expect("the function answers within 30 s")
-            .expect("an answer")
+            .expect("an answer");
+        (id, outcome)
+    }
+
+    /// When invocation `id`'s event was handed to the function and when its answer (a
+    /// response or an error) arrived: the span a caller waits through.
+    pub fn awaited_span(&self, id: &str) -> Option<(Instant, Instant)> {
+        let calls = self.runtime_calls();
+        let delivered = calls.iter().find(|(_, call)| matches!(call, RuntimeCall::Delivered(of) if of == id))?.0;
+        let answered = calls
+            .iter()
+            .find(|(_, call)| matches!(call, RuntimeCall::Response(of) | RuntimeCall::Error(of) if of == id))?
+            .0;
+        Some((delivered, answered))
     }
 
     /// Gives each invocation from now on `timeout` (30 s unless set), in its deadline.

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -29,6 +30,8 @@ pub enum Throttle {
 #[derive(Debug, Default)]
 struct Seen {
     calls: Mutex<HashMap<String, usize>>,
+    /// Every call in order of arrival, with when it arrived.
+    log: Mutex<Vec<(Instant, String)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +71,12 @@ impl ThrottlingProxy {
         &self.endpoint
     }
 
+    /// The operations that reached the proxy between `from` and `to`, in order.
+    pub fn calls_between(&self, from: Instant, to: Instant) -> Vec<String> {
+        let log = self.seen.log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.iter().filter(|(at, _)| *at >= from && *at <= to).map(|(_, operation)| operation.clone()).collect()
+    }
+
     /// How many calls of `operation` reached the proxy.
     pub fn calls(&self, operation: &str) -> usize {
         self.seen.calls.lock().unwrap_or_else(PoisonError::into_inner).get(operation).copied().unwrap_or(0)
@@ -86,14 +95,11 @@ impl TestDatabase {
     }
 }
 
-async fn answer(State(proxy): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
-    let operation = headers
-        .get("x-amz-target")
-        .and_then(|target| target.to_str().ok())
-        .and_then(|target| target.rsplit('.').next())
-        .unwrap_or_default()
-        .to_owned();
+async fn answer(State(proxy): State<Proxy>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
+    let operation = operation(&uri, &headers, &body);
     *proxy.seen.calls.lock().unwrap_or_else(PoisonError::into_inner).entry(operation.clone()).or_default() += 1;
+    proxy.seen.log.lock().unwrap_or_else(PoisonError::into_inner).push((arrived, operation.clone()));
     match proxy.rules.get(operation.as_str()) {
         Some(Throttle::Error(code)) => refusal(json!({"__type": aws_type(code), "message": "Throughput exceeded"})),
         Some(Throttle::Cancel(reason)) => {
@@ -110,6 +116,19 @@ async fn answer(State(proxy): State<Proxy>, headers: HeaderMap, body: Bytes) -> 
         }
         None => forward(&proxy, headers, body).await,
     }
+}
+
+/// The operation a request calls: its `X-Amz-Target` (DynamoDB, SQS), its `Action`
+/// (a Query-protocol service such as SES), or its path (a REST service such as SESv2).
+fn operation(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|target| target.to_str().ok()) {
+        return target.rsplit('.').next().unwrap_or_default().to_owned();
+    }
+    let form = String::from_utf8_lossy(body);
+    if let Some(action) = form.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
+        return action.to_owned();
+    }
+    uri.path().to_owned()
 }
 
 fn aws_type(code: &str) -> String {

@@ -25,6 +25,19 @@ macro_rules! on_both_engines {
     };
 }
 
+/// Changes product `id` (as `product` made it at `price`) to be `active` or not, as an
+/// admin's upsert does.
+pub async fn set_product_active(app: &TestApp, id: &str, price: &str, active: bool) {
+    let product = Product {
+        id: ProductId::parse(id).expect("a product id"),
+        name: format!("Test product at {price}"),
+        description: "made by a test".into(),
+        unit_price: Money::parse(price).expect("a valid price"),
+        active,
+    };
+    app.state.store.upsert_product(&product).await.expect("the product is stored");
+}
+
 /// Adds a product to the catalog and returns its id.
 pub async fn product(app: &TestApp, price: &str, active: bool) -> String {
     let product = Product {

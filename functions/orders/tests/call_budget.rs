@@ -1,0 +1,71 @@
+//! What a partner waits for when ordering: the AWS calls each operation awaits between
+//! its event reaching the orders binary and its answer being posted, counted through a
+//! proxy under the Runtime API emulator. The request-log record leaves after the answer
+//! and is not counted. The API-key lookup is one of the calls.
+
+use serde_json::{Value, json};
+use steller::domain::{Money, Product, ProductId};
+use steller::testing::call_budget::CountedFunction;
+use steller::testing::lambda::{http_event, sandbox_key};
+
+async fn orders_function() -> (CountedFunction, String, ProductId) {
+    let function = CountedFunction::start(env!("CARGO_BIN_EXE_orders")).await;
+    let key = sandbox_key(&function.db).await;
+    let product = Product {
+        id: ProductId::generate(),
+        name: "Budget test product".into(),
+        description: "made by a test".into(),
+        unit_price: Money::parse("2.50").expect("a valid price"),
+        active: true,
+    };
+    function.db.store.upsert_product(&product).await.expect("the product is stored");
+    (function, key, product.id)
+}
+
+fn order(key: &str, product: &ProductId, idempotency_key: Option<&str>) -> Value {
+    let body = json!({"product_id": product.to_string(), "quantity": 2});
+    let mut event = http_event("POST", "/api/orders", "$default", Some(key), Some(&body), false);
+    if let Some(idempotency_key) = idempotency_key {
+        event["headers"]["idempotency-key"] = json!(idempotency_key);
+    }
+    event
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_order_operation_awaits_no_more_calls_than_its_budget() {
+    let (function, key, product) = orders_function().await;
+    // The instance's first order of a product also reads the product into its catalog
+    // cache; the budgets are for the instance once warm.
+    let first = function.invoke(order(&key, &product, None)).await;
+    first.assert_within("a first order on a cold instance", 201, 4);
+
+    let plain = function.invoke(order(&key, &product, None)).await;
+    plain.assert_within("an order without Idempotency-Key", 201, 3);
+
+    let keyed = function.invoke(order(&key, &product, Some("budget-1"))).await;
+    keyed.assert_within("an order with Idempotency-Key", 201, 3);
+
+    let replay = function.invoke(order(&key, &product, Some("budget-1"))).await;
+    replay.assert_within("a replayed order", 201, 2);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"), "{:?}", replay.response);
+    assert_eq!(replay.body()["id"], keyed.body()["id"], "the replay answers the first order");
+
+    let id = plain.body()["id"].as_str().expect("an order id").to_owned();
+    let cancel = function
+        .invoke(http_event("POST", &format!("/api/orders/{id}/cancel"), "$default", Some(&key), None, false))
+        .await;
+    cancel.assert_within("a cancel", 200, 3);
+
+    let partner = sandbox_partner(&function, &key).await;
+    let wallet = function.db.store.wallet(&partner, steller::domain::Mode::Sandbox).await.expect("the wallet");
+    assert_eq!(wallet.balance, Money::parse("990.00").expect("money"), "three orders paid, one refunded");
+}
+
+/// The partner whose key `key` is.
+async fn sandbox_partner(function: &CountedFunction, key: &str) -> steller::domain::PartnerId {
+    let key = steller::domain::ApiKey::parse(key).expect("a key");
+    match function.db.store.principal(&key).await.expect("a lookup") {
+        Some(steller::domain::Principal::Partner { partner_id, .. }) => partner_id,
+        other => panic!("not a partner key: {other:?}"),
+    }
+}
