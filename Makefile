@@ -56,7 +56,7 @@ emulator: ## run the emulator in the foreground on EMULATOR_PORT (default 5005)
 # Two cargo commands on purpose: a bare `cargo build` builds exactly the functions with
 # their own features; building the runner with them would unify its `tooling` feature of
 # steller into the Lambda binaries.
-bench: ## cold starts of the release functions beside a hello-world Lambda, on moto; table and target/bench/latest.json (docs/performance.md)
+bench: ## cold starts and AWS calls of the release functions on moto, usage query, drain, hot wallet and local server in process; tables and target/bench/latest.json (docs/performance.md)
 	cargo build --release --bins
 	cargo build --release -p steller-bench --bins
 	$(EMULATOR) $(BENCH_BIN_DIR)/steller-bench --bin-dir $(BENCH_BIN_DIR) --out target/bench/latest.json

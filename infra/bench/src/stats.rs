@@ -22,6 +22,23 @@ pub fn ratio(value: Duration, baseline: Duration) -> Option<f64> {
     (!baseline.is_zero()).then(|| value.as_secs_f64() / baseline.as_secs_f64())
 }
 
+/// How many `count` per second `elapsed` makes, or `None` when no time passed.
+pub fn per_second(count: usize, elapsed: Duration) -> Option<f64> {
+    // Counts in a bench run stay far below 2^52, so the conversion is exact.
+    (!elapsed.is_zero()).then(|| round2(count as f64 / elapsed.as_secs_f64()))
+}
+
+/// How many times `baseline` a plain figure is, with two decimals, or `None` when the
+/// baseline is zero.
+pub fn times(value: f64, baseline: f64) -> Option<f64> {
+    (baseline != 0.0).then(|| round2(value / baseline))
+}
+
+/// Two decimals, as the table and the JSON show rates and ratios.
+pub fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
 /// Milliseconds with two decimals, as the table and the JSON show durations.
 pub fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 100_000.0).round() / 100.0
@@ -59,6 +76,18 @@ mod tests {
     fn the_ratio_is_how_many_times_the_baseline_a_value_is() {
         assert_eq!(ratio(Duration::from_millis(6), Duration::from_millis(4)), Some(1.5));
         assert_eq!(ratio(Duration::from_millis(6), Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_rate_is_the_count_over_the_seconds_and_none_without_time() {
+        assert_eq!(per_second(1_500, Duration::from_millis(750)), Some(2_000.0));
+        assert_eq!(per_second(10, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_plain_ratio_keeps_two_decimals_and_has_none_over_zero() {
+        assert_eq!(times(2.0, 3.0), Some(0.67));
+        assert_eq!(times(2.0, 0.0), None);
     }
 
     #[test]
