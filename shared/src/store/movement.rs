@@ -8,7 +8,7 @@
 //! timeout.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 
@@ -71,6 +71,7 @@ impl Store {
         Fut: Future<Output = Result<Attempt<T>, StoreError>>,
     {
         for race in 0..WALLET_RACES {
+            let round = Instant::now();
             let (wallet, items) = self.wallet_with(partner, mode, also).await?;
             let Attempt { transaction, raced, claim, outcome } = attempt(wallet, items).await?;
             let written = self
@@ -100,7 +101,7 @@ impl Store {
                 }
                 Err(StoreError::Contended) => {
                     tracing::debug!(race, "the wallet changed under this movement; reading it again");
-                    pause_after_race(race).await;
+                    pause_after_race(race, round.elapsed()).await;
                 }
                 Err(other) => return Err(other),
             }
@@ -136,11 +137,21 @@ pub(crate) fn beyond_limit(partner: &PartnerId, mode: Mode) -> impl FnOnce(Money
     }
 }
 
-/// A short random pause before re-reading a wallet that just changed, growing a little
-/// with each lost race so that competing writers spread out.
-async fn pause_after_race(race: u32) {
-    let ceiling = 5 * u64::from(race.min(10)) + 5;
+/// A random pause before re-reading a wallet that just changed: up to twice the length of
+/// the round that lost (its read and its transaction), doubled with each further loss.
+/// The round's length is what one writer holds the wallet for, so the writers of a busy
+/// wallet spread out until about one tries at a time, on any engine and at any latency,
+/// instead of all re-reading at once and all but one losing again. (`make bench`, hot
+/// wallet: twice the round keeps cancelled transactions under one per committed order;
+/// once the round cancels more, four times idles the wallet.)
+async fn pause_after_race(race: u32, round: Duration) {
+    let window = round.max(Duration::from_millis(1)).saturating_mul(2 << race.min(MAX_DOUBLINGS));
+    let micros = u64::try_from(window.as_micros()).unwrap_or(u64::MAX);
     // The generator is not Send: draw before awaiting.
-    let pause = Duration::from_millis(rand::rng().random_range(1..=ceiling));
+    let pause = Duration::from_micros(rand::rng().random_range(0..=micros));
     tokio::time::sleep(pause).await;
 }
+
+/// How many times the pause window doubles: up to 2 × 2^5 rounds, for 64 writers on one
+/// wallet.
+const MAX_DOUBLINGS: u32 = 5;
