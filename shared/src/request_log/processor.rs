@@ -25,9 +25,10 @@ use crate::telemetry::chain;
 
 /// How many receive → record → delete pipelines one run keeps going at once. Each takes
 /// three calls per 10 messages, so at 20 ms a call one pipeline moves about 160 records
-/// a second; eight move about 1,300, and keep up with 1,000 a second when SQS hands out
-/// fewer than 10 messages per receive now and then.
-pub const DRAIN_WORKERS: usize = 8;
+/// a second; twelve move about 2,000, and keep up with 1,000 a second even when SQS hands
+/// out fewer than 10 messages per receive, or a call takes longer. (Eight measured 906 a
+/// second in `make bench`'s debug run at 20 ms a call, below the 1,000 it must reach.)
+pub const DRAIN_WORKERS: usize = 12;
 
 /// Calls made through the ports during a run, summed over its workers: on AWS, one SQS
 /// or DynamoDB request each.
