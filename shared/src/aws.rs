@@ -12,12 +12,22 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::Credentials;
 
+/// The longest one attempt of an AWS call may take on Lambda (a healthy DynamoDB answers
+/// in milliseconds).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The longest an AWS call may take on Lambda, its retries included. Shorter than every
+/// function's timeout (a test holds template.yaml to it), so a call gives up before its
+/// Lambda would time out; the request's deadline (`crate::deadline`) bounds the whole
+/// handler besides.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// Bounded timeouts: a Lambda should answer 503 rather than hang until its own timeout.
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(20))
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
         .build()
 }
 

@@ -268,3 +268,24 @@ fn each_functions_http_api_events_are_exactly_the_routes_its_router_serves() {
         }
     }
 }
+
+#[test]
+fn every_function_outlasts_an_aws_call_and_the_margin_kept_for_answering() {
+    let template = template();
+    let functions = template["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"));
+    let needed = steller::aws::OPERATION_TIMEOUT + steller::deadline::ANSWER_MARGIN;
+    let mut checked = 0;
+    for (id, function) in functions {
+        let timeout = function["Properties"]["Timeout"].as_u64().expect("a timeout");
+        assert!(
+            std::time::Duration::from_secs(timeout) > needed,
+            "{id:?}: a {timeout} s timeout leaves no room for a {needed:?} AWS call and the answer after it"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, DECLARED.len(), "every function was checked");
+}
