@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -96,22 +96,7 @@ async fn relay(proxy: &Proxy, request: Request) -> anyhow::Result<Response> {
         tokio::time::sleep(proxy.delay).await;
     }
 
-    let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
-    let mut headers = parts.headers;
-    headers.remove(header::HOST);
-    let answer = proxy
-        .client
-        .request(parts.method, format!("{}{path}", proxy.upstream))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .context("forwarding to the engine")?;
-    let status = answer.status();
-    let mut headers = answer.headers().clone();
-    headers.remove(header::TRANSFER_ENCODING);
-    headers.remove(header::CONTENT_LENGTH);
-    let body = answer.bytes().await.context("reading the engine's answer")?;
+    let (status, headers, body) = crate::recorder::pass_on(&proxy.client, &proxy.upstream, parts, body).await?;
     if transact_write && is_cancellation(status, &body) {
         proxy.counters.cancelled.fetch_add(1, Ordering::SeqCst);
     }

@@ -68,23 +68,35 @@ async fn relay(proxy: &Proxy, request: Request) -> anyhow::Result<Response> {
     let action = action(&parts.headers, &body);
     proxy.calls.lock().unwrap_or_else(PoisonError::into_inner).push(Call { action, at });
 
+    let (status, headers, body) = pass_on(&proxy.client, &proxy.upstream, parts, body).await?;
+    Ok((status, headers, body).into_response())
+}
+
+/// Sends a call on to `upstream` as it came (less its `Host`), and gives back the answer
+/// as it came (less the framing headers axum sets again): what both proxies of the bench
+/// do after looking at the call.
+pub(crate) async fn pass_on(
+    client: &reqwest::Client,
+    upstream: &str,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+) -> anyhow::Result<(StatusCode, HeaderMap, Bytes)> {
     let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
     let mut headers = parts.headers;
     headers.remove(header::HOST);
-    let answer = proxy
-        .client
-        .request(parts.method, format!("{}{path}", proxy.upstream))
+    let answer = client
+        .request(parts.method, format!("{upstream}{path}"))
         .headers(headers)
         .body(body)
         .send()
         .await
-        .context("forwarding to the emulator")?;
+        .with_context(|| format!("forwarding to {upstream}"))?;
     let status = answer.status();
     let mut headers = answer.headers().clone();
     headers.remove(header::TRANSFER_ENCODING);
     headers.remove(header::CONTENT_LENGTH);
-    let body = answer.bytes().await.context("reading the emulator's answer")?;
-    Ok((status, headers, body).into_response())
+    let body = answer.bytes().await.with_context(|| format!("reading the answer of {upstream}"))?;
+    Ok((status, headers, body))
 }
 
 /// `Service.Action` of a signed AWS call: the service from the SigV4 credential scope
