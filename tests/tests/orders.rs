@@ -2,9 +2,14 @@
 
 use std::collections::HashSet;
 
+use futures::future::join_all;
 use http::StatusCode;
 use serde_json::json;
+use steller::Store;
+use steller::domain::{Mode, Money, PartnerId, PlaceOrder, Product, ProductId, Quantity, RequestTopUp, TopUpAmount};
+use steller::store::StoreError;
 use steller::testing::TestApp;
+use steller::testing::throttling::ThrottlingProxy;
 use support::{all_pages, assert_ledger_sums_to_balance, balance, order, product};
 
 mod support;
@@ -18,6 +23,8 @@ on_both_engines!(
     ten_parallel_cancels_refund_once,
     orders_and_ledgers_are_isolated_by_partner_and_mode,
     twenty_three_orders_page_by_ten_each_exactly_once_newest_first,
+    an_order_that_lost_a_race_starts_again_from_the_wallet_its_cancellation_returned,
+    an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one,
 );
 
 async fn an_order_debits_the_wallet_by_its_total_in_one_go(app: TestApp) {
@@ -205,4 +212,96 @@ async fn twenty_three_orders_page_by_ten_each_exactly_once_newest_first(app: Tes
     assert_eq!(first_page.body["items"].as_array().map(Vec::len), Some(10));
     app.get("/api/orders?limit=0", &partner.key).await.assert_problem(422, "validation_failed");
     app.get("/api/orders?cursor=bm90LWEtY3Vyc29y", &partner.key).await.assert_problem(400, "malformed_request");
+}
+
+/// A lost race costs one call, not two: the wallet's update asks DynamoDB for the wallet
+/// as the winner left it (`ReturnValuesOnConditionCheckFailure`), and the next round is
+/// built from that instead of reading the wallet again. And once a store has moved money
+/// on a wallet it remembers the balance: its next orders read nothing before their
+/// transaction.
+async fn an_order_that_lost_a_race_starts_again_from_the_wallet_its_cancellation_returned(app: TestApp) {
+    let partner = app.new_partner().await;
+    let proxy = ThrottlingProxy::start(&app.db.endpoint, &[]).await;
+    let store = app.db.through(&proxy).await;
+    let cheapest = steller::seed::products()
+        .expect("the seed parses")
+        .into_iter()
+        .min_by_key(|product| product.unit_price)
+        .expect("the seed has products");
+    let partner_id = PartnerId::parse(&partner.id).expect("a partner id");
+    let quantity = Quantity::try_from(1_i64).expect("a quantity");
+    let command =
+        PlaceOrder::new(partner_id, Mode::Sandbox, cheapest, quantity, None).expect("an order of an active product");
+    let round = || join_all((0..8).map(|_| store.place_order(&command, None)));
+
+    // The first round's 8 orders all start before any answer: each reads the wallet once.
+    for placing in round().await {
+        placing.expect("the wallet pays for every order");
+    }
+    assert_eq!(proxy.calls("GetItem"), 8, "each order of the first round read the wallet once");
+    // More rounds until some order lost a race (the first almost always has one).
+    let mut placed = 8;
+    for _round in 0..10 {
+        if proxy.calls("TransactWriteItems") > placed {
+            break;
+        }
+        for placing in round().await {
+            placing.expect("the wallet pays for every order");
+            placed += 1;
+        }
+    }
+
+    let transactions = proxy.calls("TransactWriteItems");
+    assert!(transactions > placed, "some order lost a race: {transactions} transactions for {placed} orders");
+    assert_eq!(
+        proxy.calls("GetItem"),
+        8,
+        "no order read the wallet again, whatever races it lost ({} lost), nor after the first round",
+        transactions - placed
+    );
+    let balance = app.get("/api/wallet", &partner.key).await.body["balance"].as_str().map(str::to_owned);
+    let spent = command.total.times(u32::try_from(placed).expect("a count")).expect("within the limit");
+    let expected = (app.state.config.sandbox_credit - spent).expect("within the limit");
+    assert_eq!(balance, Some(expected.to_string()), "{placed} orders paid exactly once each");
+}
+
+/// Two instances moving money on one wallet: each remembers the balance of its own last
+/// movement, which the other's makes stale. A stale balance only loses the race (and the
+/// cancellation brings the real one); an order refused on it would be wrong, so a
+/// movement is refused only on the wallet as read during the request.
+async fn an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one(app: TestApp) {
+    let partner = app.new_partner().await;
+    let (first, second) = (app.db.store.clone(), Store::new(app.db.store.client().clone(), app.db.store.table()));
+    let partner_id = PartnerId::parse(&partner.id).expect("a partner id");
+    let product = |price: &str| Product {
+        id: ProductId::parse("prd_0000000000000000000000000a").expect("a product id"),
+        name: format!("Test product at {price}"),
+        description: "made by a test".into(),
+        unit_price: Money::parse(price).expect("a price"),
+        active: true,
+    };
+    let order = |price: &str| {
+        let quantity = Quantity::try_from(1_i64).expect("a quantity");
+        PlaceOrder::new(partner_id, Mode::Sandbox, product(price), quantity, None).expect("an active product")
+    };
+
+    // The first instance remembers 1000.00 - 900.00 = 100.00.
+    first.place_order(&order("900.00"), None).await.expect("the first order is paid");
+    // The second moves money: 100.00 - 50.00 = 50.00; the first's memory is now stale.
+    let second_order = second.place_order(&order("50.00"), None).await.expect("the second order is paid");
+    assert_eq!(second_order.wallet_balance_after.to_string(), "50.00");
+    // On its stale 100.00 the first would pay 80.00; on the real 50.00 it must refuse.
+    let refused = first.place_order(&order("80.00"), None).await;
+    assert!(
+        matches!(refused, Err(StoreError::InsufficientFunds { balance, .. }) if balance.to_string() == "50.00"),
+        "refused on the real balance: {refused:?}"
+    );
+    // And an order the stale memory would refuse is paid if the wallet can pay it: the
+    // sandbox top-up through the second instance brings it to 150.00.
+    let amount = TopUpAmount::parse(Some("100.00")).expect("an amount");
+    let top_up = RequestTopUp { partner_id, mode: Mode::Sandbox, amount, payment_reference: None, note: None };
+    second.request_top_up(&top_up, None).await.expect("topped up");
+    let paid = first.place_order(&order("120.00"), None).await.expect("paid from the real 150.00");
+    assert_eq!(paid.wallet_balance_after.to_string(), "30.00");
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
 }

@@ -4,7 +4,7 @@
 //! and is not counted. The API-key lookup is one of the calls.
 
 use serde_json::{Value, json};
-use steller::domain::{Money, Product, ProductId};
+use steller::domain::{Mode, Money, Product, ProductId, RequestTopUp, TopUpAmount};
 use steller::testing::call_budget::CountedFunction;
 use steller::testing::lambda::{http_event, sandbox_key};
 
@@ -39,8 +39,9 @@ async fn each_order_operation_awaits_no_more_calls_than_its_budget() {
     let first = function.invoke(order(&key, &product, None)).await;
     first.assert_within("a first order on a cold instance", 201, 4);
 
+    // The instance knows the balance its first order left: no wallet read (ADR 0012).
     let plain = function.invoke(order(&key, &product, None)).await;
-    plain.assert_within("an order without Idempotency-Key", 201, 3);
+    plain.assert_within("an order without Idempotency-Key, on a wallet the instance knows", 201, 2);
 
     let keyed = function.invoke(order(&key, &product, Some("budget-1"))).await;
     keyed.assert_within("an order with Idempotency-Key", 201, 3);
@@ -56,9 +57,22 @@ async fn each_order_operation_awaits_no_more_calls_than_its_budget() {
         .await;
     cancel.assert_within("a cancel", 200, 3);
 
+    // Another instance moves the money: the balance this one knows is stale, its
+    // transaction loses and brings the real wallet, and the order still fits its budget.
     let partner = sandbox_partner(&function, &key).await;
-    let wallet = function.db.store.wallet(&partner, steller::domain::Mode::Sandbox).await.expect("the wallet");
-    assert_eq!(wallet.balance, Money::parse("990.00").expect("money"), "three orders paid, one refunded");
+    let amount = TopUpAmount::parse(Some("10.00")).expect("an amount");
+    let top_up = RequestTopUp { partner_id: partner, mode: Mode::Sandbox, amount, payment_reference: None, note: None };
+    function.db.store.request_top_up(&top_up, None).await.expect("topped up elsewhere");
+    let stale = function.invoke(order(&key, &product, None)).await;
+    stale.assert_within("an order after another instance moved the money", 201, 3);
+    assert_eq!(stale.body()["wallet_balance_after"], "995.00", "paid from the real balance");
+
+    let wallet = function.db.store.wallet(&partner, Mode::Sandbox).await.expect("the wallet");
+    assert_eq!(
+        wallet.balance,
+        Money::parse("995.00").expect("money"),
+        "four orders paid, one refunded, one top-up made elsewhere"
+    );
 }
 
 /// The partner whose key `key` is.

@@ -2,7 +2,7 @@
 //! `Update` of the wallet conditioned on the balance it was computed from, plus the
 //! entry recording it, in the same transaction.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::item::{Item, item, read};
 use super::transaction::{Slot, Transaction};
@@ -27,30 +27,42 @@ pub(crate) fn push_entry(
     transaction.put_new(item)
 }
 
+/// A wallet's balance change in a transaction: the item whose failed condition means
+/// another change won the race (its cancellation reason carries the wallet as it is
+/// now), and the wallet as it will be once the transaction commits.
+#[derive(Debug, Clone)]
+pub(crate) struct BalanceChange {
+    pub(crate) slot: Slot,
+    pub(crate) after: Wallet,
+}
+
 /// Moves `entry.amount` into `wallet` (as it was read) and records the entry, in one
 /// transaction. The wallet update holds only while the balance is still the one read,
 /// which makes `balance_after` exact, and it refuses a debit larger than the balance
-/// even if the caller's arithmetic were wrong. Returns the wallet update's slot: its
-/// failure means another change won the race.
+/// even if the caller's arithmetic were wrong.
 pub(crate) fn push_balance_change(
     transaction: &mut Transaction,
     partner: &PartnerId,
     wallet: &Wallet,
     entry: &LedgerEntry,
-) -> Result<Slot, StoreError> {
+) -> Result<BalanceChange, StoreError> {
     let floor = if entry.amount.is_negative() { -entry.amount } else { Money::ZERO };
     let number = |money: Money| AttributeValue::N(money.to_string());
-    let update = transaction.update(&layout::wallet(partner, wallet.mode), |update| {
+    let slot = transaction.update(&layout::wallet(partner, wallet.mode), |update| {
         update
             .update_expression("SET balance = balance + :amount, updated_at = :at")
             .condition_expression("balance = :expected AND balance >= :floor")
+            // A lost race answers with the wallet as the winner left it: the next round
+            // starts from it without reading it again.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .expression_attribute_values(":amount", number(entry.amount))
             .expression_attribute_values(":expected", number(wallet.balance))
             .expression_attribute_values(":floor", number(floor))
             .expression_attribute_values(":at", AttributeValue::S(entry.created_at.to_string()))
     })?;
     push_entry(transaction, partner, entry)?;
-    Ok(update)
+    let after = Wallet { mode: wallet.mode, balance: entry.balance_after, updated_at: entry.created_at };
+    Ok(BalanceChange { slot, after })
 }
 
 fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {

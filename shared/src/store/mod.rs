@@ -11,6 +11,7 @@ mod catalog;
 mod idempotency;
 pub(crate) mod item;
 mod keys;
+mod known_wallets;
 pub(crate) mod layout;
 mod ledger;
 mod movement;
@@ -103,11 +104,19 @@ pub struct Store {
     retry: RetryPolicy,
     /// Shared by every clone: one cache per instance.
     catalog: std::sync::Arc<catalog::CatalogCache>,
+    /// Shared by every clone: the balances this instance last saw.
+    known_wallets: std::sync::Arc<known_wallets::KnownWallets>,
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into(), retry: RetryPolicy::default(), catalog: Default::default() }
+        Store {
+            client,
+            table: table.into(),
+            retry: RetryPolicy::default(),
+            catalog: Default::default(),
+            known_wallets: Default::default(),
+        }
     }
 
     /// One item by key, strongly consistent, so a read never misses a write that was

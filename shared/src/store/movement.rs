@@ -1,6 +1,11 @@
-//! The loop every money movement runs: read the wallet, build the transaction that
-//! moves the money (conditioned on the balance just read), and when another movement
-//! wins the race, read again.
+//! The loop every money movement runs: take the wallet, build the transaction that
+//! moves the money (conditioned on exactly that balance), and when another movement
+//! wins the race, start again from the wallet the race's cancellation brought.
+//!
+//! The wallet is read, or taken from what this instance knows (`known_wallets`): the
+//! balance its own last movement left, or a cancellation brought. The condition makes a
+//! stale one harmless (it loses the race), and a refusal is only ever made on a wallet
+//! seen during the request.
 //!
 //! Every lost race means another movement on the same wallet committed, so the loop
 //! always makes progress; it is bounded all the same (then 503, nothing written), so a
@@ -8,6 +13,7 @@
 //! timeout.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -15,6 +21,7 @@ use rand::Rng;
 use super::accounts::wallet_from;
 use super::item::Item;
 use super::layout::Key;
+use super::ledger::BalanceChange;
 use super::retry::ONE_TRY;
 use super::transaction::{Slot, Transaction};
 use super::{Store, StoreError, layout};
@@ -28,8 +35,12 @@ const WALLET_RACES: u32 = 40;
 #[derive(Debug)]
 pub(crate) struct Attempt<T> {
     pub(crate) transaction: Transaction,
-    /// The items whose failed condition means another change won the race (the wallet's
-    /// balance update, an order's status): read everything again.
+    /// The wallet's balance update (`ledger::push_balance_change`). Its failed condition
+    /// means another movement won the race; the cancellation carries the wallet as it is
+    /// now, so the next round need not read it again.
+    pub(crate) wallet: BalanceChange,
+    /// The other items whose failed condition means another change won the race (an
+    /// order's status, a top-up request's): read everything again.
     pub(crate) raced: Vec<Slot>,
     /// The idempotency key's record, when the request has a key: its failed condition
     /// means another request recorded the key first. The attempt must have asked for
@@ -37,6 +48,16 @@ pub(crate) struct Attempt<T> {
     pub(crate) claim: Option<Slot>,
     /// What the caller gets once the transaction commits.
     pub(crate) outcome: T,
+}
+
+/// What a round of the wallet loop starts from.
+struct Known {
+    wallet: Wallet,
+    /// The items at `also`, in order.
+    items: Vec<Option<Item>>,
+    /// Whether the wallet is one this instance remembered from before the request, not
+    /// one seen during it.
+    remembered: bool,
 }
 
 impl Store {
@@ -70,14 +91,47 @@ impl Store {
         F: FnMut(Wallet, Vec<Option<Item>>) -> Fut,
         Fut: Future<Output = Result<Attempt<T>, StoreError>>,
     {
+        // What the next round starts from, when it need not read: the wallet as this
+        // instance last saw it (only when there is nothing else to read), or as a lost
+        // race's cancellation brought it, with the other items as last read (their
+        // conditions held, and the next transaction checks every condition again).
+        let from_memory = || {
+            also.is_empty().then(|| self.known_wallets.get(partner, mode)).flatten().map(|wallet| Known {
+                wallet,
+                items: Vec::new(),
+                remembered: true,
+            })
+        };
+        let mut known = from_memory();
         for race in 0..WALLET_RACES {
             let round = Instant::now();
-            let (wallet, items) = self.wallet_with(partner, mode, also).await?;
-            let Attempt { transaction, raced, claim, outcome } = attempt(wallet, items).await?;
+            let Known { wallet, items, remembered } = match known.take() {
+                Some(known) => known,
+                None => {
+                    let (wallet, items) = self.wallet_with(partner, mode, also).await?;
+                    Known { wallet, items, remembered: false }
+                }
+            };
+            let Attempt { transaction, wallet: change, raced, claim, outcome } =
+                match attempt(wallet, items.clone()).await {
+                    Ok(attempt) => attempt,
+                    // A remembered balance may be long out of date: a movement is only
+                    // refused on the wallet as it is during this request.
+                    Err(_) if remembered => {
+                        self.known_wallets.forget(partner, mode);
+                        continue;
+                    }
+                    Err(refused) => return Err(refused),
+                };
+            let now = OnceLock::new();
             let written = self
                 .transact(transaction, |cancelled| {
+                    let others_failed = cancelled.failed(claim) || raced.iter().any(|slot| cancelled.failed(*slot));
+                    if !others_failed && let Some(wallet) = cancelled.item_of(change.slot) {
+                        let _ = now.set(wallet.clone());
+                    }
                     // A key recorded first is read with the wallet next round.
-                    if cancelled.failed(claim) || raced.iter().any(|slot| cancelled.failed(*slot)) {
+                    if others_failed || cancelled.failed(change.slot) {
                         StoreError::Contended
                     } else {
                         cancelled.unexpected()
@@ -86,24 +140,42 @@ impl Store {
                 .await;
             match written {
                 Ok(()) => {
+                    self.known_wallets.remember(partner, change.after);
                     if race > 0 {
                         tracing::info!(races = race, "money moved after losing races to other changes of the wallet");
                     }
                     return Ok(outcome);
                 }
-                // Expected under concurrency, and harmless: only the count matters.
-                Err(StoreError::Contended) if !crate::deadline::leaves_time_for(Duration::ZERO, ONE_TRY) => {
-                    tracing::warn!(
-                        race,
-                        "the wallet changed under this movement, and no time is left to read it again"
-                    );
-                    return Err(StoreError::Contended);
-                }
                 Err(StoreError::Contended) => {
-                    tracing::debug!(race, "the wallet changed under this movement; reading it again");
+                    let seen = now.into_inner().map(|item| wallet_from(&item)).transpose()?;
+                    match &seen {
+                        Some(wallet) => self.known_wallets.remember(partner, wallet.clone()),
+                        None => self.known_wallets.forget(partner, mode),
+                    }
+                    // Expected under concurrency, and harmless: only the count matters.
+                    if !crate::deadline::leaves_time_for(Duration::ZERO, ONE_TRY) {
+                        tracing::warn!(
+                            race,
+                            "the wallet changed under this movement, and no time is left to try again"
+                        );
+                        return Err(StoreError::Contended);
+                    }
+                    tracing::debug!(race, "the wallet changed under this movement; trying again");
                     pause_after_race(race, round.elapsed()).await;
+                    // The freshest wallet known: with nothing else to read, this instance's
+                    // memory, which its other movements may have updated during the pause;
+                    // else the one the cancellation brought.
+                    known = if also.is_empty() {
+                        from_memory()
+                    } else {
+                        seen.map(|wallet| Known { wallet, items, remembered: false })
+                    };
                 }
-                Err(other) => return Err(other),
+                Err(other) => {
+                    // Whether it committed is unknown (a timeout): the balance is too.
+                    self.known_wallets.forget(partner, mode);
+                    return Err(other);
+                }
             }
         }
         tracing::warn!(races = WALLET_RACES, "the wallet kept changing; giving up with nothing written");

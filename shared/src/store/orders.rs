@@ -74,7 +74,7 @@ impl Store {
             let paid = push_balance_change(&mut transaction, partner, &wallet, &debit)?;
             transaction.put_new(order_item(partner, &order))?;
             let claim = completion.map(|completion| completion.push(&mut transaction, &order)).transpose()?;
-            Ok(Attempt { transaction, raced: vec![paid], claim, outcome: order })
+            Ok(Attempt { transaction, wallet: paid, raced: vec![], claim, outcome: order })
         })
         .await
     }
@@ -124,7 +124,7 @@ impl Store {
             // A lost race on either means the order or the wallet changed (cancelled in
             // parallel, or another movement): read both again; the order's state decides.
             let outcome = Order { status: OrderStatus::Cancelled, cancelled_at: Some(at), ..order };
-            Ok(Attempt { transaction, raced: vec![still_completed, refunded], claim: None, outcome })
+            Ok(Attempt { transaction, wallet: refunded, raced: vec![still_completed], claim: None, outcome })
         })
         .await
     }

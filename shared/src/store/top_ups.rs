@@ -113,7 +113,7 @@ impl Store {
                 let mut transaction = self.transaction("sandbox top-up");
                 let credited = push_balance_change(&mut transaction, partner, &wallet, &credit)?;
                 let claim = record(&mut transaction)?;
-                Ok(Attempt { transaction, raced: vec![credited], claim, outcome: request.clone() })
+                Ok(Attempt { transaction, wallet: credited, raced: vec![], claim, outcome: request.clone() })
             };
             std::future::ready(attempt())
         })
@@ -184,7 +184,7 @@ impl Store {
             let credited = push_balance_change(&mut transaction, &partner, &wallet, &credit)?;
             // Decided in parallel, or the wallet moved: read both again; the request's
             // status decides.
-            Ok(Attempt { transaction, raced: vec![still_pending, credited], claim: None, outcome: approved })
+            Ok(Attempt { transaction, wallet: credited, raced: vec![still_pending], claim: None, outcome: approved })
         })
         .await
     }

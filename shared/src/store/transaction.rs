@@ -112,6 +112,13 @@ impl Cancelled {
             == Some("ConditionalCheckFailed")
     }
 
+    /// The item in `slot` as it was when its condition failed, when the transaction asked
+    /// for it (`ReturnValuesOnConditionCheckFailure::AllOld`) and the engine gave it.
+    pub(crate) fn item_of(&self, slot: Slot) -> Option<&Item> {
+        let Slot(index) = slot;
+        self.reasons.get(index).filter(|_| self.failed(slot)).and_then(CancellationReason::item)
+    }
+
     /// A cancellation no item explains: a bug, reported with every reason DynamoDB gave.
     pub(crate) fn unexpected(&self) -> StoreError {
         let codes: Vec<&str> = self.reasons.iter().map(|reason| reason.code().unwrap_or("-")).collect();
