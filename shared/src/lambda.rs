@@ -7,32 +7,76 @@
 //! passes it on as is; the routes are `/api/...`, so without this every request to a
 //! non-`$default` stage would miss its route.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use lambda_http::lambda_runtime::layers::TracingLayer;
 use lambda_http::lambda_runtime::{LambdaInvocation, Runtime};
 use lambda_http::request::RequestContext;
 use lambda_http::{Adapter, Request, RequestExt};
-use tower::{Layer, Service, ServiceBuilder};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 use crate::after_response::collecting;
-use crate::deadline;
+use crate::{AppState, Config, deadline};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves `router` as this Lambda's handler until the runtime stops the process.
+/// Serves the function whose environment variables are `declared` and whose routes
+/// `router` builds: every HTTP function's `main`.
+///
+/// Only the variables are read before the runtime asks for the first event, so a
+/// misconfigured function still fails its init, and nothing else blocks the first poll.
+/// The AWS clients and the router are built when the first event arrives (`run`).
+pub async fn serve(declared: &[&str], router: fn(AppState) -> axum::Router) -> Result<(), lambda_http::Error> {
+    let config = Config::from_env(declared)?;
+    run(async move { router(AppState::on_aws(config).await) }).await
+}
+
+/// Serves the router `router` resolves to, as this Lambda's handler, until the runtime
+/// stops the process. The runtime asks for the first event at once; `router` is only
+/// resolved when that event is there, in its invocation (Lambda's init ends with the
+/// first poll, and the work is the same either way; docs/performance.md).
 ///
 /// What `lambda_http::run` does, with one more layer outside the runtime's own: the
 /// invocation's response is posted to the Runtime API first, then the work the request
 /// left (its request-log record, its emails) runs to the end, and only then does the
 /// runtime ask for the next invocation. So the partner never waits for it, and nothing is
 /// still running when Lambda freezes the environment.
-pub async fn run(router: axum::Router) -> Result<(), lambda_http::Error> {
-    let handler = ServiceBuilder::new().map_request(without_stage).service(router);
+pub async fn run(router: impl Future<Output = axum::Router> + Send + 'static) -> Result<(), lambda_http::Error> {
+    let handler = ServiceBuilder::new().map_request(without_stage).service(Deferred::new(router));
     Runtime::new(Adapter::from(handler)).layer(TracingLayer::new()).layer(AfterResponseLayer).run().await
+}
+
+/// The router, resolved by the first request that needs it and kept for the others.
+#[derive(Clone)]
+struct Deferred {
+    router: Shared<BoxFuture<'static, axum::Router>>,
+}
+
+impl Deferred {
+    fn new(router: impl Future<Output = axum::Router> + Send + 'static) -> Self {
+        Deferred { router: router.boxed().shared() }
+    }
+}
+
+impl Service<Request> for Deferred {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<axum::response::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let router = self.router.clone();
+        Box::pin(async move { router.await.oneshot(request).await })
+    }
 }
 
 /// Wraps the runtime's service (which ends by posting the response): the invocation's

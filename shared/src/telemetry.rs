@@ -5,6 +5,9 @@
 use std::future::Future;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The levels when `RUST_LOG` is not set: `info` for Steller. The embedded engine
 /// (dynoxide) logs every 4xx it answers as a warning, but a failed condition is how
@@ -17,14 +20,28 @@ pub fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
 }
 
-/// JSON logs for Lambda. The level comes from `RUST_LOG` (default `info`).
+/// JSON logs for Lambda. The levels come from `RUST_LOG` (default `DEFAULT_FILTER`),
+/// read as `target=level` directives (`Targets`), not as an `EnvFilter`: parsing an
+/// `EnvFilter` compiles a regular expression, a fifth of a function's cold start
+/// (docs/performance.md). A `RUST_LOG` that is not such a list is ignored.
 pub fn init_json() {
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter())
-        .with_current_span(true)
-        .without_time() // CloudWatch stamps every line itself
+    let _ = tracing_subscriber::registry()
+        .with(lambda_targets(std::env::var("RUST_LOG").ok().as_deref()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .without_time(), // CloudWatch stamps every line itself
+        )
         .try_init();
+}
+
+/// The levels `RUST_LOG` asks for, or `DEFAULT_FILTER`'s.
+fn lambda_targets(rust_log: Option<&str>) -> Targets {
+    rust_log
+        .and_then(|directives| directives.parse().ok())
+        .or_else(|| DEFAULT_FILTER.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 /// Human-readable logs for the local server and the CLI.
@@ -67,6 +84,24 @@ mod tests {
         assert_eq!(current_request_id(), "-");
         let inside = with_request_id("req_1".into(), async { current_request_id() }).await;
         assert_eq!(inside, "req_1");
+    }
+
+    #[test]
+    fn lambda_levels_come_from_rust_log_or_the_default() {
+        use tracing::Level;
+        let default = lambda_targets(None);
+        assert!(default.would_enable("steller::store", &Level::INFO));
+        assert!(!default.would_enable("steller::store", &Level::DEBUG));
+        assert!(!default.would_enable("dynoxide::actions", &Level::WARN), "the engine's expected 4xx stay quiet");
+        assert!(default.would_enable("dynoxide::actions", &Level::ERROR));
+
+        let asked = lambda_targets(Some("warn,steller::store=debug"));
+        assert!(asked.would_enable("steller::store::movement", &Level::DEBUG));
+        assert!(!asked.would_enable("steller::http", &Level::INFO));
+
+        let garbled = lambda_targets(Some("steller=loud"));
+        assert!(garbled.would_enable("steller::store", &Level::INFO), "an unreadable RUST_LOG is ignored");
+        assert!(!garbled.would_enable("steller::store", &Level::DEBUG));
     }
 
     #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(admin::VARIABLES).await?;
-    steller::lambda::run(admin::router(state)).await
+    steller::lambda::serve(admin::VARIABLES, admin::router).await
 }

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::FutureExt;
 use lambda_runtime::{LambdaEvent, service_fn};
 use steller::aws;
-use steller::config::{ConfigError, DrainConfig};
+use steller::config::DrainConfig;
 use steller::request_log::{DrainSummary, RequestLogSource, RequestLogTable, SqsQueue, drain};
 
 /// The variables this function reads: the queue it drains and the table it fills.
@@ -31,12 +32,12 @@ impl Analytics {
     }
 
     /// The Lambda's: SQS at `STELLER_REQUEST_LOG_QUEUE_URL`, the table named by
-    /// `STELLER_REQUEST_LOG_TABLE`, clients from the default chain. Both are required here.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = DrainConfig::from_env()?;
+    /// `STELLER_REQUEST_LOG_TABLE` (both required, in `config`), clients from the
+    /// default chain.
+    pub async fn on_aws(config: DrainConfig) -> Self {
         let sdk = aws::from_environment().await;
         let queue = SqsQueue::new(aws::sqs(&sdk), config.request_log_queue_url);
-        Ok(Analytics::new(Arc::new(queue), RequestLogTable::new(aws::dynamodb(&sdk), config.request_log_table)))
+        Analytics::new(Arc::new(queue), RequestLogTable::new(aws::dynamodb(&sdk), config.request_log_table))
     }
 
     /// One scheduled run. The event's content does not matter (EventBridge's "Scheduled
@@ -58,7 +59,16 @@ pub fn budget(deadline: SystemTime, now: SystemTime) -> Duration {
     deadline.duration_since(now).unwrap_or_default().saturating_sub(MARGIN)
 }
 
-/// Serves scheduled invocations until the runtime stops.
-pub async fn run(analytics: Analytics) -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::run(service_fn(|event| analytics.handle(event))).await
+/// Serves scheduled invocations until the runtime stops. Only the variables are read
+/// before the runtime asks for the first event, so a misconfigured function still fails
+/// its init; the AWS clients are made when the first event arrives, as the HTTP
+/// functions' are (`steller::lambda::run`).
+pub async fn serve() -> Result<(), lambda_runtime::Error> {
+    let config = DrainConfig::from_env()?;
+    let analytics = Analytics::on_aws(config).boxed().shared();
+    lambda_runtime::run(service_fn(move |event| {
+        let analytics = analytics.clone();
+        async move { analytics.await.handle(event).await }
+    }))
+    .await
 }

@@ -1,9 +1,8 @@
-//! The analytics Lambda: `analytics::Analytics` on EventBridge's schedule, served by
-//! lambda_runtime.
+//! The analytics Lambda: `analytics::serve`, run by lambda_runtime on EventBridge's
+//! schedule.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     steller::telemetry::init_json();
-    let analytics = analytics::Analytics::from_env().await?;
-    analytics::run(analytics).await
+    analytics::serve().await
 }

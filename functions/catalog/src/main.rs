@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(catalog::VARIABLES).await?;
-    steller::lambda::run(catalog::router(state)).await
+    steller::lambda::serve(catalog::VARIABLES, catalog::router).await
 }

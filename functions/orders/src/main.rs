@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(orders::VARIABLES).await?;
-    steller::lambda::run(orders::router(state)).await
+    steller::lambda::serve(orders::VARIABLES, orders::router).await
 }

@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(portal::VARIABLES).await?;
-    steller::lambda::run(portal::router(state)).await
+    steller::lambda::serve(portal::VARIABLES, portal::router).await
 }

@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(signup::VARIABLES).await?;
-    steller::lambda::run(signup::router(state)).await
+    steller::lambda::serve(signup::VARIABLES, signup::router).await
 }

@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(top_ups::VARIABLES).await?;
-    steller::lambda::run(top_ups::router(state)).await
+    steller::lambda::serve(top_ups::VARIABLES, top_ups::router).await
 }

@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(usage::VARIABLES).await?;
-    steller::lambda::run(usage::router(state)).await
+    steller::lambda::serve(usage::VARIABLES, usage::router).await
 }

@@ -3,6 +3,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steller::telemetry::init_json();
-    let state = steller::AppState::from_env(wallet::VARIABLES).await?;
-    steller::lambda::run(wallet::router(state)).await
+    steller::lambda::serve(wallet::VARIABLES, wallet::router).await
 }

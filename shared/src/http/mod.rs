@@ -74,19 +74,18 @@ impl AppState {
         AppState { request_log: sink, ..self }
     }
 
-    /// A Lambda's state: the variables the function `declared`, from the environment;
-    /// AWS clients (DynamoDB, SES, and SQS when a request-log queue is configured) from
-    /// the default chain. Called once per cold start.
-    pub async fn from_env(declared: &[&str]) -> Result<Self, crate::config::ConfigError> {
-        let config = Config::from_env(declared)?;
+    /// A Lambda's state: its `config` (the variables it declared, from the environment)
+    /// and AWS clients (DynamoDB, SES, and SQS when a request-log queue is configured)
+    /// from the default chain. Made once per cold start (`crate::lambda::serve`).
+    pub async fn on_aws(config: Config) -> Self {
         let aws = crate::aws::from_environment().await;
         let email = Arc::new(SesSender::new(crate::aws::ses(&aws)));
         let request_log: Arc<dyn RequestLogSink> = match &config.request_log_queue_url {
             Some(url) => Arc::new(SqsQueue::new(crate::aws::sqs(&aws), url)),
             None => Arc::new(NoLog),
         };
-        Ok(AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config, email)
-            .with_request_log(request_log))
+        AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config, email)
+            .with_request_log(request_log)
     }
 }
 

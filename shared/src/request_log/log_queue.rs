@@ -11,7 +11,7 @@ use super::{
 };
 
 /// Where the request log goes when the process picks its queue itself. A Lambda needs no
-/// such choice: its sink is SQS or nothing (`AppState::from_env`).
+/// such choice: its sink is SQS or nothing (`AppState::on_aws`).
 #[derive(Debug, Clone)]
 pub enum LogQueue {
     /// In memory: the embedded engine's, and any endpoint's without SQS.

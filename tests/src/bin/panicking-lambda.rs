@@ -12,5 +12,5 @@ async fn boom() -> &'static str {
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let router = Router::new().route("/api/panic", get(boom)).route("/api/ok", get(|| async { "ok" }));
-    steller::lambda::run(router).await
+    steller::lambda::run(async { router }).await
 }
