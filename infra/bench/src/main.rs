@@ -121,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
     if args.runs(Section::HotWallet) {
         let hot = steller_bench::hot_wallet::measure(args.clients, args.per_client).await.context("the hot wallet")?;
         println!(
-            "Hot wallet: {} clients × {} orders on one wallet, then on {} wallets (embedded engine, steller::Store)\n",
+            "Hot wallet: {} clients × {} orders on one wallet (one shared store, then a store each), then on {} wallets (embedded engine, steller::Store)\n",
             args.clients, args.per_client, args.clients
         );
         println!("{}", hot_wallet_table(&hot));
