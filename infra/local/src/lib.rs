@@ -237,3 +237,59 @@ pub async fn stop_signal() {
         () = terminate => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use steller::after_response::after_response;
+    use tokio::sync::{Notify, oneshot};
+    use tower::ServiceExt;
+
+    use super::after_the_response;
+
+    /// The work a request leaves does not hold its response: the response arrives while
+    /// that work is still blocked, and the work then runs to its end on its own.
+    #[tokio::test]
+    async fn the_local_server_answers_before_the_work_left_for_after_the_response() {
+        let gate = Arc::new(Notify::new());
+        let (done, finished) = oneshot::channel();
+        let left = (gate.clone(), std::sync::Mutex::new(Some(done)));
+        let left = Arc::new(left);
+        let app = Router::new()
+            .route(
+                "/work",
+                get(move || {
+                    let left = left.clone();
+                    async move {
+                        after_response(async move {
+                            left.0.notified().await;
+                            if let Some(done) = left.1.lock().ok().and_then(|mut done| done.take()) {
+                                let _ = done.send(());
+                            }
+                        })
+                        .await;
+                        "answered"
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn(after_the_response));
+
+        let request = axum::http::Request::get("/work").body(Body::empty()).expect("a request");
+        let response = tokio::time::timeout(Duration::from_secs(10), app.oneshot(request))
+            .await
+            .expect("the response does not wait for the work left for after it")
+            .expect("an answer");
+        assert_eq!(response.status(), 200);
+
+        gate.notify_one();
+        tokio::time::timeout(Duration::from_secs(10), finished)
+            .await
+            .expect("the work left for after the response runs once let go")
+            .expect("the work ran to its end");
+    }
+}
