@@ -27,12 +27,8 @@ pub fn filter() -> EnvFilter {
 pub fn init_json() {
     let _ = tracing_subscriber::registry()
         .with(lambda_targets(std::env::var("RUST_LOG").ok().as_deref()))
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .without_time(), // CloudWatch stamps every line itself
-        )
+        // No time: CloudWatch stamps every line itself.
+        .with(tracing_subscriber::fmt::layer().json().with_current_span(true).without_time())
         .try_init();
 }
 
