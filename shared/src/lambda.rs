@@ -10,6 +10,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Once;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
@@ -30,17 +31,19 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// `router` builds: every HTTP function's `main`.
 ///
 /// Only the variables are read before the runtime asks for the first event, so a
-/// misconfigured function still fails its init, and nothing else blocks the first poll.
-/// The AWS clients and the router are built when the first event arrives (`run`).
+/// misconfigured function still fails its init (its error printed by `main`), and
+/// nothing else blocks the first poll. The JSON logs, the AWS clients and the router are
+/// set up when the first event arrives (`run`).
 pub async fn serve(declared: &[&str], router: fn(AppState) -> axum::Router) -> Result<(), lambda_http::Error> {
     let config = Config::from_env(declared)?;
     run(async move { router(AppState::on_aws(config).await) }).await
 }
 
 /// Serves the router `router` resolves to, as this Lambda's handler, until the runtime
-/// stops the process. The runtime asks for the first event at once; `router` is only
-/// resolved when that event is there, in its invocation (Lambda's init ends with the
-/// first poll, and the work is the same either way; docs/performance.md).
+/// stops the process, with JSON logs (`crate::telemetry::init_json`). The runtime asks
+/// for the first event at once; the logs are set up and `router` resolved when that
+/// event is there, in its invocation (Lambda's init ends with the first poll, and the
+/// work is the same either way; docs/performance.md).
 ///
 /// What `lambda_http::run` does, with one more layer outside the runtime's own: the
 /// invocation's response is posted to the Runtime API first, then the work the request
@@ -81,9 +84,14 @@ impl Service<Request> for Deferred {
 
 /// Wraps the runtime's service (which ends by posting the response): the invocation's
 /// deadline is set for the handler (`crate::deadline`), and the kept work runs after the
-/// response.
+/// response. The first invocation also sets up the JSON logs, before the runtime's
+/// tracing layer opens the invocation's span, so its lines carry the request id too.
 #[derive(Debug, Clone, Copy)]
 struct AfterResponseLayer;
+
+/// Whether the JSON logs are set up: at the first event, not before the first poll
+/// (`init_json` is a twelfth of a cold start's init; docs/performance.md).
+static LOGS: Once = Once::new();
 
 impl<S> Layer<S> for AfterResponseLayer {
     type Service = AfterResponse<S>;
@@ -112,6 +120,7 @@ where
     }
 
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        LOGS.call_once(crate::telemetry::init_json);
         let answer_by = deadline::answer_by(invocation.context.deadline(), SystemTime::now(), Instant::now());
         let answered = self.inner.call(invocation);
         Box::pin(async move {

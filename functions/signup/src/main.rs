@@ -2,6 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    steller::telemetry::init_json();
     steller::lambda::serve(signup::VARIABLES, signup::router).await
 }
