@@ -90,7 +90,7 @@ impl Service<Request> for Deferred {
 struct AfterResponseLayer;
 
 /// Whether the JSON logs are set up: at the first event, not before the first poll
-/// (`init_json` is a twelfth of a cold start's init; docs/performance.md).
+/// (`init_json` measured about 0.08× of a hello-world Lambda's init; docs/performance.md).
 static LOGS: Once = Once::new();
 
 impl<S> Layer<S> for AfterResponseLayer {

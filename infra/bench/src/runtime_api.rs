@@ -1,7 +1,8 @@
 //! A Lambda Runtime API for the bench: it runs a function's release binary as Lambda
 //! does, notes when the process first asks for an event (its init is over) and when it
-//! answers each one. Its own small server, not `steller::testing::lambda`, because that
-//! one keeps no times and comes with the embedded engine.
+//! answers each one. Its own small server, not `steller::testing::lambda`: that one
+//! times each Runtime API call but not the process's spawn, and lives behind steller's
+//! `test-support` feature. The two could become one emulator with a spawn time.
 
 use std::collections::HashMap;
 use std::path::Path;
