@@ -15,6 +15,8 @@ pub const OPS_EMAIL_VAR: &str = "STELLER_OPS_EMAIL";
 pub const REQUEST_LOG_TABLE_VAR: &str = "STELLER_REQUEST_LOG_TABLE";
 /// The SQS queue every request's log record is sent to; unset or blank, none is sent.
 pub const REQUEST_LOG_QUEUE_URL_VAR: &str = "STELLER_REQUEST_LOG_QUEUE_URL";
+/// The SQS queue webhook deliveries go through (the dispatcher and redelivery send to it).
+pub const WEBHOOK_QUEUE_URL_VAR: &str = "STELLER_WEBHOOK_QUEUE_URL";
 
 const DEFAULT_SANDBOX_DOLLARS: u32 = 1000;
 /// The sender of `Config::for_table`, the local server and the tests.
@@ -44,17 +46,19 @@ pub struct Config {
     pub request_log_table: Option<String>,
     /// Where the request-log layer sends its records (`!Ref RequestLogQueue` on AWS).
     pub request_log_queue_url: Option<String>,
+    pub webhook_queue_url: Option<String>,
 }
 
 impl Config {
     /// Every variable an HTTP function may declare.
-    pub const VARIABLES: [&'static str; 6] = [
+    pub const VARIABLES: [&'static str; 7] = [
         TABLE_VAR,
         SANDBOX_CREDIT_VAR,
         SENDER_EMAIL_VAR,
         OPS_EMAIL_VAR,
         REQUEST_LOG_TABLE_VAR,
         REQUEST_LOG_QUEUE_URL_VAR,
+        WEBHOOK_QUEUE_URL_VAR,
     ];
 
     /// A function's start-up: the variables it `declared`, from the process environment.
@@ -96,7 +100,17 @@ impl Config {
             optional(REQUEST_LOG_TABLE_VAR).map(|name| table_name(REQUEST_LOG_TABLE_VAR, &name)).transpose()?;
         let request_log_queue_url =
             optional(REQUEST_LOG_QUEUE_URL_VAR).map(|url| queue_url(REQUEST_LOG_QUEUE_URL_VAR, &url)).transpose()?;
-        Ok(Config { table, sandbox_credit, sender_email, ops_email, request_log_table, request_log_queue_url })
+        let webhook_queue_url =
+            optional(WEBHOOK_QUEUE_URL_VAR).map(|url| queue_url(WEBHOOK_QUEUE_URL_VAR, &url)).transpose()?;
+        Ok(Config {
+            table,
+            sandbox_credit,
+            sender_email,
+            ops_email,
+            request_log_table,
+            request_log_queue_url,
+            webhook_queue_url,
+        })
     }
 
     /// A configuration for `table` with every other value at its default (and no
@@ -109,6 +123,7 @@ impl Config {
             ops_email: Some(DEFAULT_OPS_EMAIL.to_owned()),
             request_log_table: None,
             request_log_queue_url: None,
+            webhook_queue_url: None,
         }
     }
 }

@@ -22,6 +22,8 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod views;
+pub mod webhooks;
 
 pub use config::Config;
 pub use http::AppState;

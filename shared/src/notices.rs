@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::after_response::after_response;
-use crate::domain::{CODE_MINUTES, Email, Mode, Partner, SignInCode, TopUpRequest, TopUpStatus};
+use crate::domain::{CODE_MINUTES, Email, Endpoint, Mode, Partner, SignInCode, TopUpRequest, TopUpStatus};
 use crate::email::{EmailSender, TopUpNotice, notify, templates};
 use crate::{Config, Store};
 
@@ -99,6 +99,31 @@ pub async fn top_up_decided(email: &dyn EmailSender, config: &Config, store: &St
         (TopUpStatus::Rejected, reason) => templates::top_up_rejected(from, to, &notice, reason.unwrap_or("")),
         (TopUpStatus::Pending, _) => return,
     };
+    notify(email, message).await;
+}
+
+/// An endpoint disabled after five days of failed deliveries: its partner hears it.
+pub async fn webhook_endpoint_disabled(email: &dyn EmailSender, config: &Config, store: &Store, endpoint: &Endpoint) {
+    let Some(from) = config.sender_email.as_deref() else {
+        tracing::error!(endpoint_id = %endpoint.id, "STELLER_SENDER_EMAIL is not set: no email about the disabled endpoint");
+        return;
+    };
+    let partner = match store.partner(&endpoint.partner_id).await {
+        Ok(partner) => partner,
+        Err(error) => {
+            tracing::error!(%error, endpoint_id = %endpoint.id, "cannot read the partner to email about a disabled endpoint");
+            return;
+        }
+    };
+    let since = endpoint.failing_since.map(|at| at.to_string()).unwrap_or_default();
+    let message = templates::webhook_endpoint_disabled(
+        from,
+        partner.email.as_str(),
+        &endpoint.id.to_string(),
+        &endpoint.url,
+        endpoint.mode,
+        &since,
+    );
     notify(email, message).await;
 }
 

@@ -80,6 +80,7 @@ fn in_memory(ops_key: Option<&str>) -> Options {
         table_prefix: "steller-local".into(),
         ops_key: ops_key.map(Into::into),
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+        webhook_retry_scale: 1.0,
     }
 }
 
@@ -149,6 +150,7 @@ async fn the_local_server_keeps_its_data_across_restarts() {
         table_prefix: "steller-local".into(),
         ops_key: None,
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+        webhook_retry_scale: 1.0,
     };
 
     let first_run = Server::start(options.clone()).await;
@@ -168,6 +170,7 @@ async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
         table_prefix: steller::testing::unique_prefix(),
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+        webhook_retry_scale: 1.0,
     };
 
     let endpoint = steller::testing::aws_emulator_endpoint();
@@ -201,6 +204,7 @@ async fn an_endpoint_without_ses_or_sqs_gets_its_emails_printed_and_its_request_
         table_prefix: "steller-local".into(),
         ops_key: None,
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+        webhook_retry_scale: 1.0,
     };
 
     let server = Server::start(options).await;
@@ -319,6 +323,7 @@ async fn a_live_top_up_is_requested_approved_and_credited_with_aws_endpoint() {
         table_prefix: steller::testing::unique_prefix(),
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
+        webhook_retry_scale: 1.0,
     };
     let server = Server::start(options).await;
 

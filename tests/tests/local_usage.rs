@@ -17,6 +17,7 @@ async fn the_local_server_drains_its_in_process_request_log_so_usage_shows_the_r
         table_prefix: "steller-local".into(),
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: Duration::from_secs(1),
+        webhook_retry_scale: 1.0,
     };
     usage_appears_on_schedule(options, "in-process queue").await;
 }
@@ -28,6 +29,7 @@ async fn the_local_server_drains_sqs_on_the_aws_endpoint_so_usage_shows_the_requ
         table_prefix: steller::testing::unique_prefix(),
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: Duration::from_secs(1),
+        webhook_retry_scale: 1.0,
     };
     usage_appears_on_schedule(options, "SQS ").await;
 }

@@ -55,6 +55,14 @@ fn the_document_is_openapi_3_1_and_lists_every_route() {
         ("post", "/api/admin/top-up-requests/{id}/approve"),
         ("post", "/api/admin/top-up-requests/{id}/reject"),
         ("get", "/api/usage"),
+        ("get", "/api/webhook-endpoints"),
+        ("post", "/api/webhook-endpoints"),
+        ("get", "/api/webhook-endpoints/{id}"),
+        ("delete", "/api/webhook-endpoints/{id}"),
+        ("post", "/api/webhook-endpoints/{id}/rotate-secret"),
+        ("get", "/api/events"),
+        ("get", "/api/events/{id}"),
+        ("post", "/api/events/{id}/redeliver"),
     ];
     let mut listed: Vec<(String, String)> = document["paths"]
         .as_object()

@@ -10,7 +10,7 @@ use steller::config::{Config, DrainConfig};
 use steller::schema::{EnvValue, functions};
 
 /// Every binary `sam build` builds, with the variables its crate declares.
-const DECLARED: [(&str, &[&str]); 9] = [
+const DECLARED: [(&str, &[&str]); 12] = [
     ("admin", admin::VARIABLES),
     ("analytics", analytics::VARIABLES),
     ("catalog", catalog::VARIABLES),
@@ -20,6 +20,9 @@ const DECLARED: [(&str, &[&str]); 9] = [
     ("top-ups", top_ups::VARIABLES),
     ("usage", usage::VARIABLES),
     ("wallet", wallet::VARIABLES),
+    ("webhooks", webhooks::VARIABLES),
+    ("webhook-dispatch", webhook_delivery::DISPATCH_VARIABLES),
+    ("webhook-delivery", webhook_delivery::DELIVERY_VARIABLES),
 ];
 
 #[test]
@@ -220,6 +223,7 @@ fn served_by(binary: &str) -> Option<Vec<(String, String)>> {
         "top-ups" => top_ups::routes(),
         "usage" => usage::routes(),
         "wallet" => wallet::routes(),
+        "webhooks" => webhooks::routes(),
         _ => return None,
     };
     let (_, api) = routes.split_for_parts();
@@ -254,14 +258,15 @@ fn each_functions_http_api_events_are_exactly_the_routes_its_router_serves() {
                 function.logical_id, function.binary
             ),
             None => {
-                assert_eq!(
-                    function.binary, "analytics",
+                assert!(
+                    ["analytics", "webhook-dispatch", "webhook-delivery"].contains(&function.binary.as_str()),
                     "{} is an HTTP function this test does not know",
                     function.binary
                 );
                 assert!(
                     function.http_routes.is_empty(),
-                    "the analytics function answers no HTTP: {:?}",
+                    "the {} function answers no HTTP: {:?}",
+                    function.binary,
                     function.http_routes
                 );
             }
@@ -288,4 +293,39 @@ fn every_function_outlasts_an_aws_call_and_the_margin_kept_for_answering() {
         checked += 1;
     }
     assert_eq!(checked, DECLARED.len(), "every function was checked");
+}
+
+#[test]
+fn webhook_deliveries_get_every_attempt_of_the_schedule_then_the_dead_letter_queue() {
+    use steller::webhooks::delivery::{RETRY_SCHEDULE, Schedule};
+    let template = template();
+    let resources = &template["Resources"];
+    let queue = &resources["WebhookDeliveryQueue"]["Properties"];
+    // The receive count is the attempt number: the redrive policy allows exactly the
+    // schedule's attempts, and the queue keeps a message for the whole schedule.
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(u64::from(Schedule::standard().attempts())));
+    assert_eq!(reference(&queue["RedrivePolicy"]["deadLetterTargetArn"]), None, "a GetAtt, not a Ref");
+    assert!(format!("{:?}", queue["RedrivePolicy"]["deadLetterTargetArn"]).contains("WebhookDeadLetterQueue"));
+    let schedule: u64 = RETRY_SCHEDULE.iter().map(|pause| pause.as_secs()).sum();
+    let retention = queue["MessageRetentionPeriod"].as_u64().expect("a retention");
+    assert!(retention > schedule + 3600, "{retention} s keeps a {schedule} s schedule");
+    // A batch's attempts end before its messages could be received again, and SQS can
+    // hide a message for the longest pause (12 h at most).
+    let delivery = &resources["WebhookDeliveryFunction"]["Properties"];
+    let timeout = delivery["Timeout"].as_u64().expect("a timeout");
+    let visibility = queue["VisibilityTimeout"].as_u64().expect("a visibility timeout");
+    assert!(
+        steller::webhooks::send::TIMEOUT.as_secs() < timeout && timeout < visibility,
+        "{timeout} s, {visibility} s"
+    );
+    assert!(RETRY_SCHEDULE.iter().all(|pause| pause.as_secs() <= 12 * 3600));
+    let sqs = &delivery["Events"]["Deliveries"]["Properties"];
+    assert!(format!("{:?}", sqs["FunctionResponseTypes"]).contains("ReportBatchItemFailures"));
+    // The dispatcher reads the domain table's stream, new event items only, and reports
+    // the records it failed rather than failing the batch.
+    assert!(resources["DomainTable"]["Properties"]["StreamSpecification"]["StreamViewType"].as_str().is_some());
+    let stream = &resources["WebhookDispatchFunction"]["Properties"]["Events"]["Outbox"]["Properties"];
+    assert!(format!("{:?}", stream["FunctionResponseTypes"]).contains("ReportBatchItemFailures"));
+    let filter = format!("{:?}", stream["FilterCriteria"]);
+    assert!(filter.contains("INSERT") && filter.contains("EVENT#"), "{filter}");
 }

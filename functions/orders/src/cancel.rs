@@ -7,7 +7,7 @@ use steller::domain::OrderId;
 use steller::http::openapi::{InvalidState, NotFound};
 use steller::http::{ApiError, Json, PartnerCaller, PathId};
 
-use crate::view::OrderView;
+use steller::views::OrderView;
 
 /// Cancels an order and refunds its total to the same wallet. Cancelling again is 409.
 #[utoipa::path(

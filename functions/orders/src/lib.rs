@@ -5,7 +5,6 @@
 mod cancel;
 mod place;
 mod read;
-mod view;
 
 use axum::Router;
 use steller::AppState;

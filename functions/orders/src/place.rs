@@ -10,7 +10,7 @@ use steller::http::{ApiError, FieldError, IdempotencyHeader, Json, PartnerCaller
 use steller::http::{idempotency_scope, idempotent};
 use utoipa::ToSchema;
 
-use crate::view::OrderView;
+use steller::views::OrderView;
 
 const ROUTE: &str = "POST /api/orders";
 

@@ -6,7 +6,7 @@ use steller::domain::OrderId;
 use steller::http::openapi::NotFound;
 use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId};
 
-use crate::view::OrderView;
+use steller::views::OrderView;
 
 /// The caller's orders in the key's mode, newest first.
 #[utoipa::path(

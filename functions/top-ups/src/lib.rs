@@ -4,7 +4,6 @@
 
 mod read;
 mod request;
-mod view;
 
 use axum::Router;
 use steller::AppState;
@@ -17,7 +16,7 @@ use utoipa_axum::routes;
 /// these.
 pub const VARIABLES: &[&str] = &[TABLE_VAR, SENDER_EMAIL_VAR, OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR];
 
-pub use view::TopUpView;
+pub use steller::views::TopUpView;
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {

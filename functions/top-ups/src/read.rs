@@ -6,7 +6,7 @@ use steller::domain::TopUpId;
 use steller::http::openapi::NotFound;
 use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId};
 
-use crate::view::TopUpView;
+use steller::views::TopUpView;
 
 /// The caller's top-up requests in the key's mode, newest first.
 #[utoipa::path(

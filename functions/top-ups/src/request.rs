@@ -12,7 +12,7 @@ use steller::http::{
 };
 use utoipa::ToSchema;
 
-use crate::view::TopUpView;
+use steller::views::TopUpView;
 
 const ROUTE: &str = "POST /api/wallet/top-up-requests";
 

@@ -1,40 +1,9 @@
 //! `GET /api/wallet/transactions`: the ledger of the key's wallet, newest first.
 
 use axum::extract::State;
-use serde::Serialize;
 use steller::AppState;
-use steller::domain::{LedgerEntry, LedgerKind, Money, Timestamp};
 use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller};
-use utoipa::ToSchema;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TransactionView {
-    #[schema(example = "txn_01JD2X8Q9V4K7M3N5P6R8S0T2W")]
-    id: String,
-    #[serde(rename = "type")]
-    kind: LedgerKind,
-    /// Signed: credits positive, debits negative.
-    #[schema(value_type = String, example = "-9.98")]
-    amount: Money,
-    #[schema(value_type = String, example = "990.02")]
-    balance_after: Money,
-    /// The order, top-up or partner the change belongs to.
-    reference: String,
-    created_at: Timestamp,
-}
-
-impl From<LedgerEntry> for TransactionView {
-    fn from(entry: LedgerEntry) -> Self {
-        TransactionView {
-            id: entry.id.to_string(),
-            kind: entry.kind,
-            amount: entry.amount,
-            balance_after: entry.balance_after,
-            reference: entry.reference,
-            created_at: entry.created_at,
-        }
-    }
-}
+use steller::views::TransactionView;
 
 /// Every balance change of the wallet in the key's mode, newest first. The amounts sum
 /// to the balance.

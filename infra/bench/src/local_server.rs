@@ -38,6 +38,7 @@ pub async fn measure(clients: usize, requests_per_client: usize) -> anyhow::Resu
         table_prefix: "bench-local".to_owned(),
         ops_key: None,
         analytics_interval: ANALYTICS_INTERVAL,
+        webhook_retry_scale: 1.0,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let (ready, is_ready) = oneshot::channel::<steller::Store>();

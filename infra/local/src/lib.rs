@@ -19,6 +19,10 @@ use steller::engine::{EmbeddedEngine, Storage};
 pub use steller::request_log::LogQueue;
 use steller::request_log::RequestLogTable;
 use steller::schema::{TableNames, bootstrap};
+use steller::webhooks::address::UrlPolicy;
+use steller::webhooks::delivery::{Deliverer, Schedule as WebhookSchedule};
+use steller::webhooks::in_process::{LocalWebhooks, SWEEP_EVERY};
+use steller::webhooks::send::Sender;
 use steller::{AppState, Config, Store, aws};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -38,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(top_ups::routes())
         .merge(admin::routes())
         .merge(usage::routes())
+        .merge(webhooks::routes())
 }
 
 /// The OpenAPI document of the whole API (docs/openapi.json is this, serialised).
@@ -64,6 +69,9 @@ pub struct Options {
     /// How often the analytics processor drains the request-log queue into the
     /// request-log table (`analytics::DEFAULT_INTERVAL`, 2 minutes, as in production).
     pub analytics_interval: Duration,
+    /// The webhook retry schedule's pauses are multiplied by this (1 in production; tests
+    /// shorten them with `--webhook-retry-scale 0.001`).
+    pub webhook_retry_scale: f64,
 }
 
 /// The running server's parts, for the banner.
@@ -157,7 +165,20 @@ pub async fn serve(
     let products = steller::seed::seed_products(&store).await.context("seeding the catalog")?;
 
     let usage_table = RequestLogTable::new(store.client().clone(), &request_log_table);
-    let state = AppState::new(store, config, email).with_request_log(log_queue.sink());
+    // Webhooks in process: the store's outbox tap stands in for the stream, tasks for the
+    // delivery queue. Plain http to loopback is allowed here, for receivers on this machine.
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sender: Sender::new(UrlPolicy::AllowLoopbackHttp).context("building the webhook HTTPS client")?,
+        email: email.clone(),
+        config: Arc::new(config.clone()),
+        schedule: WebhookSchedule::scaled(options.webhook_retry_scale),
+    };
+    let webhooks = LocalWebhooks::start(deliverer, SWEEP_EVERY);
+    let state = AppState::new(store, config, email)
+        .with_request_log(log_queue.sink())
+        .with_webhooks(webhooks.queue)
+        .with_webhook_urls(UrlPolicy::AllowLoopbackHttp);
     // The portal's pages first; every other path is the API's, with its own layers.
     let app = portal::site(state.clone())
         .fallback_service(steller::http::app(routes(), state.clone()))

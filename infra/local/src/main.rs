@@ -30,6 +30,10 @@ struct Args {
     /// queue into the request-log table that /api/usage reads (production: 2 minutes).
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     analytics_interval: u64,
+    /// Multiplies every pause of the webhook retry schedule (5 s, 5 min, … 10 h) by this
+    /// factor: 0.001 retries after 5 ms, …, 36 s, to watch retries and dead letters quickly.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    webhook_retry_scale: f64,
     /// Registers this exact key as an ops key at start-up (stl_ops_…, 40+ characters).
     #[arg(long, env = "STELLER_OPS_KEY", hide_env_values = true, hide = true)]
     ops_key: Option<String>,
@@ -46,6 +50,7 @@ fn banner(running: &Running) {
     println!("Email               {}", running.email);
     println!("Request log         {}", running.request_log);
     println!("Analytics           {}", running.analytics);
+    println!("Webhooks            delivered in process (docs/webhooks.md)");
     println!("Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\");
     println!("                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'");
     println!("Press Ctrl-C to stop.");
@@ -65,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
         table_prefix: args.table_prefix,
         ops_key: args.ops_key,
         analytics_interval: Duration::from_secs(args.analytics_interval),
+        webhook_retry_scale: args.webhook_retry_scale,
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     steller_local::serve(options, listener, banner, steller_local::stop_signal()).await?;

@@ -91,6 +91,14 @@ prefixed_id!(
     /// A request to top up a wallet.
     TopUpId, "tur", "top-up request"
 );
+prefixed_id!(
+    /// A webhook endpoint a partner registered.
+    EndpointId, "we", "webhook endpoint"
+);
+prefixed_id!(
+    /// A webhook event: one committed change, delivered under this id to every endpoint.
+    EventId, "evt", "event"
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,11 +11,12 @@ mod session;
 mod text;
 mod time;
 mod top_up;
+mod webhook;
 
 pub use account::{Applicant, KeyRequest, KeySummary, NewKey, OpsKeySummary, Partner, Principal, SignUp, Wallet};
 pub use api_key::{ApiKey, KeyHash, KeyRole};
 pub use catalog::Product;
-pub use ids::{KeyId, OrderId, PartnerId, ProductId, TopUpId, TransactionId};
+pub use ids::{EndpointId, EventId, KeyId, OrderId, PartnerId, ProductId, TopUpId, TransactionId};
 pub use mode::{Mode, UnknownMode};
 pub use money::{Money, MoneyError};
 pub use order::{
@@ -24,11 +25,15 @@ pub use order::{
 };
 pub use session::{Audience, CODE_MINUTES, CODE_TRIES, SESSION_HOURS, Session, SessionId, SessionOwner, SignInCode};
 pub use text::{
-    ClientReference, CompanyName, ContactName, Email, KeyName, OperatorName, PaymentReference, RejectionReason,
-    TextError, TopUpNote,
+    ClientReference, CompanyName, ContactName, Email, EndpointDescription, KeyName, OperatorName, PaymentReference,
+    RejectionReason, TextError, TopUpNote,
 };
 pub use time::{Timestamp, TimestampError};
 pub use top_up::{
     Decider, RequestTopUp, TopUpAmount, TopUpAmountError, TopUpDetails, TopUpRequest, TopUpStatus, UnknownDecider,
     UnknownStatus, UnsupportedCurrency, parse_currency,
+};
+pub use webhook::{
+    DeliveryAttempt, Endpoint, EndpointStatus, Event, EventRecord, EventType, MAX_ATTEMPTS_KEPT, NewEndpoint,
+    SECRET_OVERLAP_HOURS, SecretError, UnknownEventType, WebhookSecret,
 };

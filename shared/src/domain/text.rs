@@ -126,6 +126,11 @@ text_value!(
     OperatorName, max = 64, Visible::Only
 );
 
+text_value!(
+    /// A partner's note on a webhook endpoint ("order sync, production").
+    EndpointDescription, max = 200
+);
+
 impl KeyName {
     /// The name of the key signup creates.
     pub fn first_key() -> Self {

@@ -70,6 +70,12 @@ impl Timestamp {
         self.0
     }
 
+    /// The time `seconds` later (earlier when negative); the same time if that leaves the
+    /// years a timestamp can hold.
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Self::from_datetime(self.0 + time::Duration::seconds(seconds)).unwrap_or(self)
+    }
+
     /// Seconds since the Unix epoch (DynamoDB's TTL attributes count in these).
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()

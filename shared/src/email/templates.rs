@@ -155,5 +155,26 @@ pub fn ops_new_top_up(from: &str, ops_to: &str, request: &TopUpNotice, company_n
         .into_email(from, ops_to)
 }
 
+/// To the partner, when an endpoint that failed every delivery for days is disabled.
+pub fn webhook_endpoint_disabled(from: &str, to: &str, endpoint_id: &str, url: &str, mode: Mode, since: &str) -> Email {
+    let rows = [
+        ("Endpoint", Some(endpoint_id)),
+        ("URL", Some(url)),
+        ("Mode", Some(mode.as_str())),
+        ("Failing since", Some(since)),
+    ];
+    Draft::new("A webhook endpoint was disabled")
+        .paragraph("Hello,")
+        .paragraph(
+            "Every delivery to one of your webhook endpoints has failed for five days, so Steller has \
+             stopped sending it events. GET /api/events lists what it missed, with each attempt's \
+             answer; once the endpoint answers 2xx again, create it anew (POST /api/webhook-endpoints) \
+             and redeliver the events you need (POST /api/events/{id}/redeliver).",
+        )
+        .details(&rows)
+        .paragraph("The Steller team")
+        .into_email(from, to)
+}
+
 #[cfg(test)]
 mod tests;

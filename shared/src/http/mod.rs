@@ -48,6 +48,12 @@ pub struct AppState {
     /// Where usage is read from: the configured request-log table on the store's client;
     /// `None` (no `STELLER_REQUEST_LOG_TABLE`) makes `GET /api/usage` answer 503.
     pub request_log_table: Option<RequestLogTable>,
+    /// Where redelivered webhook events are queued: SQS on AWS (`STELLER_WEBHOOK_QUEUE_URL`),
+    /// the in-process dispatcher locally; `None` makes a redelivery answer 503.
+    pub webhooks: Option<Arc<dyn crate::webhooks::dispatch::DeliveryQueue>>,
+    /// The URL rules webhook endpoints are held to: public HTTPS only on AWS; plain HTTP
+    /// to loopback too when running locally.
+    pub webhook_urls: crate::webhooks::address::UrlPolicy,
 }
 
 impl AppState {
@@ -56,7 +62,25 @@ impl AppState {
     pub fn new(store: Store, config: Config, email: Arc<dyn EmailSender>) -> Self {
         let request_log_table =
             config.request_log_table.as_ref().map(|name| RequestLogTable::new(store.client().clone(), name));
-        AppState { store, config: Arc::new(config), email, request_log: Arc::new(NoLog), request_log_table }
+        AppState {
+            store,
+            config: Arc::new(config),
+            email,
+            request_log: Arc::new(NoLog),
+            request_log_table,
+            webhooks: None,
+            webhook_urls: crate::webhooks::address::UrlPolicy::PublicOnly,
+        }
+    }
+
+    /// The same state, queueing redelivered webhook events to `queue`.
+    pub fn with_webhooks(self, queue: Arc<dyn crate::webhooks::dispatch::DeliveryQueue>) -> Self {
+        AppState { webhooks: Some(queue), ..self }
+    }
+
+    /// The same state, holding webhook endpoints to `policy`.
+    pub fn with_webhook_urls(self, policy: crate::webhooks::address::UrlPolicy) -> Self {
+        AppState { webhook_urls: policy, ..self }
     }
 
     /// The emails a request sends, each after its response.
@@ -84,8 +108,14 @@ impl AppState {
             Some(url) => Arc::new(SqsQueue::new(crate::aws::sqs(&aws), url)),
             None => Arc::new(NoLog),
         };
-        AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config, email)
-            .with_request_log(request_log)
+        let webhooks = config.webhook_queue_url.as_ref().map(|url| {
+            let queue: Arc<dyn crate::webhooks::dispatch::DeliveryQueue> =
+                Arc::new(crate::webhooks::dispatch::SqsDeliveryQueue::new(crate::aws::sqs(&aws), url));
+            queue
+        });
+        let state = AppState::new(Store::new(crate::aws::dynamodb(&aws), &config.table), config, email)
+            .with_request_log(request_log);
+        AppState { webhooks, ..state }
     }
 }
 

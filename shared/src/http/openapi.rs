@@ -41,7 +41,8 @@ pub fn document(routes: utoipa_axum::router::OpenApiRouter<crate::AppState>) -> 
         .title("Steller API")
         .version("1")
         .description(Some(
-            "Partner API: sign up, API keys, sandbox and live wallets, orders, top-ups and usage. \
+            "Partner API: sign up, API keys, sandbox and live wallets, orders, top-ups, usage and webhooks, \
+             signed per Standard Webhooks. \
              Errors are application/problem+json with a stable `code`.",
         ))
         .build();

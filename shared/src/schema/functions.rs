@@ -166,7 +166,7 @@ Resources:
     #[test]
     fn every_deployed_function_runs_a_binary() {
         let functions = functions().expect("template.yaml's functions");
-        assert_eq!(functions.len(), 9, "{functions:?}");
+        assert_eq!(functions.len(), 12, "{functions:?}");
         assert!(function_running("orders").is_ok_and(|f| f.logical_id == "OrdersFunction"));
         assert!(function_running("nope").is_err());
     }

@@ -273,7 +273,17 @@ mod tests {
     fn the_template_declares_the_request_log_queue_redriving_to_its_dead_letter_queue() {
         let queues = queues().expect("template.yaml parses");
         let ids: Vec<&str> = queues.iter().map(|q| q.logical_id.as_str()).collect();
-        assert_eq!(ids, ["RequestLogDeadLetterQueue", "RequestLogQueue"], "the dead-letter queue comes first");
+        assert_eq!(
+            ids,
+            [
+                "RequestLogDeadLetterQueue",
+                "RequestLogQueue",
+                "WebhookDeadLetterQueue",
+                "WebhookDeliveryQueue",
+                "WebhookDispatchDeadLetterQueue"
+            ],
+            "each dead-letter queue comes before the queue redriving to it"
+        );
         let queue = &queues[1];
         assert_eq!(
             queue.redrive,
@@ -314,8 +324,13 @@ mod tests {
             let statements = properties["Policies"][0]["Statement"].as_sequence().cloned().unwrap_or_default();
             let may_send = statements.iter().any(|statement| {
                 let actions = statement["Action"].as_sequence().cloned().unwrap_or_default();
+                // One resource, or a list of them (the request-log queue and another).
+                let resources = match &statement["Resource"] {
+                    Value::Sequence(resources) => resources.clone(),
+                    resource => vec![resource.clone()],
+                };
                 actions.iter().any(|action| action == "sqs:SendMessage")
-                    && arn_of(&statement["Resource"]).as_deref() == Some(REQUEST_LOG_QUEUE)
+                    && resources.iter().any(|resource| arn_of(resource).as_deref() == Some(REQUEST_LOG_QUEUE))
             });
             assert!(may_send, "{id:?} serves HTTP, so its request-log layer needs sqs:SendMessage on the queue");
             checked += 1;

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{
-    Audience, Email, IdempotencyKey, KeyId, Mode, OrderId, PartnerId, ProductId, Timestamp, TopUpId, TopUpStatus,
-    TransactionId,
+    Audience, Email, EndpointId, EventId, IdempotencyKey, KeyId, Mode, OrderId, PartnerId, ProductId, Timestamp,
+    TopUpId, TopUpStatus, TransactionId,
 };
 
 /// The key attributes of both tables (template.yaml).
@@ -149,6 +149,38 @@ pub(crate) fn top_up_pointer(id: &TopUpId) -> Key {
     Key::new(format!("TOPUP#{id}"), "TOPUP")
 }
 
+/// a partner's webhook endpoints in one mode: `PARTNER#<ptn_id>` / `WEBHOOK#<mode>#…`
+pub(crate) fn webhook_endpoints(partner: &PartnerId, mode: Mode) -> Prefix {
+    Prefix::new(partner_pk(partner), format!("WEBHOOK#{mode}#"))
+}
+
+/// webhook endpoint: `PARTNER#<ptn_id>` / `WEBHOOK#<mode>#<we_id>`
+pub(crate) fn webhook_endpoint(partner: &PartnerId, mode: Mode, id: &EndpointId) -> Key {
+    webhook_endpoints(partner, mode).with(id)
+}
+
+/// a partner's webhook events in one mode: `PARTNER#<ptn_id>` / `EVENT#<mode>#…`
+pub(crate) fn events(partner: &PartnerId, mode: Mode) -> Prefix {
+    Prefix::new(partner_pk(partner), format!("{EVENT}{mode}#"))
+}
+
+/// webhook event, written in the transaction of the change it reports (the outbox):
+/// `PARTNER#<ptn_id>` / `EVENT#<mode>#<evt_id>`
+pub(crate) fn event(partner: &PartnerId, mode: Mode, id: &EventId) -> Key {
+    events(partner, mode).with(id)
+}
+
+/// The partner, mode and id of the event whose key is `pk`/`sk` (as a DynamoDB stream
+/// record names it), or `None` for any other item.
+pub(crate) fn event_of(pk: &str, sk: &str) -> Option<(PartnerId, Mode, EventId)> {
+    let partner = pk.strip_prefix("PARTNER#")?.parse().ok()?;
+    let (mode, id) = sk.strip_prefix(EVENT)?.split_once('#')?;
+    Some((partner, mode.parse().ok()?, id.parse().ok()?))
+}
+
+/// The prefix of every event's sort key: what the local outbox sweep looks for.
+pub(crate) const EVENT: &str = "EVENT#";
+
 /// The `by_status` index of live top-up requests (template.yaml): its name and its key
 /// attributes.
 pub(crate) const BY_STATUS: Index = Index { name: "by_status", pk: "gsi1pk", sk: "gsi1sk" };
@@ -276,6 +308,18 @@ mod tests {
         let inside = route_day(&partner, Mode::Live, "2026-11-23", "~", "~").sk;
         let next_day = route_day(&partner, Mode::Live, "2026-11-24", "!", "!").sk;
         assert!(low.as_str() <= "2026-11-22#!" && inside < high && high < next_day, "{low} {inside} {high}");
+    }
+
+    #[test]
+    fn an_event_is_found_again_from_its_key() {
+        let partner = PartnerId::generate();
+        let id = EventId::generate();
+        let key = event(&partner, Mode::Live, &id);
+        assert_eq!(key.sk, format!("EVENT#live#{id}"));
+        assert_eq!(event_of(&key.pk, &key.sk), Some((partner, Mode::Live, id)));
+        let order = order(&partner, Mode::Live, &OrderId::generate());
+        assert_eq!(event_of(&order.pk, &order.sk), None);
+        assert_eq!(webhook_endpoint(&partner, Mode::Sandbox, &EndpointId::generate()).pk, key.pk);
     }
 
     fn order_key_text(partner: &PartnerId, id: &OrderId) -> String {

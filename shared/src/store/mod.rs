@@ -22,6 +22,7 @@ pub(crate) mod retry;
 mod sessions;
 mod top_ups;
 pub(crate) mod transaction;
+mod webhooks;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -33,6 +34,7 @@ pub use idempotency::{Completion, IdempotencyScope, PriorUse, Render, StoredResp
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use retry::RetryPolicy;
 pub use sessions::Redeemed;
+pub use webhooks::MAX_ENDPOINTS;
 
 use self::layout::Key;
 use self::transaction::{Cancelled, Transaction};
@@ -106,7 +108,14 @@ pub struct Store {
     catalog: std::sync::Arc<catalog::CatalogCache>,
     /// Shared by every clone: the balances this instance last saw.
     known_wallets: std::sync::Arc<known_wallets::KnownWallets>,
+    /// Shared by every clone: where the events of each committed transaction are handed
+    /// in process (the local server's dispatcher). Unset on Lambda, where DynamoDB
+    /// Streams carry them.
+    outbox_tap: std::sync::Arc<std::sync::OnceLock<OutboxTap>>,
 }
+
+/// The events of committed transactions, as an in-process dispatcher receives them.
+pub type OutboxTap = tokio::sync::mpsc::UnboundedSender<crate::domain::Event>;
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -116,7 +125,14 @@ impl Store {
             retry: RetryPolicy::default(),
             catalog: Default::default(),
             known_wallets: Default::default(),
+            outbox_tap: Default::default(),
         }
+    }
+
+    /// Hands the events of every transaction this store (and each of its clones) commits
+    /// to `tap`, once committed. Only the first tap set counts.
+    pub fn tap_outbox(&self, tap: OutboxTap) {
+        let _ = self.outbox_tap.set(tap);
     }
 
     /// One item by key, strongly consistent, so a read never misses a write that was
@@ -204,7 +220,15 @@ impl Store {
         self.retry
             .run(|| self.client.transact_write_items().set_transact_items(Some(items.clone())).send())
             .await
-            .map(|_| ())
-            .map_err(|failure| failure.into_store_error(|reasons| on_cancelled(&Cancelled::new(&transaction, reasons))))
+            .map_err(|failure| {
+                failure.into_store_error(|reasons| on_cancelled(&Cancelled::new(&transaction, reasons)))
+            })?;
+        if let Some(tap) = self.outbox_tap.get() {
+            for event in transaction.events() {
+                // A closed tap is a dispatcher shut down: its sweep finds the event later.
+                let _ = tap.send(event.clone());
+            }
+        }
+        Ok(())
     }
 }

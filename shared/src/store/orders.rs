@@ -8,8 +8,12 @@ use super::idempotency::Completion;
 use super::item::{Item, item, read};
 use super::ledger::push_balance_change;
 use super::movement::{Attempt, beyond_limit};
+use super::webhooks::push_event_of;
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
-use crate::domain::{LedgerKind, Mode, Order, OrderId, OrderStatus, PartnerId, PlaceOrder, Quantity, Timestamp};
+use crate::domain::{
+    EventType, LedgerKind, Mode, Order, OrderId, OrderStatus, PartnerId, PlaceOrder, Quantity, Timestamp,
+};
+use crate::views::{OrderView, TransactionView};
 
 fn order_item(partner: &PartnerId, order: &Order) -> Item {
     item(&layout::order(partner, order.mode, &order.id))
@@ -73,6 +77,7 @@ impl Store {
             let mut transaction = self.transaction("place-order");
             let paid = push_balance_change(&mut transaction, partner, &wallet, &debit)?;
             transaction.put_new(order_item(partner, &order))?;
+            push_event_of(&mut transaction, partner, mode, EventType::OrderCreated, at, &OrderView::from(&order))?;
             let claim = completion.map(|completion| completion.push(&mut transaction, &order)).transpose()?;
             Ok(Attempt { transaction, wallet: paid, raced: vec![], claim, outcome: order })
         })
@@ -124,6 +129,9 @@ impl Store {
             // A lost race on either means the order or the wallet changed (cancelled in
             // parallel, or another movement): read both again; the order's state decides.
             let outcome = Order { status: OrderStatus::Cancelled, cancelled_at: Some(at), ..order };
+            push_event_of(&mut transaction, partner, mode, EventType::OrderCancelled, at, &OrderView::from(&outcome))?;
+            let credit = TransactionView::from(refund);
+            push_event_of(&mut transaction, partner, mode, EventType::WalletCredited, at, &credit)?;
             Ok(Attempt { transaction, wallet: refunded, raced: vec![still_completed], claim: None, outcome })
         })
         .await

@@ -25,7 +25,7 @@ pub enum Redeemed {
 }
 
 fn later(at: Timestamp, seconds: i64) -> Timestamp {
-    Timestamp::from_datetime(at.datetime() + time::Duration::seconds(seconds)).unwrap_or(at)
+    at.plus_seconds(seconds)
 }
 
 fn session_item(id: &SessionId, session: &Session) -> Item {

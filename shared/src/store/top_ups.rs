@@ -12,10 +12,13 @@ use super::ledger::push_balance_change;
 use super::movement::{Attempt, beyond_limit};
 use super::page::Listing;
 use super::transaction::{Slot, Transaction};
+use super::webhooks::push_event_of;
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{
-    Decider, LedgerKind, Mode, PartnerId, RejectionReason, RequestTopUp, Timestamp, TopUpId, TopUpRequest, TopUpStatus,
+    Decider, EventType, LedgerKind, Mode, PartnerId, RejectionReason, RequestTopUp, Timestamp, TopUpId, TopUpRequest,
+    TopUpStatus,
 };
+use crate::views::{TopUpView, TransactionView};
 
 fn top_up_item(request: &TopUpRequest) -> Item {
     let mut builder = item(&layout::top_up(&request.partner_id, request.mode, &request.id))
@@ -75,9 +78,16 @@ impl Store {
     ) -> Result<TopUpRequest, StoreError> {
         let request = command.request();
         let (partner, mode) = (&request.partner_id, request.mode);
+        // A sandbox request is requested and approved at once: both events, in its one
+        // transaction (with `wallet.credited`).
         let record = |transaction: &mut Transaction| -> Result<Option<Slot>, StoreError> {
             transaction.put_new(top_up_item(&request))?;
             transaction.put_new(pointer_item(&request))?;
+            let (view, at) = (TopUpView::from(&request), request.created_at);
+            push_event_of(transaction, partner, mode, EventType::TopUpRequested, at, &view)?;
+            if request.status == TopUpStatus::Approved {
+                push_event_of(transaction, partner, mode, EventType::TopUpApproved, at, &view)?;
+            }
             completion.as_ref().map(|completion| completion.push(transaction, &request)).transpose()
         };
         if request.status != TopUpStatus::Approved {
@@ -112,6 +122,8 @@ impl Store {
                     .map_err(beyond_limit(partner, mode))?;
                 let mut transaction = self.transaction("sandbox top-up");
                 let credited = push_balance_change(&mut transaction, partner, &wallet, &credit)?;
+                let (at, credit) = (credit.created_at, TransactionView::from(credit));
+                push_event_of(&mut transaction, partner, mode, EventType::WalletCredited, at, &credit)?;
                 let claim = record(&mut transaction)?;
                 Ok(Attempt { transaction, wallet: credited, raced: vec![], claim, outcome: request.clone() })
             };
@@ -182,6 +194,9 @@ impl Store {
                 .entry(LedgerKind::TopUpCredit, request.amount, request.id, at)
                 .map_err(beyond_limit(&partner, mode))?;
             let credited = push_balance_change(&mut transaction, &partner, &wallet, &credit)?;
+            push_event_of(&mut transaction, &partner, mode, EventType::TopUpApproved, at, &TopUpView::from(&approved))?;
+            let credit = TransactionView::from(credit);
+            push_event_of(&mut transaction, &partner, mode, EventType::WalletCredited, at, &credit)?;
             // Decided in parallel, or the wallet moved: read both again; the request's
             // status decides.
             Ok(Attempt { transaction, wallet: credited, raced: vec![still_pending], claim: None, outcome: approved })
@@ -200,8 +215,11 @@ impl Store {
     ) -> Result<TopUpRequest, StoreError> {
         let request = pending(self.top_up_by_id(id).await?)?;
         let mut transaction = self.transaction("rejection");
+        let at = Timestamp::now();
         let (rejected, still_pending) =
-            decide(&mut transaction, &request, TopUpStatus::Rejected, by, Timestamp::now(), Some(reason))?;
+            decide(&mut transaction, &request, TopUpStatus::Rejected, by, at, Some(reason))?;
+        let (partner, mode) = (&rejected.partner_id, rejected.mode);
+        push_event_of(&mut transaction, partner, mode, EventType::TopUpRejected, at, &TopUpView::from(&rejected))?;
         let written = self
             .transact(transaction, |cancelled| {
                 if cancelled.failed(still_pending) { StoreError::Contended } else { cancelled.unexpected() }

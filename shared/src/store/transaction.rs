@@ -20,11 +20,13 @@ pub(crate) struct Transaction {
     what: &'static str,
     table: String,
     items: Vec<TransactWriteItem>,
+    /// The webhook events among the items, for the in-process outbox tap.
+    events: Vec<crate::domain::Event>,
 }
 
 impl Transaction {
     pub(crate) fn new(what: &'static str, table: &str) -> Self {
-        Transaction { what, table: table.to_owned(), items: Vec::new() }
+        Transaction { what, table: table.to_owned(), items: Vec::new(), events: Vec::new() }
     }
 
     /// Puts `item`, which must not exist yet (its id is fresh, or it claims something once).
@@ -82,10 +84,31 @@ impl Transaction {
         Ok(self.push(TransactWriteItem::builder().delete(delete).build()))
     }
 
+    /// Deletes the item at `key`, on condition that it exists: a failure means there was none.
+    pub(crate) fn delete_existing(&mut self, key: &Key) -> Result<Slot, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(StoreError::dynamo)?;
+        Ok(self.push(TransactWriteItem::builder().delete(delete).build()))
+    }
+
     /// Adds an item built elsewhere (an idempotency claim's completion).
     pub(crate) fn push(&mut self, item: TransactWriteItem) -> Slot {
         self.items.push(item);
         Slot(self.items.len() - 1)
+    }
+
+    /// Notes that the last item pushed is `event`'s outbox item.
+    pub(crate) fn carries(&mut self, event: crate::domain::Event) {
+        self.events.push(event);
+    }
+
+    /// The events this transaction writes.
+    pub(crate) fn events(&self) -> &[crate::domain::Event] {
+        &self.events
     }
 
     pub(crate) fn items(&self) -> &[TransactWriteItem] {

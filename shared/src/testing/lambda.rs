@@ -125,6 +125,7 @@ impl LambdaProcess {
             ("DomainTable", config.table.clone()),
             ("RequestLogTable", config.request_log_table.unwrap_or_default()),
             ("RequestLogQueue", String::new()),
+            ("WebhookDeliveryQueue", String::new()),
         ]);
         Self::deployed(path, &db.endpoint, &resources).await
     }

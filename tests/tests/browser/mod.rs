@@ -370,6 +370,7 @@ impl LocalServer {
             table_prefix: "steller-local".into(),
             ops_key: Some(OPS_KEY.into()),
             analytics_interval: ANALYTICS_INTERVAL,
+            webhook_retry_scale: 1.0,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready, is_ready) = oneshot::channel::<(Option<Outbox>, Store)>();

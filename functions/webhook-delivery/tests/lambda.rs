@@ -1,0 +1,153 @@
+//! The dispatch and delivery binaries as real Lambdas, under the Runtime API emulator,
+//! with the environment template.yaml gives them: a DynamoDB stream record of a new event
+//! becomes one delivery message per endpoint; a delivery message becomes one attempt,
+//! recorded on its event, reported back when it failed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use steller::domain::{EventType, Mode, NewEndpoint, PartnerId, RequestTopUp, TopUpAmount};
+use steller::testing::TestDatabase;
+use steller::testing::lambda::LambdaProcess;
+
+/// A partner with an endpoint at `url` for `top_up.approved`, and the events of one
+/// sandbox top-up (`top_up.requested`, `top_up.approved`, `wallet.credited`).
+async fn a_partner_with_events(db: &TestDatabase, url: &str) -> (PartnerId, steller::domain::Endpoint) {
+    let email = steller::testing::unique_email("hooked");
+    let partner = steller::testing::sign_up(&db.store, "Hooked Ltd", &email, steller::domain::Money::dollars(10)).await;
+    let id = partner.partner.id;
+    let new = NewEndpoint {
+        partner_id: id,
+        mode: Mode::Sandbox,
+        url: url.to_owned(),
+        events: vec![EventType::TopUpApproved],
+        description: None,
+    };
+    let endpoint = db.store.create_endpoint(&new).await.expect("the endpoint is stored");
+    let top_up = RequestTopUp {
+        partner_id: id,
+        mode: Mode::Sandbox,
+        amount: TopUpAmount::parse(Some("25.00")).expect("an amount"),
+        payment_reference: None,
+        note: None,
+    };
+    db.store.request_top_up(&top_up, None).await.expect("credited");
+    (id, endpoint)
+}
+
+/// A stream record as Lambda's DynamoDB event source sends it (keys only, as the table's
+/// stream is configured).
+fn stream_record(name: &str, pk: &str, sk: &str, sequence: &str) -> Value {
+    json!({
+        "eventID": format!("id-{sequence}"),
+        "eventName": name,
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "SequenceNumber": sequence, "StreamViewType": "KEYS_ONLY"},
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_event_in_the_stream_becomes_one_delivery_per_endpoint_that_wants_it() {
+    let db = TestDatabase::aws_emulator().await;
+    let sqs = steller::aws::sqs(&steller::aws::for_endpoint(&db.endpoint).await);
+    let name = format!("{}-deliveries", steller::testing::unique_prefix());
+    let queue = sqs.create_queue().queue_name(&name).send().await.expect("a queue").queue_url.expect("a url");
+    let (partner, endpoint) = a_partner_with_events(&db, "https://8.8.8.8/hooks").await;
+    let events = db.store.list_events(&partner, Mode::Sandbox, &Default::default()).await.expect("events");
+    assert_eq!(events.items.len(), 3);
+    let pk = format!("PARTNER#{partner}");
+    let records: Vec<Value> = events
+        .items
+        .iter()
+        .enumerate()
+        .map(|(n, record)| stream_record("INSERT", &pk, &format!("EVENT#sandbox#{}", record.event.id), &n.to_string()))
+        .chain([stream_record("MODIFY", &pk, "WALLET#sandbox", "9")])
+        .collect();
+    let resources =
+        HashMap::from([("DomainTable", db.store.table().to_owned()), ("WebhookDeliveryQueue", queue.clone())]);
+    let lambda = LambdaProcess::deployed(env!("CARGO_BIN_EXE_webhook-dispatch"), &db.endpoint, &resources).await;
+
+    let answer = lambda.invoke(json!({ "Records": records })).await.response();
+
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let received = sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.expect("received");
+    let bodies: Vec<Value> =
+        received.messages().iter().map(|m| serde_json::from_str(m.body().unwrap_or_default()).expect("JSON")).collect();
+    let approved = events.items.iter().find(|r| r.event.kind == EventType::TopUpApproved).expect("approved");
+    assert_eq!(
+        bodies,
+        [json!({"partner_id": partner, "mode": "sandbox", "event_id": approved.event.id, "endpoint_id": endpoint.id})],
+        "one delivery: the one endpoint wants only top_up.approved"
+    );
+    let after = db.store.list_events(&partner, Mode::Sandbox, &Default::default()).await.expect("events");
+    assert!(after.items.iter().all(|record| record.dispatched), "every event is marked dispatched");
+
+    // The stream gives a batch again: nothing is queued twice.
+    let again = lambda.invoke(json!({ "Records": records })).await.response();
+    assert_eq!(again, json!({"batchItemFailures": []}));
+    let received = sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.expect("received");
+    assert!(received.messages().is_empty(), "{:?}", received.messages());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_aws_a_delivery_to_an_address_on_this_machine_is_refused_recorded_and_given_back() {
+    let db = TestDatabase::embedded().await;
+    let hits = Arc::new(Mutex::new(0));
+    let counted = hits.clone();
+    let receiver = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move || {
+            let counted = counted.clone();
+            async move {
+                *counted.lock().expect("not poisoned") += 1;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    // Written straight to the store: the API would have refused this URL on AWS.
+    let (partner, endpoint) = a_partner_with_events(&db, &url).await;
+    let events = db.store.list_events(&partner, Mode::Sandbox, &Default::default()).await.expect("events");
+    let approved = events.items.iter().find(|r| r.event.kind == EventType::TopUpApproved).expect("approved");
+    let delivery =
+        json!({"partner_id": partner, "mode": "sandbox", "event_id": approved.event.id, "endpoint_id": endpoint.id});
+    let message = |id: &str, body: String| {
+        json!({
+            "messageId": id,
+            "receiptHandle": format!("handle-{id}"),
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "eventSource": "aws:sqs",
+        })
+    };
+    let gone = json!({"partner_id": partner, "mode": "sandbox", "event_id": approved.event.id, "endpoint_id": steller::domain::EndpointId::generate()});
+    let batch = json!({"Records": [
+        message("refused", delivery.to_string()),
+        message("malformed", "{not json".to_owned()),
+        message("deleted-endpoint", gone.to_string()),
+    ]});
+    let resources =
+        HashMap::from([("DomainTable", db.store.table().to_owned()), ("WebhookDeliveryQueue", String::new())]);
+    let lambda = LambdaProcess::deployed(env!("CARGO_BIN_EXE_webhook-delivery"), &db.endpoint, &resources).await;
+
+    let answer = lambda.invoke(batch).await.response();
+
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "refused"}, {"itemIdentifier": "malformed"}]}),
+        "the refused attempt comes back for its retry, the malformed message goes on to the dead-letter queue, and \
+         a delivery to a deleted endpoint ends"
+    );
+    assert_eq!(*hits.lock().expect("not poisoned"), 0, "no request reached this machine");
+    let record = db.store.event(&partner, Mode::Sandbox, &approved.event.id).await.expect("the event");
+    let [attempt] = &record.attempts[..] else { panic!("one attempt: {:?}", record.attempts) };
+    assert_eq!(attempt.status, None);
+    let error = attempt.error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("refused: url must use https"), "{error}");
+    let failing = db.store.endpoint(&partner, Mode::Sandbox, &endpoint.id).await.expect("the endpoint");
+    assert!(failing.failing_since.is_some(), "the endpoint is noted as failing");
+}
