@@ -320,3 +320,68 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
     browser.quit().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_adds_an_endpoint_sees_its_secret_once_rotates_it_and_deletes_it() {
+    let server = LocalServer::start().await;
+    let browser = Browser::start("a_partner_adds_an_endpoint_sees_its_secret_once_rotates_it_and_deletes_it").await;
+    let email = "hooks@acme.example";
+    sign_up_by_keyboard(&browser, &server, email).await;
+    sign_in(&browser, &server, email).await;
+    let form = "form[action='/dashboard/sandbox/webhooks'] button[type=submit]";
+
+    // 1. The webhooks page, from the dashboard's navigation.
+    browser.click("a[href='/dashboard/sandbox/webhooks']").await;
+    assert_eq!(browser.heading().await, "Sandbox webhooks");
+    assert!(browser.text("main").await.contains("No sandbox endpoints yet"), "{}", browser.text("main").await);
+    review(&browser, "webhooks").await;
+
+    // 2. No event ticked: the form again, the error with the boxes.
+    browser.fill("#url", "http://127.0.0.1:9/steller-hooks").await;
+    browser.click(form).await;
+    assert!(browser.text("#events-error").await.contains("choose at least one event type"));
+    assert_eq!(
+        browser.find("#url").await.value().await.expect("the URL field").as_deref(),
+        Some("http://127.0.0.1:9/steller-hooks")
+    );
+    review(&browser, "webhooks-invalid").await;
+
+    // 3. A loopback receiver, as the local server allows: its secret is shown once.
+    browser.find("input[name=events][value='order.created']").await.click().await.expect("ticking a box");
+    browser.fill("#description", "local receiver").await;
+    browser.click(form).await;
+    let secret = browser.find("#new-secret").await.value().await.expect("the secret field").expect("a secret");
+    assert!(secret.starts_with("whsec_"), "a signing secret: {secret}");
+    assert!(browser.text(".secret").await.contains("shown only now"), "{}", browser.text(".secret").await);
+    let row = browser.text("tbody tr").await;
+    for shown in ["http://127.0.0.1:9/steller-hooks", "order.created", "enabled", "local receiver"] {
+        assert!(row.contains(shown), "the endpoint's row shows {shown}: {row}");
+    }
+    review(&browser, "webhooks-created").await;
+
+    // 4. Rotating shows a new secret once; the old one signs for a day more.
+    browser.click("form[action$='/rotate'] button").await;
+    let rotated = browser.find("#new-secret").await.value().await.expect("the secret field").expect("a secret");
+    assert!(rotated.starts_with("whsec_") && rotated != secret, "a new secret");
+    assert!(browser.text(".secret").await.contains("for 24 hours"), "{}", browser.text(".secret").await);
+    review(&browser, "webhooks-rotated").await;
+    browser.goto(&format!("{}/dashboard/sandbox/webhooks", server.base)).await;
+    assert!(browser.driver().find(By::Css("#new-secret")).await.is_err(), "no secret once the page is reloaded");
+    assert!(!browser.text("body").await.contains(&rotated), "the secret is never shown again");
+
+    // The page reads at phone width without scrolling sideways.
+    browser.phone().await;
+    assert!(browser.overflow().await <= 0, "the webhooks page scrolls sideways at phone width");
+    browser.screenshot("phone-webhooks").await;
+    browser.desktop().await;
+
+    // 5. Deleting it: back to the page, which says so.
+    browser.click("form[action$='/delete'] button").await;
+    assert_eq!(browser.path().await, "/dashboard/sandbox/webhooks?done=deleted");
+    assert!(browser.text("[role=status]").await.contains("The endpoint was deleted"));
+    assert!(browser.text("main").await.contains("No sandbox endpoints yet"), "{}", browser.text("main").await);
+    review(&browser, "webhooks-deleted").await;
+
+    browser.quit().await;
+    server.stop().await;
+}

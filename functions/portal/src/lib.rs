@@ -1,6 +1,6 @@
 //! The portal function: the pages a partner's developer uses in a browser (sign up, sign
-//! in with an emailed code, the dashboard of a wallet, its orders, keys, top-ups and
-//! usage) and the ops console (top-up decisions). Server-rendered HTML from `maud`
+//! in with an emailed code, the dashboard of a wallet, its orders, keys, top-ups, usage
+//! and webhooks) and the ops console (top-up decisions). Server-rendered HTML from `maud`
 //! templates compiled into the binary; the core flows work without JavaScript.
 //!
 //! Every route is in `ROUTES`, which template.yaml routes here one by one (a test holds
@@ -18,6 +18,7 @@ mod signin;
 mod signup;
 mod top_ups;
 mod usage;
+mod webhooks;
 
 use axum::Router;
 use axum::http::Method;
@@ -25,13 +26,22 @@ use axum::routing::{MethodRouter, get, post};
 use steller::AppState;
 use steller::config::{
     OPS_EMAIL_VAR, REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, TABLE_VAR,
+    WEBHOOK_QUEUE_URL_VAR,
 };
 
 /// The variables this function reads: its table; the sandbox credit (sign-up); the sender
 /// of the codes and emails and the ops address (the console's sign-in); the request-log
-/// table (usage charts) and queue. template.yaml gives it exactly these.
-pub const VARIABLES: &[&str] =
-    &[TABLE_VAR, SANDBOX_CREDIT_VAR, SENDER_EMAIL_VAR, OPS_EMAIL_VAR, REQUEST_LOG_TABLE_VAR, REQUEST_LOG_QUEUE_URL_VAR];
+/// table (usage charts) and queue; the webhook delivery queue (redelivering an event).
+/// template.yaml gives it exactly these.
+pub const VARIABLES: &[&str] = &[
+    TABLE_VAR,
+    SANDBOX_CREDIT_VAR,
+    SENDER_EMAIL_VAR,
+    OPS_EMAIL_VAR,
+    REQUEST_LOG_TABLE_VAR,
+    REQUEST_LOG_QUEUE_URL_VAR,
+    WEBHOOK_QUEUE_URL_VAR,
+];
 
 /// One page route: its method, its path as API Gateway and axum both write it, and the
 /// handler.
@@ -57,6 +67,11 @@ fn table() -> Vec<Route> {
         (Method::GET, "/dashboard/{mode}/top-ups", get(top_ups::list)),
         (Method::POST, "/dashboard/{mode}/top-ups", post(top_ups::create)),
         (Method::GET, "/dashboard/{mode}/usage", get(usage::show)),
+        (Method::GET, "/dashboard/{mode}/webhooks", get(webhooks::list)),
+        (Method::POST, "/dashboard/{mode}/webhooks", post(webhooks::create)),
+        (Method::POST, "/dashboard/{mode}/webhooks/{id}/rotate", post(webhooks::rotate)),
+        (Method::POST, "/dashboard/{mode}/webhooks/{id}/delete", post(webhooks::delete)),
+        (Method::POST, "/dashboard/{mode}/events/{id}/redeliver", post(webhooks::redeliver)),
         (Method::GET, "/ops", get(ops::pending)),
         (Method::GET, "/ops/decided", get(ops::decided)),
         (Method::GET, "/ops/signin", get(ops::sign_in_page)),

@@ -9,6 +9,7 @@ async fn the_portal_lambda_answers_api_gateway_http_events() {
         Probe::get("/signin", Caller::Nobody, 200),
         // No session: to the sign-in page.
         Probe::get("/dashboard/sandbox", Caller::Nobody, 303),
+        Probe::get("/dashboard/sandbox/webhooks", Caller::Nobody, 303),
         Probe::get("/assets/portal.css", Caller::Nobody, 200),
         Probe::get("/no/such/page", Caller::Nobody, 404),
     ];
