@@ -15,6 +15,8 @@ use crate::stats::median;
 
 /// A queue URL on the discard port, where nothing listens.
 const UNANSWERED_QUEUE: &str = "http://127.0.0.1:9/000000000000/bench-request-log";
+/// The same, for the webhook delivery queue.
+const UNANSWERED_WEBHOOK_QUEUE: &str = "http://127.0.0.1:9/000000000000/bench-webhook-deliveries";
 
 /// The baseline's binary name.
 pub const HELLO: &str = "hello";
@@ -76,6 +78,9 @@ pub fn subjects(endpoint: &str) -> anyhow::Result<Vec<Subject>> {
             function
                 .environment_with(|id| match id {
                     "RequestLogQueue" => Some(queue.to_owned()),
+                    // The webhook dispatcher refuses to start without its queue; like
+                    // analytics it makes no call before its first event.
+                    "WebhookDeliveryQueue" => Some(UNANSWERED_WEBHOOK_QUEUE.to_owned()),
                     id => resources.get(id).map(|value| (*value).to_owned()),
                 })
                 .map_err(anyhow::Error::msg)?,
@@ -119,4 +124,23 @@ fn unrouted_request() -> Value {
         },
         "isBase64Encoded": false
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every function of the template gets an environment the bench can resolve: a new
+    /// function referring to a resource the bench does not know fails here, not in
+    /// `make bench`.
+    #[test]
+    fn every_template_function_is_a_subject_beside_the_baseline() {
+        let subjects = subjects("http://127.0.0.1:9").expect("every reference resolves");
+        let functions = steller::schema::functions().expect("template.yaml's functions");
+        assert_eq!(subjects.len(), functions.len() + 1);
+        assert_eq!(subjects[0].binary, HELLO);
+        for function in functions {
+            assert!(subjects.iter().any(|subject| subject.binary == function.binary), "{}", function.binary);
+        }
+    }
 }
