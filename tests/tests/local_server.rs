@@ -335,3 +335,50 @@ async fn a_live_top_up_is_requested_approved_and_credited_with_aws_endpoint() {
     assert!(subjects.iter().any(|s| s.starts_with("New top-up request: 1500.00 USD")), "{subjects:?}");
     server.stop().await;
 }
+
+/// The local server delivers webhooks itself, as the Lambdas do on AWS: an order's event
+/// reaches a receiver on this machine over plain http without waiting for the 30 s sweep,
+/// and `webhook_retry_scale` (`--webhook-retry-scale`) shortens the retry schedule (the
+/// first pause, 5 s, becomes 5 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_server_delivers_webhooks_and_retries_on_a_shortened_schedule() {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let server = Server::start(Options { webhook_retry_scale: 0.001, ..in_memory(None) }).await;
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().expect("not poisoned");
+                seen.push(headers.get("webhook-id").and_then(|id| id.to_str().ok()).unwrap_or_default().to_owned());
+                // The first delivery fails.
+                if seen.len() == 1 { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let signup: Value = server.sign_up("hooks@acme.example").await.json().await.expect("JSON");
+    let key = signup["api_key"].as_str().expect("a key");
+    let body = json!({"url": url, "events": ["order.created"]});
+    server.call(reqwest::Method::POST, "/api/webhook-endpoints", key, Some(body)).await;
+    let product = steller::seed::products().expect("the seed").into_iter().find(|p| p.active).expect("a product");
+    let order = json!({"product_id": product.id.to_string(), "quantity": 1});
+
+    let started = Instant::now();
+    server.call(reqwest::Method::POST, "/api/orders", key, Some(order)).await;
+    while received.lock().expect("not poisoned").len() < 2 {
+        // Far below the sweep's 30 s and the unscaled 5 s first pause: the mechanism, not a timing.
+        assert!(started.elapsed() < Duration::from_secs(4), "deliveries: {:?}", received.lock().expect("not poisoned"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let ids = received.lock().expect("not poisoned").clone();
+    assert!(ids[0].starts_with("evt_") && ids[0] == ids[1], "the retry carries the same webhook-id: {ids:?}");
+    server.stop().await;
+}
