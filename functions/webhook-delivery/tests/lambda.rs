@@ -151,3 +151,52 @@ async fn on_aws_a_delivery_to_an_address_on_this_machine_is_refused_recorded_and
     let failing = db.store.endpoint(&partner, Mode::Sandbox, &endpoint.id).await.expect("the endpoint");
     assert!(failing.failing_since.is_some(), "the endpoint is noted as failing");
 }
+
+/// On the AWS emulator's SQS: a failed attempt hides its message for the schedule's next
+/// pause (5 s after the first), so it comes back then, counted as the second attempt.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_attempt_brings_its_message_back_after_the_next_pause() {
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+
+    let db = TestDatabase::aws_emulator().await;
+    let sqs = steller::aws::sqs(&steller::aws::for_endpoint(&db.endpoint).await);
+    let name = format!("{}-deliveries", steller::testing::unique_prefix());
+    let queue = sqs.create_queue().queue_name(&name).send().await.expect("a queue").queue_url.expect("a url");
+    // An address on this machine: refused on AWS, so the attempt fails without a receiver.
+    let (partner, endpoint) = a_partner_with_events(&db, "http://127.0.0.1:9/hooks").await;
+    let events = db.store.list_events(&partner, Mode::Sandbox, &Default::default()).await.expect("events");
+    let approved = events.items.iter().find(|r| r.event.kind == EventType::TopUpApproved).expect("approved");
+    let delivery =
+        json!({"partner_id": partner, "mode": "sandbox", "event_id": approved.event.id, "endpoint_id": endpoint.id});
+    sqs.send_message().queue_url(&queue).message_body(delivery.to_string()).send().await.expect("queued");
+    let receive = || {
+        sqs.receive_message()
+            .queue_url(&queue)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .max_number_of_messages(1)
+            .send()
+    };
+    let first = receive().await.expect("received").messages.unwrap_or_default();
+    let [message] = &first[..] else { panic!("one message: {first:?}") };
+    let record = json!({
+        "messageId": message.message_id(),
+        "receiptHandle": message.receipt_handle(),
+        "body": message.body(),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "eventSource": "aws:sqs",
+    });
+    let resources =
+        HashMap::from([("DomainTable", db.store.table().to_owned()), ("WebhookDeliveryQueue", queue.clone())]);
+    let lambda = LambdaProcess::deployed(env!("CARGO_BIN_EXE_webhook-delivery"), &db.endpoint, &resources).await;
+
+    let answer = lambda.invoke(json!({ "Records": [record] })).await.response();
+
+    assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": message.message_id()}]}));
+    assert!(receive().await.expect("received").messages.unwrap_or_default().is_empty(), "hidden for the pause");
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+    let again = receive().await.expect("received").messages.unwrap_or_default();
+    let [back] = &again[..] else { panic!("the message is back after 5 s: {again:?}") };
+    assert_eq!(back.message_id(), message.message_id());
+    let count = back.attributes().and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount)).cloned();
+    assert_eq!(count.as_deref(), Some("2"), "the second attempt");
+}
