@@ -234,11 +234,14 @@ async fn an_order_that_lost_a_race_starts_again_from_the_wallet_its_cancellation
         PlaceOrder::new(partner_id, Mode::Sandbox, cheapest, quantity, None).expect("an order of an active product");
     let round = || join_all((0..8).map(|_| store.place_order(&command, None)));
 
-    // The first round's 8 orders all start before any answer: each reads the wallet once.
+    // The first round's 8 orders read the wallet at most once each, however many races
+    // they lose: an order that starts after another committed (a loaded machine) reads
+    // nothing, starting from the balance the store remembers.
     for placing in round().await {
         placing.expect("the wallet pays for every order");
     }
-    assert_eq!(proxy.calls("GetItem"), 8, "each order of the first round read the wallet once");
+    let reads = proxy.calls("GetItem");
+    assert!((1..=8).contains(&reads), "each order of the first round read the wallet at most once: {reads} reads");
     // More rounds until some order lost a race (the first almost always has one).
     let mut placed = 8;
     for _round in 0..10 {
