@@ -44,6 +44,28 @@ pub enum DispatchError {
 /// Queues a delivery of `event` to every enabled endpoint of its partner and mode that
 /// subscribed to its type, then marks it dispatched. Returns how many were queued.
 pub async fn dispatch(store: &Store, queue: &dyn DeliveryQueue, event: &Event) -> Result<usize, DispatchError> {
+    let queued = queue_deliveries(store, queue, event).await?;
+    store.mark_dispatched(event, Timestamp::now()).await?;
+    tracing::info!(event_id = %event.id, kind = %event.kind, endpoints = queued, "event dispatched");
+    Ok(queued)
+}
+
+/// Sends one of the partner's events again to every endpoint that wants it now, each with
+/// a retry schedule of its own. `NotFound` for another partner's or mode's event. The
+/// event was dispatched when it was committed: it is not marked again.
+pub async fn redeliver(
+    store: &Store,
+    queue: &dyn DeliveryQueue,
+    partner: &PartnerId,
+    mode: Mode,
+    id: &EventId,
+) -> Result<usize, DispatchError> {
+    let record = store.event(partner, mode, id).await?;
+    queue_deliveries(store, queue, &record.event).await
+}
+
+/// One delivery of `event` queued for each enabled endpoint that takes its type.
+async fn queue_deliveries(store: &Store, queue: &dyn DeliveryQueue, event: &Event) -> Result<usize, DispatchError> {
     let endpoints = store.endpoints(&event.partner_id, event.mode).await?;
     let deliveries: Vec<Delivery> = endpoints
         .iter()
@@ -58,22 +80,7 @@ pub async fn dispatch(store: &Store, queue: &dyn DeliveryQueue, event: &Event) -
     if !deliveries.is_empty() {
         queue.enqueue(&deliveries).await.map_err(DispatchError::Queue)?;
     }
-    store.mark_dispatched(event, Timestamp::now()).await?;
-    tracing::info!(event_id = %event.id, kind = %event.kind, endpoints = deliveries.len(), "event dispatched");
     Ok(deliveries.len())
-}
-
-/// Sends one of the partner's events again to every endpoint that wants it now, each with
-/// a retry schedule of its own. `NotFound` for another partner's or mode's event.
-pub async fn redeliver(
-    store: &Store,
-    queue: &dyn DeliveryQueue,
-    partner: &PartnerId,
-    mode: Mode,
-    id: &EventId,
-) -> Result<usize, DispatchError> {
-    let record = store.event(partner, mode, id).await?;
-    dispatch(store, queue, &record.event).await
 }
 
 /// The SQS queue deliveries go through on AWS. Its messages' receive count is the attempt

@@ -82,19 +82,21 @@ impl LocalWebhooks {
         tokio::spawn(async move {
             let mut sweep = tokio::time::interval(sweep_every);
             loop {
-                tokio::select! {
-                    Some(event) = committed.recv() => {
+                // A failed dispatch leaves the event unmarked: the next sweep finds it again.
+                let dispatch_logged = |event: Event| {
+                    let (store, dispatcher) = (store.clone(), dispatcher.clone());
+                    async move {
                         if let Err(error) = dispatch(&store, dispatcher.as_ref(), &event).await {
-                            // The sweep finds it again.
                             tracing::error!(%error, event_id = %event.id, "an event could not be dispatched");
                         }
                     }
+                };
+                tokio::select! {
+                    Some(event) = committed.recv() => dispatch_logged(event).await,
                     _ = sweep.tick() => match store.undispatched_events().await {
                         Ok(found) => {
                             for record in found {
-                                if let Err(error) = dispatch(&store, dispatcher.as_ref(), &record.event).await {
-                                    tracing::error!(%error, event_id = %record.event.id, "an event could not be dispatched");
-                                }
+                                dispatch_logged(record.event).await;
                             }
                         }
                         Err(error) => tracing::error!(%error, "the outbox sweep could not read the table"),
