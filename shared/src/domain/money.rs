@@ -13,8 +13,10 @@ const LIMIT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0); // 1
 /// Why a text is not an amount of money.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("must be a decimal number as a string, such as \"12.50\"")]
+    #[error("must be a decimal number as a string of digits, such as \"12.50\"")]
     NotANumber,
+    #[error("must not start with a redundant zero (\"10.00\", not \"010.00\")")]
+    LeadingZero,
     #[error("must have at most 2 decimal places")]
     TooPrecise,
     #[error("must not be negative")]
@@ -31,19 +33,16 @@ pub struct Money(Decimal);
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
 
-    /// Parses a non-negative amount from its decimal text (`"1000"`, `"12.50"`).
+    /// Parses a non-negative amount a partner sent, in canonical form only: digits, then
+    /// optionally `.` and one or two digits (`^\d+(\.\d{1,2})?$`), with no redundant
+    /// leading zero (`"0.50"` but not `"00.5"` or `"010.00"`). Anything a lenient parser
+    /// would guess at (`" 10"`, `"1e1"`, `"10."`, `"+5"`, `"10.000"`) is refused, so one
+    /// amount has one spelling and what a partner sent is exactly what is kept.
     pub fn parse(raw: &str) -> Result<Self, MoneyError> {
-        let raw = raw.trim();
-        let valid_chars = !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-');
-        let value: Decimal = if valid_chars {
-            raw.parse().map_err(|_| MoneyError::NotANumber)?
-        } else {
-            return Err(MoneyError::NotANumber);
-        };
-        if value.is_sign_negative() && !value.is_zero() {
-            return Err(MoneyError::Negative);
+        match raw.strip_prefix('-') {
+            Some(magnitude) if canonical(magnitude).is_ok() => Err(MoneyError::Negative),
+            _ => Self::from_decimal(canonical(raw)?),
         }
-        Self::from_decimal(value)
     }
 
     /// Builds an amount (possibly negative, as in a debit) from an exact decimal.
@@ -120,12 +119,40 @@ impl fmt::Display for Money {
     }
 }
 
+/// Reads money back as `Display` writes it: the canonical form, negative for a debit.
 impl TryFrom<String> for Money {
     type Error = MoneyError;
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        let value: Decimal = raw.trim().parse().map_err(|_| MoneyError::NotANumber)?;
-        Self::from_decimal(value)
+        match raw.strip_prefix('-') {
+            Some(magnitude) => Self::from_decimal(-canonical(magnitude)?),
+            None => Self::from_decimal(canonical(&raw)?),
+        }
     }
+}
+
+/// The value of an unsigned amount in canonical form (see `Money::parse`). Only ASCII
+/// digits count: `char::is_numeric` would take `"١٠"`, which Decimal cannot read.
+fn canonical(raw: &str) -> Result<Decimal, MoneyError> {
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    let (whole, fraction) = match raw.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (raw, None),
+    };
+    if !digits(whole) || !fraction.is_none_or(digits) {
+        return Err(MoneyError::NotANumber);
+    }
+    if whole.len() > 1 && whole.starts_with('0') {
+        return Err(MoneyError::LeadingZero);
+    }
+    if fraction.is_some_and(|fraction| fraction.len() > 2) {
+        return Err(MoneyError::TooPrecise);
+    }
+    // More whole digits than the limit has can only be too large, and would overflow a
+    // Decimal long before that showed.
+    if whole.len() > 12 {
+        return Err(MoneyError::TooLarge);
+    }
+    raw.parse().map_err(|_| MoneyError::NotANumber)
 }
 
 impl From<Money> for String {
@@ -143,19 +170,56 @@ mod tests {
         assert_eq!(Money::parse("1000").map(|m| m.to_string()), Ok("1000.00".into()));
         assert_eq!(Money::parse("12.5").map(|m| m.to_string()), Ok("12.50".into()));
         assert_eq!(Money::parse("0.01").map(|m| m.to_string()), Ok("0.01".into()));
-        assert_eq!(Money::parse("12.500").map(|m| m.to_string()), Ok("12.50".into()));
     }
 
     #[test]
-    fn malformed_or_out_of_range_amounts_are_refused() {
-        assert_eq!(Money::parse("12.345"), Err(MoneyError::TooPrecise));
-        assert_eq!(Money::parse("-1.00"), Err(MoneyError::Negative));
-        assert_eq!(Money::parse("abc"), Err(MoneyError::NotANumber));
-        assert_eq!(Money::parse(""), Err(MoneyError::NotANumber));
-        assert_eq!(Money::parse("1e3"), Err(MoneyError::NotANumber));
-        assert_eq!(Money::parse("NaN"), Err(MoneyError::NotANumber));
-        assert_eq!(Money::parse("1000000000000"), Err(MoneyError::TooLarge));
-        assert!(Money::parse("999999999999.99").is_ok());
+    fn canonical_amounts_are_accepted() {
+        for (raw, shown) in [
+            ("0", "0.00"),
+            ("0.5", "0.50"),
+            ("0.50", "0.50"),
+            ("10", "10.00"),
+            ("10.0", "10.00"),
+            ("10.05", "10.05"),
+            ("100000", "100000.00"),
+            ("999999999999.99", "999999999999.99"),
+        ] {
+            assert_eq!(Money::parse(raw).map(|m| m.to_string()), Ok(shown.into()), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn amounts_not_in_canonical_form_are_refused() {
+        for (raw, why) in [
+            ("10.000", MoneyError::TooPrecise),
+            ("12.345", MoneyError::TooPrecise),
+            ("12.500", MoneyError::TooPrecise),
+            ("010.00", MoneyError::LeadingZero),
+            ("00.5", MoneyError::LeadingZero),
+            ("00", MoneyError::LeadingZero),
+            ("-1", MoneyError::Negative),
+            ("-1.00", MoneyError::Negative),
+            ("1000000000000", MoneyError::TooLarge),
+            ("99999999999999999999999999999999999999", MoneyError::TooLarge),
+            ("", MoneyError::NotANumber),
+            (" 10", MoneyError::NotANumber),
+            ("10 ", MoneyError::NotANumber),
+            ("1e1", MoneyError::NotANumber),
+            ("10.", MoneyError::NotANumber),
+            (".5", MoneyError::NotANumber),
+            ("+5", MoneyError::NotANumber),
+            ("--1", MoneyError::NotANumber),
+            ("-", MoneyError::NotANumber),
+            ("1_0", MoneyError::NotANumber),
+            ("1,000.00", MoneyError::NotANumber),
+            ("1.2.3", MoneyError::NotANumber),
+            ("\u{661}\u{660}", MoneyError::NotANumber),   // Arabic-Indic "10"
+            ("\u{ff11}\u{ff10}", MoneyError::NotANumber), // full-width "10"
+            ("abc", MoneyError::NotANumber),
+            ("NaN", MoneyError::NotANumber),
+        ] {
+            assert_eq!(Money::parse(raw), Err(why), "{raw:?}");
+        }
     }
 
     #[test]
@@ -193,5 +257,6 @@ mod tests {
         let back: Money = serde_json::from_str("\"-7.25\"").expect("parses");
         assert_eq!(back.to_string(), "-7.25");
         assert!(serde_json::from_str::<Money>("7.25").is_err(), "a JSON number is not money");
+        assert!(serde_json::from_str::<Money>("\" 7.25\"").is_err(), "only the form money is written in");
     }
 }

@@ -12,7 +12,7 @@ pub struct TopUpAmount(Money);
 pub enum TopUpAmountError {
     #[error("is required")]
     Missing,
-    #[error("must be a decimal string with at most 2 decimal places, such as \"250.00\"")]
+    #[error("must be a decimal string such as \"250.00\": digits, no leading zero, at most 2 decimal places")]
     NotAnAmount,
     #[error("must be from 10.00 to 100000.00")]
     OutOfRange,
@@ -208,6 +208,7 @@ mod tests {
         assert_eq!(TopUpAmount::parse(Some("100000.01")), Err(TopUpAmountError::OutOfRange));
         assert_eq!(TopUpAmount::parse(Some("12.345")), Err(TopUpAmountError::NotAnAmount));
         assert_eq!(TopUpAmount::parse(Some("-50")), Err(TopUpAmountError::NotAnAmount));
+        assert_eq!(TopUpAmount::parse(Some("010.00")), Err(TopUpAmountError::NotAnAmount));
         assert_eq!(TopUpAmount::parse(None), Err(TopUpAmountError::Missing));
     }
 
