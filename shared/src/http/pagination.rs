@@ -1,5 +1,6 @@
 //! `?limit=` and `?cursor=` on list routes, and the `{items, next_cursor}` body they answer.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,10 @@ pub struct ListParams {
 }
 
 /// A parsed page request: 422 for a bad `limit`, 400 for a cursor that was tampered with.
+///
+/// Every list route takes this, so it also holds the rule for all of a list route's query
+/// parameters, its filters (`?status=`) included: one given with no value is a 422 naming
+/// it. An empty filter left out silently would answer a list the caller did not ask for.
 #[derive(Debug, Clone)]
 pub struct ListQuery(pub PageRequest);
 
@@ -27,15 +32,25 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(params) = Query::<ListParams>::from_request_parts(parts, state).await.map_err(|rejection| {
+        let malformed = |rejection: QueryRejection| {
             ApiError::Malformed(format!("the query string is malformed: {}", rejection.body_text()))
-        })?;
+        };
+        let Query(given) = Query::<Vec<(String, String)>>::from_request_parts(parts, state).await.map_err(malformed)?;
+        let empty: Vec<FieldError> = given
+            .iter()
+            .filter(|(_, value)| value.is_empty())
+            .map(|(name, _)| FieldError::new(name.as_str(), "must not be empty; leave the parameter out instead"))
+            .collect();
+        if !empty.is_empty() {
+            return Err(ApiError::validation(empty));
+        }
+        let Query(params) = Query::<ListParams>::from_request_parts(parts, state).await.map_err(malformed)?;
         let limit = match params.limit.as_deref() {
             None => Limit::DEFAULT,
             Some(raw) => Limit::parse(raw).map_err(|error| ApiError::validation([FieldError::new("limit", error)]))?,
         };
         let after = match params.cursor.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(raw) => Some(Cursor::decode(raw).map_err(|error| ApiError::Malformed(error.to_string()))?),
         };
         Ok(ListQuery(PageRequest { limit, after }))
