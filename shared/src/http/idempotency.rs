@@ -21,7 +21,7 @@ use crate::telemetry::{chain, current_request_id};
 pub const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 pub const REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// The optional `Idempotency-Key` header; a malformed one is a 400.
+/// The optional `Idempotency-Key` header; a malformed one, or more than one, is a 400.
 #[derive(Debug, Clone)]
 pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
 
@@ -29,7 +29,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY_HEADER) else { return Ok(IdempotencyHeader(None)) };
+        let mut values = parts.headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+        let Some(value) = values.next() else { return Ok(IdempotencyHeader(None)) };
+        // Picking one of two keys would make a retry's fate depend on which one a proxy
+        // kept; the caller must say which request this is.
+        if values.next().is_some() {
+            return Err(ApiError::Malformed("send one Idempotency-Key header, not several".into()));
+        }
         let key = value.to_str().ok().and_then(|raw| IdempotencyKey::parse(raw).ok()).ok_or_else(|| {
             ApiError::Malformed("the Idempotency-Key header must be 1-255 printable ASCII characters".into())
         })?;
