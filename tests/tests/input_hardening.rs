@@ -1,0 +1,132 @@
+//! Input a fuzzer sent from outside (issue 14): amounts not in canonical form, empty query
+//! parameters on list routes, and two `Idempotency-Key` headers are each a clear problem,
+//! on both engines, and a refused request changes nothing.
+
+use http::StatusCode;
+use serde_json::json;
+use steller::testing::{TestApp, TestResponse};
+use support::{balance, ops_key};
+
+mod support;
+
+on_both_engines!(
+    an_amount_not_in_canonical_form_is_refused_naming_the_field_and_records_nothing,
+    canonical_amounts_are_accepted_and_answered_with_two_decimals,
+    an_empty_query_parameter_on_a_list_route_is_refused_naming_it,
+    a_limit_and_a_valid_cursor_still_page_through_a_list,
+    two_idempotency_keys_in_one_request_are_refused_and_record_nothing,
+);
+
+async fn request_top_up(app: &TestApp, key: &str, amount: &str) -> TestResponse {
+    app.post("/api/wallet/top-up-requests", Some(key), json!({"amount": amount, "currency": "USD"})).await
+}
+
+async fn top_up_count(app: &TestApp, key: &str) -> Option<usize> {
+    app.get("/api/wallet/top-up-requests?limit=100", key).await.body["items"].as_array().map(Vec::len)
+}
+
+async fn an_amount_not_in_canonical_form_is_refused_naming_the_field_and_records_nothing(app: TestApp) {
+    let partner = app.new_partner().await;
+
+    for amount in [
+        "10.000",
+        " 10",
+        "10 ",
+        "010.00",
+        "00.5",
+        "1e1",
+        "10.",
+        ".5",
+        "+50",
+        "-10",
+        "",
+        "1_000",
+        "1,000.00",
+        "\u{661}\u{660}", // Arabic-Indic digits for "10"
+        "50.00\n",
+    ] {
+        let response = request_top_up(&app, &partner.key, amount).await;
+
+        response.assert_problem(422, "validation_failed");
+        assert_eq!(response.error_fields(), ["amount"], "amount {amount:?}: {}", response.body);
+    }
+    assert_eq!(top_up_count(&app, &partner.key).await, Some(0), "no request was recorded");
+    assert_eq!(balance(&app, &partner.key).await, "1000.00", "the sandbox wallet was not credited");
+}
+
+async fn canonical_amounts_are_accepted_and_answered_with_two_decimals(app: TestApp) {
+    let partner = app.new_partner().await;
+
+    for (amount, answered) in [("10", "10.00"), ("10.5", "10.50"), ("10.50", "10.50"), ("100000", "100000.00")] {
+        let response = request_top_up(&app, &partner.key, amount).await;
+
+        assert_eq!(response.status, StatusCode::CREATED, "amount {amount:?}: {}", response.body);
+        assert_eq!(response.body["amount"], answered);
+    }
+    assert_eq!(balance(&app, &partner.key).await, "101031.00");
+}
+
+async fn an_empty_query_parameter_on_a_list_route_is_refused_naming_it(app: TestApp) {
+    let partner = app.new_partner().await;
+    let ops = ops_key(&app).await;
+    let cases = [
+        ("/api/orders?status=", &partner.key, vec!["status"]),
+        ("/api/wallet/top-up-requests?status=", &partner.key, vec!["status"]),
+        ("/api/events?status=", &partner.key, vec!["status"]),
+        ("/api/admin/top-up-requests?status=", &ops, vec!["status"]),
+        ("/api/admin/top-up-requests?status", &ops, vec!["status"]),
+        ("/api/orders?cursor=", &partner.key, vec!["cursor"]),
+        ("/api/wallet/transactions?limit=", &partner.key, vec!["limit"]),
+        ("/api/products?limit=&cursor=", &partner.key, vec!["limit", "cursor"]),
+    ];
+
+    for (path, key, fields) in cases {
+        let response = app.get(path, key).await;
+
+        response.assert_problem(422, "validation_failed");
+        assert_eq!(response.error_fields(), fields, "{path}: {}", response.body);
+    }
+    assert_eq!(app.get("/api/admin/top-up-requests?status=pending", &ops).await.status, StatusCode::OK);
+}
+
+async fn a_limit_and_a_valid_cursor_still_page_through_a_list(app: TestApp) {
+    let partner = app.new_partner().await;
+    for amount in ["10.00", "20.00", "30.00"] {
+        assert_eq!(request_top_up(&app, &partner.key, amount).await.status, StatusCode::CREATED);
+    }
+
+    let first = app.get("/api/wallet/top-up-requests?limit=1", &partner.key).await;
+    let cursor = first.body["next_cursor"].as_str().expect("a next page");
+    let rest = app.get(&format!("/api/wallet/top-up-requests?limit=10&cursor={cursor}"), &partner.key).await;
+
+    assert_eq!(rest.status, StatusCode::OK, "{}", rest.body);
+    let amounts: Vec<_> =
+        rest.body["items"].as_array().expect("items").iter().map(|item| item["amount"].clone()).collect();
+    assert_eq!(amounts, [json!("20.00"), json!("10.00")]);
+    assert!(rest.body["next_cursor"].is_null());
+}
+
+async fn two_idempotency_keys_in_one_request_are_refused_and_record_nothing(app: TestApp) {
+    let partner = app.new_partner().await;
+    let send = |keys: &[&str]| {
+        let mut request = http::Request::builder()
+            .method(http::Method::POST)
+            .uri("/api/wallet/top-up-requests")
+            .header("authorization", format!("Bearer {}", partner.key))
+            .header("content-type", "application/json");
+        for key in keys {
+            request = request.header("idempotency-key", *key);
+        }
+        let body = axum::body::Body::from(json!({"amount": "40.00", "currency": "USD"}).to_string());
+        app.send(request.body(body).expect("a request"))
+    };
+
+    send(&["topup-1", "topup-2"]).await.assert_problem(400, "malformed_request");
+    send(&["topup-1", "topup-1"]).await.assert_problem(400, "malformed_request");
+    assert_eq!(top_up_count(&app, &partner.key).await, Some(0), "no request was recorded");
+    assert_eq!(balance(&app, &partner.key).await, "1000.00");
+
+    let once = send(&["topup-1"]).await;
+    assert_eq!(once.status, StatusCode::CREATED, "one key is as before: {}", once.body);
+    assert!(once.headers.get("idempotent-replayed").is_none(), "the refused requests did not use the key");
+}
