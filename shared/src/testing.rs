@@ -383,8 +383,22 @@ impl TestApp {
     }
 
     /// A new partner with a unique email and a sandbox key, created through the store's
-    /// signup command (the same write `POST /api/public/signup` makes).
+    /// signup command (the same write `POST /api/public/signup` makes), whose keys may
+    /// make the most requests per second ops can allow (`RequestsPerSecond::MAX`), so a
+    /// test about something else (100 parallel orders, a polling loop) never meets the
+    /// rate limit. The rate-limit tests use `new_partner_at_default_limits`.
     pub async fn new_partner(&self) -> TestPartner {
+        let partner = self.new_partner_at_default_limits().await;
+        let id: crate::domain::PartnerId = partner.id.parse().expect("a partner id");
+        let most = crate::domain::RequestsPerSecond::new(u64::from(crate::domain::RequestsPerSecond::MAX)).ok();
+        for mode in [crate::domain::Mode::Sandbox, crate::domain::Mode::Live] {
+            self.state.store.set_rate_limit(&id, mode, most).await.expect("the test partner's quota is raised");
+        }
+        partner
+    }
+
+    /// A new partner as `new_partner` makes one, with the default quotas of a signup.
+    pub async fn new_partner_at_default_limits(&self) -> TestPartner {
         let email = unique_email("dev");
         let signup = sign_up(&self.state.store, "Acme Test", &email, self.state.config.sandbox_credit).await;
         TestPartner { id: signup.partner.id.to_string(), email, key: signup.first_key.key.expose().to_owned() }

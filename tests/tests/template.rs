@@ -210,6 +210,37 @@ fn no_function_policy_grants_a_wildcard_action_or_resource() {
     }
 }
 
+/// Requests with a key are admitted by an UpdateItem on the key's lookup item, which
+/// also counts them against the key's rate limit (`Store::admit`): a function serving a
+/// keyed route without that permission would answer every request 500 on AWS, though
+/// every engine here allows it.
+#[test]
+fn every_function_serving_keyed_routes_may_update_the_key_lookups() {
+    let template = template();
+    let mut checked = 0;
+    for function in functions().expect("template.yaml's functions") {
+        let keyed =
+            function.http_routes.iter().any(|(_, path)| path.starts_with("/api/") && !path.starts_with("/api/public/"));
+        if !keyed {
+            continue;
+        }
+        checked += 1;
+        let policies = &template["Resources"][function.logical_id.as_str()]["Properties"]["Policies"];
+        let statements = policies[0]["Statement"].as_sequence().expect("one inline policy of statements");
+        let grants = statements.iter().any(|statement| {
+            let on_domain_table = format!("{:?}", statement["Resource"]).contains("DomainTable.Arn");
+            let updates = statement["Action"]
+                .as_sequence()
+                .is_some_and(|actions| actions.iter().any(|action| action.as_str() == Some("dynamodb:UpdateItem")));
+            let leading = format!("{:?}", statement["Condition"]);
+            let only_other_items = statement["Condition"].is_mapping() && !leading.contains("APIKEY#");
+            on_domain_table && updates && !only_other_items
+        });
+        assert!(grants, "{} serves keyed routes but may not UpdateItem the key lookups", function.logical_id);
+    }
+    assert!(checked >= 7, "the functions with keyed routes were found ({checked})");
+}
+
 /// The routes each HTTP function's router serves, from its crate: the `routes!` that
 /// build an API router also document it, so the OpenAPI paths are the served routes; the
 /// portal's pages come from the one table its router is built from.

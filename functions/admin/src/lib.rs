@@ -1,9 +1,10 @@
 //! The admin function, for ops keys only: the live top-up requests by status, and the
 //! decisions on them (`approve` credits the live wallet exactly once; `reject` moves
-//! nothing), each recording the deciding ops key.
+//! nothing), each recording the deciding ops key; and partners' rate-limit overrides.
 
 mod decide;
 mod list;
+mod rate_limits;
 mod view;
 
 use axum::Router;
@@ -22,6 +23,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list::list_top_up_requests))
         .routes(routes!(decide::approve))
         .routes(routes!(decide::reject))
+        .routes(routes!(rate_limits::get_rate_limits))
+        .routes(routes!(rate_limits::set_rate_limit, rate_limits::clear_rate_limit))
 }
 
 /// The service Lambda runs.

@@ -10,6 +10,7 @@ use steller::schema::{SchemaError, TableNames, bootstrap, bootstrap_queues, tabl
 
 mod keys;
 mod products;
+mod rate_limits;
 mod sender;
 mod target;
 mod top_ups;
@@ -76,6 +77,9 @@ enum Command {
     /// Adds or changes catalog products.
     #[command(subcommand)]
     Products(ProductsCommand),
+    /// Shows, sets or clears a partner's rate limits (requests per second per key).
+    #[command(subcommand)]
+    RateLimits(rate_limits::RateLimitsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +169,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Command::OpsKeys(command) => keys::ops_keys(command).await?,
         Command::PartnerKeys(command) => keys::partner_keys(command).await?,
+        Command::RateLimits(command) => rate_limits::rate_limits(command).await?,
         Command::TopUps(TopUpsCommand::List { status, target }) => {
             let status: TopUpStatus = status.parse().map_err(|error| anyhow::anyhow!("--status {error}"))?;
             let requests = top_ups::list(&target.store().await?, status).await?;

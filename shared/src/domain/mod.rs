@@ -7,6 +7,7 @@ mod ids;
 mod mode;
 mod money;
 mod order;
+mod rate_limit;
 mod session;
 mod text;
 mod time;
@@ -22,6 +23,10 @@ pub use money::{Money, MoneyError};
 pub use order::{
     BadIdempotencyKey, IdempotencyKey, LedgerEntry, LedgerKind, Order, OrderRefused, OrderRequest, OrderStatus,
     PlaceOrder, Quantity, QuantityError,
+};
+pub use rate_limit::{
+    BadQuota, ModeQuota, POLICY as RATE_LIMIT_POLICY, QuotaSource, QuotaUse, RateLimits, RequestsPerSecond,
+    WINDOW_SECONDS,
 };
 pub use session::{Audience, CODE_MINUTES, CODE_TRIES, SESSION_HOURS, Session, SessionId, SessionOwner, SignInCode};
 pub use text::{

@@ -21,7 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller};
+pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller, RATE_LIMIT_HEADER, RATE_LIMIT_POLICY_HEADER};
 pub use edge::{REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use idempotency::{

@@ -64,7 +64,8 @@ impl Store {
         if let Some(credit) = signup.credit_entry() {
             push_entry(&mut transaction, &partner.id, &credit)?;
         }
-        push_new_key(&mut transaction, &partner.id, &signup.first_key)?;
+        // A new partner has no quota override yet.
+        push_new_key(&mut transaction, &partner.id, &signup.first_key, None)?;
 
         self.transact(transaction, |cancelled| {
             if cancelled.failed(email) { StoreError::EmailTaken } else { cancelled.unexpected() }

@@ -7,21 +7,34 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::item::{Item, item, read};
 use super::layout::Key;
 use super::page::Listing;
+use super::rate_limits::RATE_LIMIT;
 use super::transaction::Transaction;
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
-use crate::domain::{ApiKey, KeyId, KeyRole, KeySummary, Mode, NewKey, PartnerId, Principal, Timestamp};
+use crate::domain::{
+    ApiKey, KeyId, KeyRole, KeySummary, Mode, NewKey, PartnerId, Principal, RequestsPerSecond, Timestamp,
+};
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
 /// partner's list (which remembers the hash so revoking can delete the lookup).
-pub(crate) fn push_new_key(transaction: &mut Transaction, partner: &PartnerId, new: &NewKey) -> Result<(), StoreError> {
+/// `quota` is the partner's override for the key's mode, copied onto the lookup so that
+/// admitting a request needs no other item (`rate_limits`).
+pub(crate) fn push_new_key(
+    transaction: &mut Transaction,
+    partner: &PartnerId,
+    new: &NewKey,
+    quota: Option<RequestsPerSecond>,
+) -> Result<(), StoreError> {
     let summary = &new.summary;
     let hash = new.key.hash();
-    let lookup = item(&layout::key_lookup(hash.as_str()))
+    let mut lookup = item(&layout::key_lookup(hash.as_str()))
         .s("role", summary.mode.as_str())
         .s("partner_id", partner.to_string())
         .s("key_id", summary.id.to_string())
-        .time("created_at", summary.created_at)
-        .build();
+        .time("created_at", summary.created_at);
+    if let Some(quota) = quota {
+        lookup = lookup.n(RATE_LIMIT, i64::from(quota.get()));
+    }
+    let lookup = lookup.build();
     let listed = item(&layout::partner_key(partner, &summary.id))
         .s("key_id", summary.id.to_string())
         .s_opt("name", summary.name.clone())
@@ -33,6 +46,20 @@ pub(crate) fn push_new_key(transaction: &mut Transaction, partner: &PartnerId, n
     transaction.put_new(lookup)?;
     transaction.put_new(listed)?;
     Ok(())
+}
+
+/// Who the lookup `item` says `api_key` acts for; `None` when the role stored disagrees
+/// with the role in the key's text, so neither alone is trusted.
+pub(crate) fn principal_of(item: &Item, api_key: &ApiKey) -> Result<Option<Principal>, StoreError> {
+    let item = read(item);
+    if KeyRole::parse(item.s("role")?) != Some(api_key.role()) {
+        return Ok(None);
+    }
+    let key_id = item.parsed("key_id")?;
+    Ok(Some(match api_key.role() {
+        KeyRole::Ops => Principal::Ops { key_id },
+        KeyRole::Partner(mode) => Principal::Partner { partner_id: item.parsed("partner_id")?, mode, key_id },
+    }))
 }
 
 fn summary_from(item: &Item) -> Result<KeySummary, StoreError> {
@@ -50,29 +77,46 @@ fn summary_from(item: &Item) -> Result<KeySummary, StoreError> {
 impl Store {
     /// Who `key` acts for, or `None` for an unknown or revoked key. Strongly consistent,
     /// so a revoked key is refused from the very next request.
+    /// Requests are admitted by `admit`, which also counts them; this only looks.
     pub async fn principal(&self, api_key: &ApiKey) -> Result<Option<Principal>, StoreError> {
-        let found = self.get(&layout::key_lookup(api_key.hash().as_str())).await?;
-        let Some(item) = found else {
-            return Ok(None);
-        };
-        let item = read(&item);
-        let stored_role = KeyRole::parse(item.s("role")?);
-        // The role is also in the key's text; both must agree or the key is not trusted.
-        if stored_role != Some(api_key.role()) {
-            return Ok(None);
+        match self.get(&layout::key_lookup(api_key.hash().as_str())).await? {
+            Some(item) => principal_of(&item, api_key),
+            None => Ok(None),
         }
-        let key_id = item.parsed("key_id")?;
-        Ok(Some(match api_key.role() {
-            KeyRole::Ops => Principal::Ops { key_id },
-            KeyRole::Partner(mode) => Principal::Partner { partner_id: item.parsed("partner_id")?, mode, key_id },
-        }))
     }
 
-    /// Stores a new partner key (its hash and summary, never the key).
+    /// Stores a new partner key (its hash and summary, never the key), with the partner's
+    /// quota override for its mode. The transaction holds only while the profile's
+    /// override is still the one read, so a key created while ops change it cannot keep
+    /// the old one (`rate_limits`); it is tried again, a bounded number of times.
     pub async fn create_key(&self, partner: &PartnerId, new: &NewKey) -> Result<(), StoreError> {
-        let mut transaction = self.transaction("key creation");
-        push_new_key(&mut transaction, partner, new)?;
-        self.transact(transaction, |cancelled| cancelled.unexpected()).await
+        let mode = new.summary.mode;
+        let attribute = super::rate_limits::profile_override(mode);
+        for _ in 0..3 {
+            let profile = self.existing(&layout::partner_profile(partner)).await?;
+            let quota = super::rate_limits::override_of(&profile, mode)?;
+            let mut transaction = self.transaction("key creation");
+            push_new_key(&mut transaction, partner, new, quota)?;
+            let unchanged = transaction.check(&layout::partner_profile(partner), |check| {
+                let check = check.expression_attribute_names("#quota", &attribute);
+                match quota {
+                    Some(quota) => check
+                        .condition_expression("#quota = :quota")
+                        .expression_attribute_values(":quota", AttributeValue::N(quota.to_string())),
+                    None => check.condition_expression("attribute_exists(pk) AND attribute_not_exists(#quota)"),
+                }
+            })?;
+            let outcome = self
+                .transact(transaction, |cancelled| {
+                    if cancelled.failed(unchanged) { StoreError::Contended } else { cancelled.unexpected() }
+                })
+                .await;
+            match outcome {
+                Err(StoreError::Contended) => continue,
+                other => return other,
+            }
+        }
+        Err(StoreError::Contended)
     }
 
     /// A page of the partner's keys, newest first, revoked ones included: those of `mode`

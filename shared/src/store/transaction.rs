@@ -2,8 +2,10 @@
 //! so when DynamoDB cancels the transaction, the reason is matched to the item that
 //! failed by its name (`cancelled.failed(debit)`), never by its position.
 
-use aws_sdk_dynamodb::types::builders::UpdateBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::builders::{ConditionCheckBuilder, UpdateBuilder};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 use super::StoreError;
 use super::item::Item;
@@ -75,6 +77,19 @@ impl Transaction {
     fn push_update(&mut self, update: UpdateBuilder) -> Result<Slot, StoreError> {
         let update = update.build().map_err(StoreError::dynamo)?;
         Ok(self.push(TransactWriteItem::builder().update(update).build()))
+    }
+
+    /// Holds the transaction to a condition on the item at `key` (`check` gives the
+    /// expression and its values), writing nothing to it.
+    pub(crate) fn check(
+        &mut self,
+        key: &Key,
+        check: impl FnOnce(ConditionCheckBuilder) -> ConditionCheckBuilder,
+    ) -> Result<Slot, StoreError> {
+        let condition = check(ConditionCheck::builder().table_name(&self.table).set_key(Some(key.item())))
+            .build()
+            .map_err(StoreError::dynamo)?;
+        Ok(self.push(TransactWriteItem::builder().condition_check(condition).build()))
     }
 
     /// Deletes the item at `key`, whether or not it exists.
