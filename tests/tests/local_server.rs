@@ -81,6 +81,7 @@ fn in_memory(ops_key: Option<&str>) -> Options {
         ops_key: ops_key.map(Into::into),
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     }
 }
 
@@ -151,6 +152,7 @@ async fn the_local_server_keeps_its_data_across_restarts() {
         ops_key: None,
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     };
 
     let first_run = Server::start(options.clone()).await;
@@ -171,6 +173,7 @@ async fn the_local_server_runs_on_the_aws_emulator_with_aws_endpoint() {
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     };
 
     let endpoint = steller::testing::aws_emulator_endpoint();
@@ -205,6 +208,7 @@ async fn an_endpoint_without_ses_or_sqs_gets_its_emails_printed_and_its_request_
         ops_key: None,
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     };
 
     let server = Server::start(options).await;
@@ -324,6 +328,7 @@ async fn a_live_top_up_is_requested_approved_and_credited_with_aws_endpoint() {
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: DEFAULT_ANALYTICS_INTERVAL,
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     };
     let server = Server::start(options).await;
 

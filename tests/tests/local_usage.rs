@@ -18,6 +18,7 @@ async fn the_local_server_drains_its_in_process_request_log_so_usage_shows_the_r
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: Duration::from_secs(1),
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     };
     usage_appears_on_schedule(options, "in-process queue").await;
 }
@@ -30,6 +31,7 @@ async fn the_local_server_drains_sqs_on_the_aws_endpoint_so_usage_shows_the_requ
         ops_key: Some(OPS_KEY.into()),
         analytics_interval: Duration::from_secs(1),
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     };
     usage_appears_on_schedule(options, "SQS ").await;
 }

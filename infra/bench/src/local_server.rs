@@ -39,6 +39,7 @@ pub async fn measure(clients: usize, requests_per_client: usize) -> anyhow::Resu
         ops_key: None,
         analytics_interval: ANALYTICS_INTERVAL,
         webhook_retry_scale: 1.0,
+        client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let (ready, is_ready) = oneshot::channel::<steller::Store>();

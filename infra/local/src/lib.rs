@@ -29,9 +29,11 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::analytics::Schedule;
 
 mod analytics;
+mod connections;
 mod request_log;
 
 pub use analytics::DEFAULT_INTERVAL as DEFAULT_ANALYTICS_INTERVAL;
+pub use connections::DEFAULT_CLIENT_TIMEOUT;
 
 /// Every function's routes, merged: what API Gateway routes to the Lambdas in AWS.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -72,6 +74,9 @@ pub struct Options {
     /// The webhook retry schedule's pauses are multiplied by this (1 in production; tests
     /// shorten them with `--webhook-retry-scale 0.001`).
     pub webhook_retry_scale: f64,
+    /// How long a client may take to send a request's head, and then its body, before it
+    /// is disconnected (`DEFAULT_CLIENT_TIMEOUT`, 30 s; see `connections`).
+    pub client_timeout: Duration,
 }
 
 /// The running server's parts, for the banner.
@@ -182,7 +187,8 @@ pub async fn serve(
     // The portal's pages first; every other path is the API's, with its own layers.
     let app = portal::site(state.clone())
         .fallback_service(steller::http::app(routes(), state.clone()))
-        .layer(axum::middleware::from_fn(after_the_response));
+        .layer(axum::middleware::from_fn(after_the_response))
+        .layer(axum::middleware::from_fn_with_state(options.client_timeout, connections::body_deadline));
     let schedule = Schedule::start(log_queue.clone(), usage_table, options.analytics_interval);
     let analytics =
         format!("every {} s, {log_queue} → table {request_log_table}", options.analytics_interval.as_secs());
@@ -198,10 +204,9 @@ pub async fn serve(
         outbox,
     };
     on_ready(&running);
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving the API");
+    connections::serve(listener, app, options.client_timeout, shutdown).await;
     // Stopped before the engine, so its last run still reaches the table.
     schedule.stop().await;
-    served?;
     if let Some(engine) = engine {
         engine.stop().await;
     }

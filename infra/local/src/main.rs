@@ -34,6 +34,10 @@ struct Args {
     /// factor: 0.001 retries after 5 ms, …, 36 s, to watch retries and dead letters quickly.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
     webhook_retry_scale: f64,
+    /// Seconds a client may take to send a request's head, and then its body, before it is
+    /// disconnected (slow clients hold connections open otherwise).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    client_timeout: u64,
     /// Registers this exact key as an ops key at start-up (stl_ops_…, 40+ characters).
     #[arg(long, env = "STELLER_OPS_KEY", hide_env_values = true, hide = true)]
     ops_key: Option<String>,
@@ -71,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         ops_key: args.ops_key,
         analytics_interval: Duration::from_secs(args.analytics_interval),
         webhook_retry_scale: args.webhook_retry_scale,
+        client_timeout: Duration::from_secs(args.client_timeout),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     steller_local::serve(options, listener, banner, steller_local::stop_signal()).await?;

@@ -371,6 +371,7 @@ impl LocalServer {
             ops_key: Some(OPS_KEY.into()),
             analytics_interval: ANALYTICS_INTERVAL,
             webhook_retry_scale: 1.0,
+            client_timeout: steller_local::DEFAULT_CLIENT_TIMEOUT,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready, is_ready) = oneshot::channel::<(Option<Outbox>, Store)>();
