@@ -1,6 +1,9 @@
 //! The usage function: `GET /api/usage?from=YYYY-MM-DD&to=YYYY-MM-DD`, the calling
-//! partner's requests in the key's mode, read from the request-log table.
+//! partner's requests in the key's mode counted per day and route, and `GET /api/requests`
+//! and `GET /api/requests/{request_id}`, the same requests one by one; all read from the
+//! request-log table.
 
+mod requests;
 mod usage;
 
 use axum::Router;
@@ -15,7 +18,10 @@ pub const VARIABLES: &[&str] = &[TABLE_VAR, REQUEST_LOG_TABLE_VAR, REQUEST_LOG_Q
 
 /// This function's routes with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(usage::get_usage))
+    OpenApiRouter::new()
+        .routes(routes!(usage::get_usage))
+        .routes(routes!(requests::list_requests))
+        .routes(routes!(requests::get_request))
 }
 
 /// The service Lambda runs.

@@ -1,9 +1,10 @@
 //! The request log: one record per API request, sent by the request-log layer to a
 //! `RequestLogSink` (SQS in AWS), drained by the analytics processor from a
-//! `RequestLogSource` into the request-log table, and read back as a partner's usage.
+//! `RequestLogSource` into the request-log table, and read back as a partner's usage and
+//! requests.
 //!
 //! ```text
-//! router ─ request-log layer ─► RequestLogSink ─► queue ─► RequestLogSource ─► processor ─► table ─► /api/usage
+//! router ─ request-log layer ─► RequestLogSink ─► queue ─► RequestLogSource ─► processor ─► table ─► /api/usage, /api/requests
 //! ```
 
 #[cfg(feature = "tooling")]
@@ -11,6 +12,7 @@ mod in_process;
 #[cfg(feature = "tooling")]
 mod log_queue;
 mod processor;
+mod requests;
 mod rollup;
 mod row;
 mod sqs;
@@ -24,6 +26,10 @@ pub use self::in_process::{InProcessQueue, MAX_RECEIVES};
 #[cfg(feature = "tooling")]
 pub use self::log_queue::LogQueue;
 pub use self::processor::{DRAIN_WORKERS, DrainCalls, DrainSummary, drain, drain_with};
+pub use self::requests::{
+    ARRIVAL_WINDOW_MS, FilterError, InvalidRequestId, LoggedRequest, LoggedRequestId, MAX_EXAMINED, MAX_ROUTE_CHARS,
+    RequestFilter, RouteFilter, StatusFilter,
+};
 pub use self::rollup::{BUCKET_BOUNDS, BUCKETS, Histogram};
 pub use self::row::{LogRow, MalformedRecord, ROW_TTL_DAYS};
 pub use self::sqs::SqsQueue;

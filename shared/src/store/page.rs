@@ -57,6 +57,20 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&self.0).unwrap_or_default())
     }
 
+    /// A cursor at `key`, an item (or a `LastEvaluatedKey`) of a table keyed `pk`/`sk`:
+    /// for listings the store does not run itself (the request log's, on its own table).
+    pub(crate) fn at_key(key: &Item) -> Option<Self> {
+        Self::from_item(key, &[PK, SK])
+    }
+
+    /// The start key this cursor names in `partition` of a table keyed `pk`/`sk`; a
+    /// cursor of another partition (another partner's, another mode's) is refused.
+    pub(crate) fn start_key_in(&self, partition: &str) -> Result<Item, InvalidCursor> {
+        let listing =
+            Listing { index: None, partition: (PK, partition), sort_prefix: (SK, ""), newest_first: true, only: None };
+        self.start_key(&listing)
+    }
+
     fn from_item(item: &Item, names: &[&str]) -> Option<Self> {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         names.iter().map(|name| Some(((*name).to_owned(), text(name)?))).collect::<Option<_>>().map(Cursor)
