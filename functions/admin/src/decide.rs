@@ -41,7 +41,7 @@ pub(crate) async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RejectBody {
     /// Why the request is rejected; the partner is told (up to 1000 characters).
-    #[schema(required = true, example = "No matching bank transfer received")]
+    #[schema(required = true, value_type = String, example = "No matching bank transfer received")]
     reason: Option<String>,
 }
 

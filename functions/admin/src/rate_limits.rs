@@ -43,7 +43,7 @@ fn view(partner: &PartnerId, limits: RateLimits) -> RateLimitsView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct QuotaBody {
     /// Requests each of the partner's keys of this mode may make per second.
-    #[schema(required = true, example = 200, minimum = 1, maximum = 10000)]
+    #[schema(required = true, value_type = u32, example = 200, minimum = 1, maximum = 10000)]
     requests_per_second: Option<serde_json::Value>,
 }
 

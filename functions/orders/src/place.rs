@@ -17,10 +17,10 @@ const ROUTE: &str = "POST /api/orders";
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub(crate) struct CreateOrderRequest {
     /// The product to order (`prd_…`).
-    #[schema(required = true, example = "prd_01JD2X8Q9V4K7M3N5P6R8S0T2W")]
+    #[schema(required = true, value_type = String, example = "prd_01JNDKQJM0NF1XASZ2ZN5X1BEB")]
     product_id: Option<String>,
     /// How many units, 1–1000.
-    #[schema(required = true, minimum = 1, maximum = 1000, example = 2)]
+    #[schema(required = true, value_type = i64, minimum = 1, maximum = 1000, example = 2)]
     quantity: Option<i64>,
     /// Your own reference for the order, up to 255 characters.
     #[schema(example = "PO-2026-0042")]

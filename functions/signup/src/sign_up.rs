@@ -12,10 +12,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct SignupRequest {
     /// The partner's company, 1–200 characters.
-    #[schema(required = true, example = "Acme Ltd")]
+    #[schema(required = true, value_type = String, example = "Acme Ltd")]
     company_name: Option<String>,
     /// A contact address, unique across partners regardless of letter case.
-    #[schema(required = true, example = "dev@acme.example")]
+    #[schema(required = true, value_type = String, example = "dev@acme.example")]
     email: Option<String>,
     /// The person to contact, up to 200 characters.
     #[schema(example = "Ada Lovelace")]

@@ -19,10 +19,10 @@ const ROUTE: &str = "POST /api/wallet/top-up-requests";
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub(crate) struct TopUpRequestBody {
     /// 10.00 to 100000.00, at most 2 decimals, as a string.
-    #[schema(required = true, example = "250.00")]
+    #[schema(required = true, value_type = String, example = "250.00")]
     amount: Option<String>,
     /// Always `USD`.
-    #[schema(required = true, example = "USD")]
+    #[schema(required = true, value_type = String, example = "USD")]
     currency: Option<String>,
     /// The bank transfer's reference, so ops can match the payment (up to 255 characters).
     #[schema(example = "WIRE-2026-11-23-0042")]

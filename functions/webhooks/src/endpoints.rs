@@ -75,7 +75,7 @@ impl From<&Endpoint> for EndpointWithSecret {
 pub(crate) struct CreateEndpointRequest {
     /// Where events are POSTed: `https://`, to an address on the public internet (plain
     /// `http://` to a loopback address only on the local server). At most 2048 characters.
-    #[schema(required = true, example = "https://partner.example/steller/webhooks")]
+    #[schema(required = true, value_type = String, example = "https://partner.example/steller/webhooks")]
     url: Option<String>,
     /// The event types to send it: at least one.
     #[schema(required = true, value_type = Vec<EventType>, example = json!(["order.created", "order.cancelled"]))]

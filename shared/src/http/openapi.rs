@@ -4,9 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::{Content, Header, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify};
+
+mod links;
+pub mod rules;
 
 /// Names of the two ways to present a key, as referenced by `security(...)` on routes.
 pub const BEARER: &str = "bearer";
@@ -49,6 +54,8 @@ pub fn document(routes: utoipa_axum::router::OpenApiRouter<crate::AppState>) -> 
     api.servers = Some(vec![utoipa::openapi::server::Server::new("/")]);
     SecuritySchemes.modify(&mut api);
     CommonResponses.modify(&mut api);
+    rules::apply(&mut api);
+    links::apply(&mut api);
     api
 }
 
@@ -104,6 +111,14 @@ impl Modify for CommonResponses {
                 if secured {
                     common.push(("401", "`unauthorized`: no valid API key"));
                     common.push(("403", "`forbidden`: the key's role may not call this route"));
+                    common.push((
+                        "400",
+                        "`malformed_request`: `Authorization` and `X-Api-Key` (or a repeated header) name different keys",
+                    ));
+                    common.push((
+                        "429",
+                        "`rate_limited`: the key's requests this second are used up; retry after `Retry-After` seconds",
+                    ));
                 }
                 let paginated = operation.parameters.as_ref().is_some_and(|params| {
                     params.iter().any(|param| matches!(param, RefOr::T(p) if p.name == "cursor"))
@@ -128,14 +143,54 @@ impl Modify for CommonResponses {
                     common.push(("415", "`unsupported_media_type`: the body is not application/json"));
                     common.push(("422", "`validation_failed`: `errors[]` names each invalid field"));
                 }
+                // Several layers can give one status (a 400 for the cursor and for the
+                // credentials): one response says them all.
+                let mut by_status: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
                 for (status, description) in common {
+                    by_status.entry(status).or_default().push(description);
+                }
+                for (status, descriptions) in by_status {
                     operation
                         .responses
                         .responses
                         .entry(status.to_owned())
-                        .or_insert_with(|| problem(description).into());
+                        .or_insert_with(|| problem(&descriptions.join("; or ")).into());
+                }
+                if secured {
+                    rate_limit_headers(&mut operation.responses.responses);
                 }
             }
+        }
+    }
+}
+
+/// A string header whose value matches `pattern`.
+fn header(description: &str, pattern: &str) -> RefOr<Header> {
+    let schema = ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).build();
+    RefOr::T(HeaderBuilder::new().schema(Some(schema)).description(Some(description)).build())
+}
+
+/// The rate limiter's fields (draft-ietf-httpapi-ratelimit-headers, as structured
+/// fields) on every answer to a known key, and `Retry-After` on its 429. A 401 comes
+/// before any key is known, so it carries none.
+fn rate_limit_headers(responses: &mut BTreeMap<String, RefOr<Response>>) {
+    let policy = header(
+        "The key's quota and window in seconds, e.g. `\"default\";q=25;w=1`",
+        r#"^"[a-z0-9-]+";q=[0-9]+;w=[0-9]+$"#,
+    );
+    let limit = header(
+        "What is left of the quota and the seconds until it is whole again, e.g. `\"default\";r=24;t=1`",
+        r#"^"[a-z0-9-]+";r=[0-9]+;t=[0-9]+$"#,
+    );
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        if status == "401" {
+            continue;
+        }
+        response.headers.insert("RateLimit-Policy".to_owned(), policy.clone());
+        response.headers.insert("RateLimit".to_owned(), limit.clone());
+        if status == "429" {
+            response.headers.insert("Retry-After".to_owned(), header("Seconds to wait before retrying", "^[0-9]+$"));
         }
     }
 }
