@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use steller::domain::{Mode, PartnerId, Timestamp};
-use steller::request_log::{InProcessQueue, MAX_EXAMINED, RequestLogRecord, RequestLogSink, drain};
+use steller::request_log::{InProcessQueue, LoggedRequestId, MAX_EXAMINED, RequestLogRecord, RequestLogSink, drain};
 use steller::testing::{TestApp, TestPartner};
 
 mod support;
@@ -22,15 +22,9 @@ on_both_engines!(
 
 const BUDGET: Duration = Duration::from_secs(60);
 
-/// A request id the edge could have made at `at`: `req_` and a ULID of that millisecond,
-/// `n` as its random part.
+/// A request id the edge could have made at `at`.
 fn request_id(at: Timestamp, n: u64) -> String {
-    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let millis = u128::try_from(at.datetime().unix_timestamp_nanos() / 1_000_000).expect("after 1970");
-    let value = (millis << 80) | u128::from(n);
-    let digit = |i: u32| usize::try_from((value >> (125 - 5 * i)) & 31).expect("five bits");
-    let ulid: String = (0..26).map(|i| char::from(CROCKFORD[digit(i)])).collect();
-    format!("req_{ulid}")
+    LoggedRequestId::made_at(at, u128::from(n)).to_string()
 }
 
 /// One logged request: who made it (`None`: no partner), when, and what it was.

@@ -1,7 +1,8 @@
 //! The portal function: the pages a partner's developer uses in a browser (sign up, sign
-//! in with an emailed code, the dashboard of a wallet, its orders, keys, top-ups, usage
-//! and webhooks) and the ops console (top-up decisions). Server-rendered HTML from `maud`
-//! templates compiled into the binary; the core flows work without JavaScript.
+//! in with an emailed code, the dashboard of a wallet, its orders, keys, top-ups, usage,
+//! request logs and webhooks) and the ops console (top-up decisions). Server-rendered
+//! HTML from `maud` templates compiled into the binary; the core flows work without
+//! JavaScript.
 //!
 //! Every route is in `ROUTES`, which template.yaml routes here one by one (a test holds
 //! the two to each other), so a path the portal does not serve never reaches it.
@@ -14,6 +15,7 @@ mod keys;
 mod ops;
 mod orders;
 mod page;
+mod requests;
 mod signin;
 mod signup;
 mod top_ups;
@@ -67,6 +69,8 @@ fn table() -> Vec<Route> {
         (Method::GET, "/dashboard/{mode}/top-ups", get(top_ups::list)),
         (Method::POST, "/dashboard/{mode}/top-ups", post(top_ups::create)),
         (Method::GET, "/dashboard/{mode}/usage", get(usage::show)),
+        (Method::GET, "/dashboard/{mode}/requests", get(requests::list)),
+        (Method::GET, "/dashboard/{mode}/requests/{id}", get(requests::detail)),
         (Method::GET, "/dashboard/{mode}/webhooks", get(webhooks::list)),
         (Method::POST, "/dashboard/{mode}/webhooks", post(webhooks::create)),
         (Method::POST, "/dashboard/{mode}/webhooks/{id}/rotate", post(webhooks::rotate)),

@@ -67,6 +67,7 @@ fn navigation(nav: Nav<'_>) -> Markup {
                 a href={ (base) "/keys" } { "API keys" }
                 a href={ (base) "/top-ups" } { "Top-ups" }
                 a href={ (base) "/usage" } { "Usage" }
+                a href={ (base) "/requests" } { "Requests" }
                 a href={ (base) "/webhooks" } { "Webhooks" }
                 span.mode { "Mode: " strong.{ "mode-" (mode) } { (mode) } }
                 a.switch href={ "/dashboard/" (other) } { "Switch to " (other) }

@@ -194,6 +194,16 @@ impl LoggedRequestId {
     }
 }
 
+#[cfg(feature = "test-support")]
+impl LoggedRequestId {
+    /// An id the edge could have made at `at`, `random` its random part: for tests that
+    /// write rows of their own and look them up.
+    pub fn made_at(at: Timestamp, random: u128) -> Self {
+        let made_at_ms = u64::try_from(at.datetime().unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+        LoggedRequestId { text: format!("req_{}", ulid::Ulid::from_parts(made_at_ms, random)), made_at_ms }
+    }
+}
+
 impl FromStr for LoggedRequestId {
     type Err = InvalidRequestId;
 
