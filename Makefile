@@ -2,6 +2,8 @@
 
 EMULATOR := infra/emulator/run-with-emulator.sh
 EMULATOR_PORT ?= 5005
+# schemathesis (pinned, into .venv-contract) against the local server, started on a free port.
+CONTRACT := infra/contract/schemathesis.sh
 # Installs Debian's chromium and chromium-driver for the browser tests when missing.
 BROWSER := infra/browser/ensure.sh
 # Runs sam / cfn-lint from .venv-deploy/, installing infra/deploy/requirements.txt first.
@@ -12,14 +14,18 @@ BENCH_BIN_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 AWS_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-fast test-aws lint fmt dev emulator validate build bench
+.PHONY: help test test-fast test-aws contract lint fmt dev emulator validate build bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-test: ## all tests, with the AWS emulator suite on moto (installed into .venv) and the browser tests (Chromium via apt)
+test: ## all tests, with the AWS emulator suite on moto (installed into .venv), the browser tests (Chromium via apt), then the contract run
 	$(BROWSER)
 	$(EMULATOR) cargo test --workspace --all-features
+	$(CONTRACT)
+
+contract: ## schemathesis against the local server: every check and phase, a partner key then an ops key (docs/qa.md)
+	$(CONTRACT)
 
 test-aws: ## the suite against STELLER_TEST_AWS_ENDPOINT (LocalStack, moto), starting nothing
 	@if [ -z "$(STELLER_TEST_AWS_ENDPOINT)" ]; then \
