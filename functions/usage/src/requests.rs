@@ -74,7 +74,7 @@ fn table(state: &AppState) -> Result<&RequestLogTable, ApiError> {
 
 /// The caller's requests in the key's mode, newest first, optionally only those of a
 /// status class or code and of a route. Requests show up once the analytics function has
-/// written them from the queue (every 2 minutes; about a second on the local server), and
+/// written them from the queue (every 2 minutes; locally, each `--analytics-interval`), and
 /// are kept 90 days. A page examines at most 1,000 logged requests: with a filter that
 /// matches few of them, a page may hold fewer than `limit` items (even none) and still
 /// have a `next_cursor`; follow it until it is null.

@@ -1,7 +1,7 @@
 //! A partner's logged requests read back one by one: `GET /api/requests` (newest first,
 //! filtered by status and route, paged) and `GET /api/requests/{request_id}`, from the
 //! rows the analytics drain wrote (so a request shows up once the drain has run: every
-//! 2 minutes on AWS, within about a second locally).
+//! 2 minutes on AWS, every `--analytics-interval` seconds on the local server).
 //!
 //! Both read the caller's partition, `USAGE#<partner_id>#<mode>`, whose sort keys are
 //! `<timestamp>#<request_id>`, so another partner's rows and the other mode's are out of
