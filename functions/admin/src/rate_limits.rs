@@ -22,7 +22,7 @@ pub(crate) struct RateLimitsView {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ModeQuotaView {
     /// Requests each key of this mode may make per second (a fixed one-second window).
-    #[schema(example = 25, minimum = 1, maximum = 10000)]
+    #[schema(example = 25, minimum = 1, maximum = 1000)]
     requests_per_second: u32,
     /// `default` (25 in sandbox, 100 in live) or `override` (set by ops).
     #[schema(example = "default", pattern = "^(default|override)$")]
@@ -43,7 +43,7 @@ fn view(partner: &PartnerId, limits: RateLimits) -> RateLimitsView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct QuotaBody {
     /// Requests each of the partner's keys of this mode may make per second.
-    #[schema(required = true, value_type = u32, example = 200, minimum = 1, maximum = 10000)]
+    #[schema(required = true, value_type = u32, example = 200, minimum = 1, maximum = 1000)]
     requests_per_second: Option<serde_json::Value>,
 }
 
@@ -103,7 +103,7 @@ pub(crate) async fn get_rate_limits(
     responses(
         (status = 200, description = "The partner's quotas, the new one included", body = RateLimitsView),
         NotFound,
-        (status = 422, description = "`validation_failed`: `requests_per_second` is not a whole number from 1 to 10000", body = steller::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `requests_per_second` is not a whole number from 1 to 1000", body = steller::http::Problem, content_type = "application/problem+json"),
     ),
 )]
 #[tracing::instrument(skip_all, fields(partner_id = %partner, mode = %mode, ops_key = %ops.key_id))]

@@ -50,7 +50,14 @@ fn the_usage_function_may_only_query_the_request_log_and_look_keys_up() {
     let function = &template["Resources"]["UsageFunction"];
     assert_eq!(function["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("usage"));
     assert_eq!(actions_on(function, "RequestLogTable"), ["dynamodb:Query"]);
-    assert_eq!(actions_on(function, "DomainTable"), ["dynamodb:GetItem"]);
+    // The key lookup that admits and counts each request, and no other domain item.
+    assert_eq!(actions_on(function, "DomainTable"), ["dynamodb:UpdateItem"]);
+    let statements = function["Properties"]["Policies"][0]["Statement"].as_sequence().expect("statements");
+    let on_domain: Vec<_> =
+        statements.iter().filter(|statement| format!("{:?}", statement["Resource"]).contains("DomainTable")).collect();
+    assert_eq!(on_domain.len(), 1);
+    let leading = &on_domain[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    assert_eq!(leading[0].as_str(), Some("APIKEY#*"), "only key lookups: {leading:?}");
     let event = &function["Properties"]["Events"]["GetUsage"]["Properties"];
     assert_eq!((event["Method"].as_str(), event["Path"].as_str()), (Some("GET"), Some("/api/usage")));
 }

@@ -23,7 +23,7 @@ pub enum RateLimitsCommand {
         /// `sandbox` or `live`.
         #[arg(long, value_parser = ["sandbox", "live"])]
         mode: String,
-        /// Requests each key may make per second, 1 to 10000.
+        /// Requests each key may make per second, 1 to 1000.
         #[arg(long, value_name = "N")]
         requests_per_second: u64,
         #[command(flatten)]

@@ -17,7 +17,7 @@ pub const WINDOW_SECONDS: u64 = 1;
 /// The name of Steller's one policy in the `RateLimit` fields.
 pub const POLICY: &str = "per-key";
 
-/// A quota: requests one key may make per second, 1 to 10,000.
+/// A quota: requests one key may make per second, 1 to 1,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestsPerSecond(u32);
 
@@ -29,7 +29,7 @@ pub struct BadQuota;
 impl RequestsPerSecond {
     pub const MIN: u32 = 1;
     /// Far above anything a partner needs; a bound so a typo cannot switch limits off.
-    pub const MAX: u32 = 10_000;
+    pub const MAX: u32 = 1_000;
     /// Sandbox keys: as Stripe's test mode, enough to build and test against.
     pub const SANDBOX: RequestsPerSecond = RequestsPerSecond(25);
     /// Live keys.
@@ -158,8 +158,8 @@ mod tests {
     #[test]
     fn quotas_are_bounded_whole_numbers() {
         assert_eq!(RequestsPerSecond::new(1).map(RequestsPerSecond::get), Ok(1));
-        assert_eq!(RequestsPerSecond::new(10_000).map(RequestsPerSecond::get), Ok(10_000));
-        for bad in [0, 10_001, u64::from(u32::MAX) + 1] {
+        assert_eq!(RequestsPerSecond::new(1_000).map(RequestsPerSecond::get), Ok(1_000));
+        for bad in [0, 1_001, u64::from(u32::MAX) + 1] {
             assert_eq!(RequestsPerSecond::new(bad), Err(BadQuota), "{bad}");
         }
     }

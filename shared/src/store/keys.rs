@@ -7,12 +7,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::item::{Item, item, read};
 use super::layout::Key;
 use super::page::Listing;
-use super::rate_limits::RATE_LIMIT;
+use super::rate_limits::{RATE_LIMIT, principal_of};
 use super::transaction::Transaction;
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
-use crate::domain::{
-    ApiKey, KeyId, KeyRole, KeySummary, Mode, NewKey, PartnerId, Principal, RequestsPerSecond, Timestamp,
-};
+use crate::domain::{ApiKey, KeyId, KeySummary, Mode, NewKey, PartnerId, Principal, RequestsPerSecond, Timestamp};
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
 /// partner's list (which remembers the hash so revoking can delete the lookup).
@@ -46,20 +44,6 @@ pub(crate) fn push_new_key(
     transaction.put_new(lookup)?;
     transaction.put_new(listed)?;
     Ok(())
-}
-
-/// Who the lookup `item` says `api_key` acts for; `None` when the role stored disagrees
-/// with the role in the key's text, so neither alone is trusted.
-pub(crate) fn principal_of(item: &Item, api_key: &ApiKey) -> Result<Option<Principal>, StoreError> {
-    let item = read(item);
-    if KeyRole::parse(item.s("role")?) != Some(api_key.role()) {
-        return Ok(None);
-    }
-    let key_id = item.parsed("key_id")?;
-    Ok(Some(match api_key.role() {
-        KeyRole::Ops => Principal::Ops { key_id },
-        KeyRole::Partner(mode) => Principal::Partner { partner_id: item.parsed("partner_id")?, mode, key_id },
-    }))
 }
 
 fn summary_from(item: &Item) -> Result<KeySummary, StoreError> {

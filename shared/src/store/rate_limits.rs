@@ -28,12 +28,11 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::item::{Item, read};
-use super::keys::principal_of;
 use super::layout::{self, Key};
 use super::page::{Listing, PageRequest};
 use super::{Limit, Store, StoreError};
 use crate::domain::{
-    ApiKey, Mode, ModeQuota, PartnerId, Principal, QuotaUse, RateLimits, RequestsPerSecond, Timestamp,
+    ApiKey, KeyRole, Mode, ModeQuota, PartnerId, Principal, QuotaUse, RateLimits, RequestsPerSecond, Timestamp,
 };
 
 /// On a key lookup: the quota ops set for the key's partner and mode.
@@ -61,6 +60,20 @@ pub enum Admission {
     Limited { principal: Principal, quota: QuotaUse },
     /// No such key (never issued, or revoked), or one whose stored role disagrees.
     Unknown,
+}
+
+/// Who the lookup `item` says `api_key` acts for; `None` when the role stored disagrees
+/// with the role in the key's text, so neither alone is trusted.
+pub(crate) fn principal_of(item: &Item, api_key: &ApiKey) -> Result<Option<Principal>, StoreError> {
+    let item = read(item);
+    if KeyRole::parse(item.s("role")?) != Some(api_key.role()) {
+        return Ok(None);
+    }
+    let key_id = item.parsed("key_id")?;
+    Ok(Some(match api_key.role() {
+        KeyRole::Ops => Principal::Ops { key_id },
+        KeyRole::Partner(mode) => Principal::Partner { partner_id: item.parsed("partner_id")?, mode, key_id },
+    }))
 }
 
 /// The override stored in `item`'s `attribute`, if any.
