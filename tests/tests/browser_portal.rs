@@ -215,6 +215,15 @@ async fn a_partner_goes_from_signup_to_a_live_balance_approved_by_ops() {
     assert!(bars.as_u64().unwrap_or_default() > 0, "with bars: {bars}");
     review(&browser, "dashboard-sandbox-usage").await;
 
+    // The same calls one by one, and one found again by pasting its X-Request-Id.
+    browser.goto(&format!("{}/dashboard/sandbox/requests", server.base)).await;
+    review(&browser, "dashboard-sandbox-requests").await;
+    let id = browser.text("main tbody tr td:last-child code").await;
+    browser.fill("#request_id", &id).await;
+    browser.click("form.find button").await;
+    assert_eq!(browser.path().await, format!("/dashboard/sandbox/requests/{id}"));
+    assert_eq!(browser.heading().await, "Sandbox request");
+
     // Every dashboard page reads at phone width without scrolling sideways.
     browser.phone().await;
     for (name, path) in [
@@ -223,6 +232,7 @@ async fn a_partner_goes_from_signup_to_a_live_balance_approved_by_ops() {
         ("phone-keys", "/dashboard/live/keys"),
         ("phone-top-ups", "/dashboard/live/top-ups"),
         ("phone-usage", "/dashboard/sandbox/usage"),
+        ("phone-requests", "/dashboard/sandbox/requests"),
     ] {
         browser.goto(&format!("{}{path}", server.base)).await;
         assert_eq!(browser.path().await, path);

@@ -67,7 +67,7 @@ fn encoded(text: &str) -> String {
 fn find_box(mode: Mode, value: &str) -> Markup {
     html! {
         form.find method="get" action=(requests_path(mode)) role="search" aria-label="Find a request" {
-            (field("Find a request by its id", "request_id", "search", value, None,
+            (field("Find a request by its id", "request_id", "text", value, None,
                 Some("Paste the X-Request-Id header of a response, such as req_01JD2X8Q9V4K7M3N5P6R8S0T2W.")))
             button type="submit" { "Find" }
         }
