@@ -75,7 +75,7 @@ pub(crate) async fn docs_page() -> Html<&'static str> {
     get,
     path = "/api/public/docs/{file}",
     tag = "public",
-    params(("file" = String, Path, description = "A file the docs page loads, e.g. `swagger-ui-bundle.js`")),
+    params(("file" = String, Path, description = "A file the docs page loads, e.g. `swagger-ui-bundle.js`", example = "swagger-ui.css")),
     responses(
         (status = 200, description = "The file"),
         (status = 404, description = "`not_found`: no such file", body = Problem, content_type = "application/problem+json"),
