@@ -7,6 +7,7 @@
 //! router ─ request-log layer ─► RequestLogSink ─► queue ─► RequestLogSource ─► processor ─► table ─► /api/usage, /api/requests
 //! ```
 
+mod filters;
 #[cfg(feature = "tooling")]
 mod in_process;
 #[cfg(feature = "tooling")]
@@ -21,15 +22,16 @@ mod usage;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::filters::{
+    ARRIVAL_WINDOW_MS, FilterError, InvalidRequestId, LoggedRequestId, MAX_ROUTE_CHARS, RequestFilter, RouteFilter,
+    StatusFilter,
+};
 #[cfg(feature = "tooling")]
 pub use self::in_process::{InProcessQueue, MAX_RECEIVES};
 #[cfg(feature = "tooling")]
 pub use self::log_queue::LogQueue;
 pub use self::processor::{DRAIN_WORKERS, DrainCalls, DrainSummary, drain, drain_with};
-pub use self::requests::{
-    ARRIVAL_WINDOW_MS, FilterError, InvalidRequestId, LoggedRequest, LoggedRequestId, MAX_EXAMINED, MAX_ROUTE_CHARS,
-    RequestFilter, RouteFilter, StatusFilter,
-};
+pub use self::requests::{LoggedRequest, MAX_EXAMINED};
 pub use self::rollup::{BUCKET_BOUNDS, BUCKETS, Histogram};
 pub use self::row::{LogRow, MalformedRecord, ROW_TTL_DAYS};
 pub use self::sqs::SqsQueue;
