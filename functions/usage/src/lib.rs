@@ -9,6 +9,8 @@ mod usage;
 use axum::Router;
 use steller::AppState;
 use steller::config::{REQUEST_LOG_QUEUE_URL_VAR, REQUEST_LOG_TABLE_VAR, TABLE_VAR};
+use steller::http::ApiError;
+use steller::request_log::RequestLogTable;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,6 +24,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(usage::get_usage))
         .routes(routes!(requests::list_requests))
         .routes(routes!(requests::get_request))
+}
+
+/// The table every route reads; 503 when the deployment has none.
+fn request_log_table(state: &AppState) -> Result<&RequestLogTable, ApiError> {
+    state
+        .request_log_table
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("no request-log table is configured (STELLER_REQUEST_LOG_TABLE)".into()))
 }
 
 /// The service Lambda runs.

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::http::openapi::NotFound;
 use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId, Validation};
-use steller::request_log::{LoggedRequest, LoggedRequestId, RequestFilter, RequestLogTable, RouteFilter, StatusFilter};
+use steller::request_log::{LoggedRequest, LoggedRequestId, RequestFilter, RouteFilter, StatusFilter};
 use utoipa::{IntoParams, ToSchema};
+
+use crate::request_log_table;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -65,13 +67,6 @@ impl From<LoggedRequest> for RequestView {
     }
 }
 
-fn table(state: &AppState) -> Result<&RequestLogTable, ApiError> {
-    state
-        .request_log_table
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("no request-log table is configured (STELLER_REQUEST_LOG_TABLE)".into()))
-}
-
 /// The caller's requests in the key's mode, newest first, optionally only those of a
 /// status class or code and of a route. Requests show up once the analytics function has
 /// written them from the queue (every 2 minutes; locally, each `--analytics-interval`), and
@@ -101,7 +96,7 @@ pub(crate) async fn list_requests(
         ApiError::Malformed(format!("the query string is malformed: {}", rejection.body_text()))
     })?;
     let filter = params.parse()?;
-    let requests = table(&state)?.requests(&caller.partner_id, caller.mode, &filter, &page).await?;
+    let requests = request_log_table(&state)?.requests(&caller.partner_id, caller.mode, &filter, &page).await?;
     Ok(Json(List::from_page(requests, RequestView::from)))
 }
 
@@ -121,6 +116,7 @@ pub(crate) async fn get_request(
     caller: PartnerCaller,
     PathId(id): PathId<LoggedRequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let request = table(&state)?.request(&caller.partner_id, caller.mode, &id).await?.ok_or(ApiError::NotFound)?;
+    let request =
+        request_log_table(&state)?.request(&caller.partner_id, caller.mode, &id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(request.into()))
 }

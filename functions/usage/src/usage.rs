@@ -9,6 +9,8 @@ use steller::http::{ApiError, FieldError, Json, PartnerCaller, Validation};
 use steller::request_log::{DayUsage, RouteUsage, Usage, UsageRange, parse_date};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::request_log_table;
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct UsageParams {
@@ -119,9 +121,6 @@ pub(crate) async fn get_usage(
         return Err(check.into_error());
     };
     let range = UsageRange::new(from, to).map_err(|error| ApiError::validation([FieldError::new("to", error)]))?;
-    let table = state.request_log_table.as_ref().ok_or_else(|| {
-        ApiError::Unavailable("no request-log table is configured (STELLER_REQUEST_LOG_TABLE)".into())
-    })?;
-    let usage = table.usage(&caller.partner_id, caller.mode, range).await?;
+    let usage = request_log_table(&state)?.usage(&caller.partner_id, caller.mode, range).await?;
     Ok(Json(usage.into()))
 }

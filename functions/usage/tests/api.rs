@@ -83,3 +83,23 @@ async fn without_a_request_log_table_usage_is_unavailable() {
 
     response.assert_problem(503, "unavailable");
 }
+
+#[tokio::test]
+async fn request_logs_need_a_partner_key_and_a_request_log_table() {
+    let app = app().await;
+    let partner = app.new_partner().await;
+    let ops = steller::domain::ApiKey::generate(steller::domain::KeyRole::Ops);
+    app.state.store.register_ops_key(&ops, "test ops").await.expect("registered");
+    let paths = ["/api/requests", "/api/requests/req_01JD2X8Q9V4K7M3N5P6R8S0T2W"];
+
+    for path in paths {
+        app.call(http::Method::GET, path, None, None).await.assert_problem(401, "unauthorized");
+        app.get(path, ops.expose()).await.assert_problem(403, "forbidden");
+    }
+    let config = steller::Config { request_log_table: None, ..(*app.state.config).clone() };
+    let state = AppState::new(app.state.store.clone(), config, app.state.email.clone());
+    let app = app.with_state(state);
+    for path in paths {
+        app.get(path, &partner.key).await.assert_problem(503, "unavailable");
+    }
+}
