@@ -28,8 +28,6 @@ examples="${CONTRACT_EXAMPLES:-60}"
 seed="${CONTRACT_SEED:-1}"
 # The run fails with fewer cases than this in total (docs/qa.md).
 min_cases="${CONTRACT_MIN_CASES:-2000}"
-# shellcheck source=../venv.sh
-source "$here/../venv.sh"
 
 say() { echo "contract: $*" >&2; }
 
@@ -41,7 +39,10 @@ install_failed() {
 }
 
 cd "$root"
-(ensure_venv "$venv" "$requirements") || install_failed
+# In a process of its own, so that `set -e` stops it at the first failing step: inside a
+# `||` this shell would carry on past a failed pip and stamp the venv as installed.
+bash -c 'set -euo pipefail; source "$1"; say() { echo "contract: $*" >&2; }; ensure_venv "$2" "$3"' _ \
+    "$here/../venv.sh" "$venv" "$requirements" || install_failed
 [[ -x "$venv/bin/schemathesis" ]] || install_failed
 
 say "building steller-local"
