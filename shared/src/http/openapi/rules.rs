@@ -64,9 +64,15 @@ fn email_pattern() -> String {
     format!("^[{WHITE_SPACE}]*{local}{{1,64}}@{label}+(?:\\.{label}+)+[{WHITE_SPACE}]*$")
 }
 
-/// An id of one kind, as `PathId` and the id types parse it.
+/// An id of one kind, as `PathId` and the id types parse it. A request id
+/// (`LoggedRequestId::parse`) is also refused when its first digit is over 7, as a ULID
+/// past 128 bits would decode to another id.
 pub fn id_pattern(prefix: &str) -> String {
-    format!("^{prefix}_{ULID}$")
+    if prefix == "req" {
+        format!("^{prefix}_[0-7]{}{{25}}$", ULID.trim_end_matches("{26}"))
+    } else {
+        format!("^{prefix}_{ULID}$")
+    }
 }
 
 /// `TopUpAmount::parse`: money in canonical form (`Money::parse`: `^\d+(\.\d{1,2})?$`, no
@@ -225,5 +231,6 @@ mod tests {
     fn every_id_route_names_its_kind() {
         assert_eq!(path_id_prefix("/api/orders/{id}/cancel"), Some("ord"));
         assert_eq!(id_pattern("ord"), "^ord_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$");
+        assert_eq!(id_pattern("req"), "^req_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$");
     }
 }
