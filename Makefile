@@ -2,7 +2,7 @@
 
 EMULATOR := infra/emulator/run-with-emulator.sh
 EMULATOR_PORT ?= 5005
-# schemathesis (pinned, into .venv-contract) against the local server, started on a free port.
+# schemathesis (pinned, into .venv) against the local server, started on a free port.
 CONTRACT := infra/contract/schemathesis.sh
 # Installs Debian's chromium and chromium-driver for the browser tests when missing.
 BROWSER := infra/browser/ensure.sh

@@ -11,7 +11,7 @@
 # CONTRACT_SEED (hypothesis seed, default 1; `random` for a new one each run),
 # CONTRACT_MIN_CASES (the fewest cases a passing run makes, default 2000).
 #
-# It installs the pinned schemathesis (requirements.txt) into .venv-contract/, builds
+# It installs the pinned schemathesis (requirements.txt) into .venv/ (beside moto), builds
 # steller-local with its own cargo command, starts it in memory on a free loopback port
 # with an ops key, signs up a partner for a sandbox key, runs both passes, prints a
 # summary and stops the server whatever happened. Logs and reports are in
@@ -20,7 +20,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-venv="$root/.venv-contract"
+venv="$root/.venv"
 requirements="$here/requirements.txt"
 python="$venv/bin/python"
 out="$root/target/contract"
@@ -34,7 +34,7 @@ say() { echo "contract: $*" >&2; }
 install_failed() {
     say "could not install schemathesis from $requirements into $venv."
     say "It needs python3 with venv and pip, and PyPI. Install them (Debian: apt-get install python3-venv python3-pip),"
-    say "or install it by hand: python3 -m venv .venv-contract && .venv-contract/bin/pip install -r infra/contract/requirements.txt"
+    say "or install it by hand: python3 -m venv .venv && .venv/bin/pip install -r infra/contract/requirements.txt"
     exit 1
 }
 

@@ -169,7 +169,8 @@ async fn ops_set_and_clear_a_partners_quota_for_its_existing_and_later_keys(app:
         })
     );
 
-    let set = set_quota(&app, &ops, &partner, "sandbox", json!(250)).await;
+    // 250.0 is the JSON number 250, however it is written.
+    let set = set_quota(&app, &ops, &partner, "sandbox", json!(250.0)).await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["sandbox"], json!({"requests_per_second": 250, "source": "override"}));
     assert_eq!(set.body["live"]["source"], "default");
@@ -204,7 +205,7 @@ async fn ops_set_and_clear_a_partners_quota_for_its_existing_and_later_keys(app:
 async fn the_admin_routes_refuse_bad_quotas_unknown_partners_and_partner_keys(app: TestApp) {
     let partner = app.new_partner_at_default_limits().await;
     let ops = ops_key(&app).await;
-    for bad in [json!(0), json!(1_001), json!(-5), json!(2.5), json!("100"), json!(null)] {
+    for bad in [json!(0), json!(1_001), json!(-5), json!(2.5), json!(1e300), json!("100"), json!(null)] {
         let refused = set_quota(&app, &ops, &partner, "live", bad.clone()).await;
         refused.assert_problem(422, "validation_failed");
         assert_eq!(refused.error_fields(), vec!["requests_per_second"], "{bad}");

@@ -54,13 +54,22 @@ impl TryFrom<QuotaBody> for RequestsPerSecond {
         let invalid = |reason: String| ApiError::validation([FieldError::new("requests_per_second", reason)]);
         match body.requests_per_second {
             None | Some(serde_json::Value::Null) => Err(invalid("is required".to_owned())),
-            Some(value) => value
-                .as_u64()
+            // JSON has one number type: 500.0 is the integer 500, as JSON Schema says.
+            Some(value) => whole_number(&value)
                 .ok_or(steller::domain::BadQuota)
                 .and_then(RequestsPerSecond::new)
                 .map_err(|error| invalid(error.to_string())),
         }
     }
+}
+
+/// `value` as a non-negative whole number, however it is written (`500`, `500.0`, `5e2`).
+fn whole_number(value: &serde_json::Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        let number =
+            value.as_f64().filter(|number| number.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(number))?;
+        format!("{number:.0}").parse().ok()
+    })
 }
 
 /// The partner and mode a path names; a malformed one names nothing: 404.
