@@ -104,7 +104,7 @@ run_pass() {
     say "pass '$name': $examples examples per operation and phase, seed $seed"
     local started=$SECONDS status=0
     rm -rf "${out:?}/$name"
-    STELLER_CONTRACT_KEY="$key" "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$base/api/public/openapi.json" \
+    STELLER_CONTRACT_KEY="$key" STELLER_CONTRACT_PARTNER="$partner_id" "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$base/api/public/openapi.json" \
         --url "$base" \
         --checks all \
         --phases examples,coverage,fuzzing,stateful \
