@@ -190,14 +190,22 @@ async fn a_client_that_stalls_in_its_request_line_is_disconnected_within_the_tim
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_stalls_before_its_second_request_is_disconnected_within_the_timeout() {
+async fn a_connection_carries_one_request_so_every_head_is_checked_before_hyper() {
     let server = Server::start().await;
     let mut stream = server.connect().await;
-    stream.write_all(b"GET /api/public/nowhere HTTP/1.1\r\nhost: localhost\r\n\r\nGET /api/no").await.expect("sent");
+    // A keep-alive request, then a second head over the limit on the same connection: it
+    // must never reach hyper, whose answer would be a bare 431.
+    let mut pipelined = b"GET /api/public/nowhere HTTP/1.1\r\nhost: localhost\r\n\r\n".to_vec();
+    pipelined.extend(get("/api/products", format!("x-padding: {}\r\n", "a".repeat(80 * 1024)).as_bytes()));
+    stream.write_all(&pipelined).await.expect("sent");
 
     let (_, read) = time_until_closed(stream).await;
 
-    Answer::parse(&read).assert_problem(404, "not_found");
+    let answer = Answer::parse(&read);
+    answer.assert_problem(404, "not_found");
+    assert_eq!(answer.header("connection"), Some("close"), "the first answer closes the connection");
+    let text = String::from_utf8_lossy(&read);
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "one answer per connection: {text}");
     server.stop().await;
 }
 

@@ -4,12 +4,13 @@
 //!
 //! Why a little is hand-written: hyper answers a head it cannot parse itself, with a
 //! status and an empty body (431, 414, 400), and offers no hook to change that answer.
-//! So the first request head of each connection is read here, checked with `httparse`
-//! (the parser hyper uses), and either refused with a problem written as a few lines of
-//! HTTP/1.1, or handed to hyper together with the rest of the stream. Later requests on a
-//! kept-alive connection reach hyper directly, with the same limits; if one breaks them,
-//! hyper's bare status is the answer (keeping every connection to one request, so that
-//! each head is checked here, would slow every client that reuses connections).
+//! So the request head of each connection is read here, checked with `httparse` (the
+//! parser hyper uses), and either refused with a problem written as a few lines of
+//! HTTP/1.1, or handed to hyper together with the rest of the stream. Each connection
+//! carries one request (hyper answers with `Connection: close`), so every head a client
+//! sends is checked here and no client ever gets hyper's bare status: a new loopback
+//! connection per request costs the local server a little throughput (`make bench`'s
+//! local-server figures), which API Gateway's contract is worth.
 //!
 //! Slow clients: the first head must arrive within the client timeout of the connection
 //! opening, every later one within the timeout of hyper starting to wait for it (hyper's
@@ -98,7 +99,9 @@ async fn connection(mut stream: TcpStream, app: Router, client_timeout: Duration
     let (read, write) = stream.into_split();
     let io = TokioIo::new(tokio::io::join(Cursor::new(head).chain(read), write));
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(client_timeout).max_buf_size(HEAD_LIMIT);
+    // One request per connection: the next head comes on a new connection, through
+    // `first_head`'s checks (above).
+    http.timer(TokioTimer::new()).header_read_timeout(client_timeout).max_buf_size(HEAD_LIMIT).keep_alive(false);
     let served = http.serve_connection(io, TowerToHyperService::new(app));
     tokio::pin!(served);
     let result = tokio::select! {
