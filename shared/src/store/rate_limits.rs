@@ -223,62 +223,18 @@ impl Store {
         mode: Mode,
         quota: Option<RequestsPerSecond>,
     ) -> Result<RateLimits, StoreError> {
-        let attribute = profile_override(mode);
-        let change = |update: aws_sdk_dynamodb::types::builders::UpdateBuilder, name: &str| {
-            let update = update.expression_attribute_names("#quota", name);
-            match quota {
-                Some(quota) => update
-                    .update_expression("SET #quota = :quota")
-                    .expression_attribute_values(":quota", AttributeValue::N(quota.to_string())),
-                None => update.update_expression("REMOVE #quota"),
-            }
-        };
-        let mut profile = self.transaction("rate limit override");
-        let exists = profile.update(&layout::partner_profile(partner), |update| {
-            change(update, &attribute).condition_expression("attribute_exists(pk)")
-        })?;
-        self.transact(
-            profile,
-            |cancelled| {
-                if cancelled.failed(exists) { StoreError::NotFound } else { cancelled.unexpected() }
-            },
-        )
-        .await?;
-
+        self.write_quota("rate limit override", &[layout::partner_profile(partner)], &profile_override(mode), quota)
+            .await?;
         let lookups = self.active_key_lookups(partner, mode).await?;
         for chunk in lookups.chunks(TRANSACTION_ITEMS) {
-            let mut copies = self.transaction("rate limit copy");
-            let slots = chunk
-                .iter()
-                .map(|lookup| {
-                    copies.update(lookup, |update| {
-                        change(update, RATE_LIMIT).condition_expression("attribute_exists(pk)")
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let gone = |cancelled: &super::transaction::Cancelled| {
-                if slots.iter().any(|slot| cancelled.failed(*slot)) {
-                    StoreError::NotFound
-                } else {
-                    cancelled.unexpected()
-                }
-            };
-            match self.transact(copies, gone).await {
+            match self.write_quota("rate limit copy", chunk, RATE_LIMIT, quota).await {
                 Ok(()) => {}
                 // A key was revoked since the listing, so its lookup is gone: copy to the
                 // others one by one.
                 Err(StoreError::NotFound) => {
                     for lookup in chunk {
-                        let mut single = self.transaction("rate limit copy");
-                        let there = single.update(lookup, |update| {
-                            change(update, RATE_LIMIT).condition_expression("attribute_exists(pk)")
-                        })?;
-                        let outcome = self
-                            .transact(single, |cancelled| {
-                                if cancelled.failed(there) { StoreError::NotFound } else { cancelled.unexpected() }
-                            })
-                            .await;
-                        match outcome {
+                        match self.write_quota("rate limit copy", std::slice::from_ref(lookup), RATE_LIMIT, quota).await
+                        {
                             Ok(()) | Err(StoreError::NotFound) => {}
                             Err(other) => return Err(other),
                         }
@@ -288,6 +244,36 @@ impl Store {
             }
         }
         self.rate_limits(partner).await
+    }
+
+    /// Sets `attribute` to `quota` (or removes it, for `None`) on every item at `keys`, in
+    /// one transaction that holds only while each of them exists: `NotFound` when one does
+    /// not, and then nothing was written.
+    async fn write_quota(
+        &self,
+        what: &'static str,
+        keys: &[Key],
+        attribute: &str,
+        quota: Option<RequestsPerSecond>,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.transaction(what);
+        let mut slots = Vec::with_capacity(keys.len());
+        for key in keys {
+            slots.push(transaction.update(key, |update| {
+                let update =
+                    update.expression_attribute_names("#quota", attribute).condition_expression("attribute_exists(pk)");
+                match quota {
+                    Some(quota) => update
+                        .update_expression("SET #quota = :quota")
+                        .expression_attribute_values(":quota", AttributeValue::N(quota.to_string())),
+                    None => update.update_expression("REMOVE #quota"),
+                }
+            })?);
+        }
+        self.transact(transaction, |cancelled| {
+            if slots.iter().any(|slot| cancelled.failed(*slot)) { StoreError::NotFound } else { cancelled.unexpected() }
+        })
+        .await
     }
 
     /// The lookup keys of the partner's unrevoked keys of `mode`, every page.
