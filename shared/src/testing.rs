@@ -76,14 +76,14 @@ pub fn unique_prefix() -> String {
     format!("test-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
 
-/// The DynamoDB a test runs on. Holding it keeps an embedded engine alive.
-#[derive(Debug)]
+/// The DynamoDB a test runs on. Holding it (or a clone) keeps an embedded engine alive.
+#[derive(Debug, Clone)]
 pub struct TestDatabase {
     pub store: Store,
     /// The request-log table beside the domain table, on the same client.
     pub request_log_table: RequestLogTable,
     pub endpoint: String,
-    _engine: Option<EmbeddedEngine>,
+    _engine: Option<Arc<EmbeddedEngine>>,
 }
 
 impl TestDatabase {
@@ -114,7 +114,12 @@ impl TestDatabase {
         let names = TableNames::new(unique_prefix());
         bootstrap(&client, &names).await.expect("the template's tables are created");
         let request_log_table = RequestLogTable::new(client.clone(), names.request_log());
-        TestDatabase { store: Store::new(client, names.domain()), request_log_table, endpoint, _engine: engine }
+        TestDatabase {
+            store: Store::new(client, names.domain()),
+            request_log_table,
+            endpoint,
+            _engine: engine.map(Arc::new),
+        }
     }
 
     /// A configuration naming this database's tables, every other value at its default.
@@ -226,6 +231,7 @@ pub struct TestPartner {
 }
 
 /// A function's routes served over a test database, called in-process with `oneshot`.
+#[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
@@ -273,6 +279,21 @@ impl TestApp {
     ) -> Self {
         let state = state.with_request_log(request_log.sink());
         TestApp { router: crate::http::app(routes.clone(), state.clone()), state, db, routes, mailbox, request_log }
+    }
+
+    /// This app as another instance of its function serves it, on the same tables, email
+    /// and request log: with a store of its own (`Store::another_instance`), as a second
+    /// Lambda instance has. Parallel requests spread over instances race for a wallet as
+    /// they do on AWS; one instance's own movements of a wallet take turns (ADR 0015), so
+    /// a test of what races must prove spreads its requests over instances.
+    pub fn another_instance(&self) -> TestApp {
+        let state = AppState { store: self.state.store.another_instance(), ..self.state.clone() };
+        self.clone().with_state(state)
+    }
+
+    /// `count` instances of this app (`another_instance`), to spread parallel requests over.
+    pub fn instances(&self, count: usize) -> Vec<TestApp> {
+        (0..count).map(|_| self.another_instance()).collect()
     }
 
     /// The same app with `state` (another configuration, say), served anew.

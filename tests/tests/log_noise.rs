@@ -51,13 +51,16 @@ async fn orders_racing_on_one_wallet_log_no_warning_and_count_the_races_they_los
     steller::seed::seed_products(&app.db.store).await.expect("the catalog is seeded");
     let product = steller::seed::products().expect("the seed parses")[0].clone();
     let partner = app.new_partner().await;
+    // One instance's own orders take turns (ADR 0015): the races are between instances.
+    let instances = app.instances(8);
 
-    // Rounds of 8 parallel orders on one wallet until one order lost a race (the first
-    // round almost always has one); the logs of every round are checked.
+    // Rounds of 8 parallel orders on one wallet, one per instance, until one order lost a
+    // race (the first round almost always has one); the logs of every round are checked.
     let mut placed = 0;
     for _round in 0..10 {
-        let orders = (0..8).map(|_| {
-            app.post("/api/orders", Some(&partner.key), json!({"product_id": product.id.to_string(), "quantity": 1}))
+        let orders = instances.iter().map(|instance| {
+            let body = json!({"product_id": product.id.to_string(), "quantity": 1});
+            instance.post("/api/orders", Some(&partner.key), body)
         });
         for response in join_all(orders).await {
             assert_eq!(response.status.as_u16(), 201, "{}", response.body);

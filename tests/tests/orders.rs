@@ -24,6 +24,7 @@ on_both_engines!(
     orders_and_ledgers_are_isolated_by_partner_and_mode,
     twenty_three_orders_page_by_ten_each_exactly_once_newest_first,
     an_order_that_lost_a_race_starts_again_from_the_wallet_its_cancellation_returned,
+    one_stores_concurrent_orders_on_a_wallet_take_turns_and_never_race,
     an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one,
 );
 
@@ -104,11 +105,14 @@ async fn unknown_and_inactive_products_and_bad_quantities_are_refused(app: TestA
     assert_eq!(balance(&app, &partner.key).await, "0.00");
 }
 
+/// Spread over five instances (as five Lambda instances), so the orders race for the
+/// wallet; each instance's own orders take turns (ADR 0015).
 async fn fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_make_exactly_seventeen(app: TestApp) {
     let partner = app.new_partner().await;
     let product_id = product(&app, "58.00", true).await;
+    let instances = app.instances(5);
 
-    let attempts = (0..50).map(|_| order(&app, &partner.key, &product_id, 1));
+    let attempts = (0..50).map(|n| order(&instances[n % 5], &partner.key, &product_id, 1));
     let responses = futures::future::join_all(attempts).await;
 
     let paid = responses.iter().filter(|r| r.status == StatusCode::CREATED).count();
@@ -155,8 +159,10 @@ async fn ten_parallel_cancels_refund_once(app: TestApp) {
     let product_id = product(&app, "100.00", true).await;
     let placed = order(&app, &partner.key, &product_id, 1).await;
     let path = format!("/api/orders/{}/cancel", placed.body["id"].as_str().expect("an id"));
+    let instances = app.instances(10);
 
-    let attempts = (0..10).map(|_| app.post(&path, Some(&partner.key), json!({})));
+    // One per instance, so they race.
+    let attempts = instances.iter().map(|instance| instance.post(&path, Some(&partner.key), json!({})));
     let responses = futures::future::join_all(attempts).await;
 
     let refunded = responses.iter().filter(|r| r.status == StatusCode::OK).count();
@@ -218,30 +224,22 @@ async fn twenty_three_orders_page_by_ten_each_exactly_once_newest_first(app: Tes
 /// as the winner left it (`ReturnValuesOnConditionCheckFailure`), and the next round is
 /// built from that instead of reading the wallet again. And once a store has moved money
 /// on a wallet it remembers the balance: its next orders read nothing before their
-/// transaction.
+/// transaction. Races happen between instances (a store each, as Lambda instances that
+/// share nothing); one store's own orders take turns (the next test).
 async fn an_order_that_lost_a_race_starts_again_from_the_wallet_its_cancellation_returned(app: TestApp) {
     let partner = app.new_partner().await;
     let proxy = ThrottlingProxy::start(&app.db.endpoint, &[]).await;
-    let store = app.db.through(&proxy).await;
-    let cheapest = steller::seed::products()
-        .expect("the seed parses")
-        .into_iter()
-        .min_by_key(|product| product.unit_price)
-        .expect("the seed has products");
-    let partner_id = PartnerId::parse(&partner.id).expect("a partner id");
-    let quantity = Quantity::try_from(1_i64).expect("a quantity");
-    let command =
-        PlaceOrder::new(partner_id, Mode::Sandbox, cheapest, quantity, None).expect("an order of an active product");
-    let round = || join_all((0..8).map(|_| store.place_order(&command, None)));
+    let through = app.db.through(&proxy).await;
+    let instances: Vec<Store> = (0..8).map(|_| through.another_instance()).collect();
+    let command = cheapest_order(&partner.id);
+    let round = || join_all(instances.iter().map(|store| store.place_order(&command, None)));
 
-    // The first round's 8 orders read the wallet at most once each, however many races
-    // they lose: an order that starts after another committed (a loaded machine) reads
-    // nothing, starting from the balance the store remembers.
+    // The first round's 8 orders read the wallet once each (one per instance), however
+    // many races they lose.
     for placing in round().await {
         placing.expect("the wallet pays for every order");
     }
-    let reads = proxy.calls("GetItem");
-    assert!((1..=8).contains(&reads), "each order of the first round read the wallet at most once: {reads} reads");
+    assert_eq!(proxy.calls("GetItem"), 8, "each instance's first order read the wallet once");
     // More rounds until some order lost a race (the first almost always has one).
     let mut placed = 8;
     for _round in 0..10 {
@@ -268,13 +266,47 @@ async fn an_order_that_lost_a_race_starts_again_from_the_wallet_its_cancellation
     assert_eq!(balance, Some(expected.to_string()), "{placed} orders paid exactly once each");
 }
 
+/// One store's concurrent orders on one wallet (one process's requests: the local server)
+/// take turns: each starts from the balance the one before left, so none loses a race and
+/// each is one transaction. Without turns, 16 orders built on the same balance would
+/// cancel most of their transactions.
+async fn one_stores_concurrent_orders_on_a_wallet_take_turns_and_never_race(app: TestApp) {
+    let partner = app.new_partner().await;
+    let proxy = ThrottlingProxy::start(&app.db.endpoint, &[]).await;
+    let store = app.db.through(&proxy).await;
+    let command = cheapest_order(&partner.id);
+
+    for placing in join_all((0..16).map(|_| store.place_order(&command, None))).await {
+        placing.expect("the wallet pays for every order");
+    }
+
+    assert_eq!(proxy.calls("TransactWriteItems"), 16, "one transaction per order: none was cancelled");
+    assert_eq!(proxy.calls("GetItem"), 1, "only the first order read the wallet");
+    let spent = command.total.times(16).expect("within the limit");
+    let expected = (app.state.config.sandbox_credit - spent).expect("within the limit");
+    assert_eq!(balance(&app, &partner.key).await, expected.to_string());
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
+}
+
+/// An order of one of the seed's cheapest product, quantity 1, on the partner's sandbox wallet.
+fn cheapest_order(partner: &str) -> PlaceOrder {
+    let cheapest = steller::seed::products()
+        .expect("the seed parses")
+        .into_iter()
+        .min_by_key(|product| product.unit_price)
+        .expect("the seed has products");
+    let partner_id = PartnerId::parse(partner).expect("a partner id");
+    let quantity = Quantity::try_from(1_i64).expect("a quantity");
+    PlaceOrder::new(partner_id, Mode::Sandbox, cheapest, quantity, None).expect("an order of an active product")
+}
+
 /// Two instances moving money on one wallet: each remembers the balance of its own last
 /// movement, which the other's makes stale. A stale balance only loses the race (and the
 /// cancellation brings the real one); an order refused on it would be wrong, so a
 /// movement is refused only on the wallet as read during the request.
 async fn an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one(app: TestApp) {
     let partner = app.new_partner().await;
-    let (first, second) = (app.db.store.clone(), Store::new(app.db.store.client().clone(), app.db.store.table()));
+    let (first, second) = (app.db.store.clone(), app.db.store.another_instance());
     let partner_id = PartnerId::parse(&partner.id).expect("a partner id");
     let product = |price: &str| Product {
         id: ProductId::parse("prd_0000000000000000000000000a").expect("a product id"),

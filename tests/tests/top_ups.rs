@@ -113,8 +113,10 @@ async fn ten_parallel_approvals_credit_the_live_wallet_exactly_once(app: TestApp
     let ops = ops_key(&app).await;
     let id = request(&app, &live, "500.00").await.body["id"].as_str().expect("an id").to_owned();
     let path = format!("/api/admin/top-up-requests/{id}/approve");
+    let instances = app.instances(10);
 
-    let attempts = (0..10).map(|_| app.post(&path, Some(&ops), json!({})));
+    // One per instance, so they race.
+    let attempts = instances.iter().map(|instance| instance.post(&path, Some(&ops), json!({})));
     let responses = futures::future::join_all(attempts).await;
 
     let approved = responses.iter().filter(|r| r.status == StatusCode::OK).count();

@@ -324,8 +324,9 @@ async fn twenty_parallel_orders_make_exactly_twenty_order_created_events(app: Te
     let receiver = Receiver::ok().await;
     endpoint(&app, &partner.key, &receiver.url, &["order.created"]).await;
     let product_id = product(&app, "1.00", true).await;
+    let instances = app.instances(4);
 
-    let placed = join_all((0..20).map(|_| order(&app, &partner.key, &product_id, 1))).await;
+    let placed = join_all((0..20).map(|n| order(&instances[n % 4], &partner.key, &product_id, 1))).await;
 
     let mut orders = HashSet::new();
     for response in &placed {

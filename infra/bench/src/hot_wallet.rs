@@ -139,7 +139,7 @@ async fn run(
             let store = match stores {
                 Stores::Shared => store.clone(),
                 // Its own memory of balances, over the same SDK client.
-                Stores::OneEach => Store::new(store.client().clone(), store.table()),
+                Stores::OneEach => store.another_instance(),
             };
             tokio::spawn(client(store, command, orders_per_client))
         })

@@ -23,6 +23,7 @@ pub(crate) mod retry;
 mod sessions;
 mod top_ups;
 pub(crate) mod transaction;
+mod wallet_turns;
 mod webhooks;
 
 use aws_sdk_dynamodb::Client;
@@ -110,6 +111,8 @@ pub struct Store {
     catalog: std::sync::Arc<catalog::CatalogCache>,
     /// Shared by every clone: the balances this instance last saw.
     known_wallets: std::sync::Arc<known_wallets::KnownWallets>,
+    /// Shared by every clone: the queue each wallet's movements wait in, one at a time.
+    wallet_turns: std::sync::Arc<wallet_turns::WalletTurns>,
     /// Shared by every clone: where the events of each committed transaction are handed
     /// in process (the local server's dispatcher). Unset on Lambda, where DynamoDB
     /// Streams carry them.
@@ -127,7 +130,25 @@ impl Store {
             retry: RetryPolicy::default(),
             catalog: Default::default(),
             known_wallets: Default::default(),
+            wallet_turns: Default::default(),
             outbox_tap: Default::default(),
+        }
+    }
+
+    /// This store as another instance of the function would hold it: the same table,
+    /// client, retries and outbox tap (locally the tap stands in for the table's stream,
+    /// which every instance's writes reach), but nothing remembered in this instance: a
+    /// catalog cache, known balances and wallet turns of its own. Movements of one wallet
+    /// through two instances race for it (ADR 0012); through one, they take turns (ADR 0015).
+    pub fn another_instance(&self) -> Store {
+        Store {
+            client: self.client.clone(),
+            table: self.table.clone(),
+            retry: self.retry,
+            catalog: Default::default(),
+            known_wallets: Default::default(),
+            wallet_turns: Default::default(),
+            outbox_tap: std::sync::Arc::clone(&self.outbox_tap),
         }
     }
 

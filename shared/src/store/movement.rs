@@ -91,6 +91,12 @@ impl Store {
         F: FnMut(Wallet, Vec<Option<Item>>) -> Fut,
         Fut: Future<Output = Result<Attempt<T>, StoreError>>,
     {
+        // The movements of this wallet in this process, one at a time: each starts from
+        // the balance the one before left, so they do not race each other.
+        let _turn = self.wallet_turns.take(partner, mode, ONE_TRY).await.map_err(|_no_time_left| {
+            tracing::warn!("the wallet's earlier movements left no time for this one; giving up with nothing written");
+            StoreError::Contended
+        })?;
         // What the next round starts from, when it need not read: the wallet as this
         // instance last saw it (only when there is nothing else to read), or as a lost
         // race's cancellation brought it, with the other items as last read (their
