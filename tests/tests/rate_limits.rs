@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use futures::future::join_all;
@@ -23,6 +24,7 @@ on_both_engines!(
     ops_set_and_clear_a_partners_quota_for_its_existing_and_later_keys,
     the_admin_routes_refuse_bad_quotas_unknown_partners_and_partner_keys,
     counts_of_past_seconds_leave_the_key_lookup,
+    a_key_revoked_while_ops_set_a_quota_leaves_the_others_their_new_quota,
     two_different_credentials_are_a_malformed_request,
 );
 
@@ -221,11 +223,55 @@ async fn the_admin_routes_refuse_bad_quotas_unknown_partners_and_partner_keys(ap
     set_quota(&app, &partner.key, &partner, "sandbox", json!(5000)).await.assert_problem(403, "forbidden");
 }
 
+/// Ops set a quota while the partner revokes a key: the key was listed, but its lookup is
+/// gone when the quota is copied. The copy of the batch fails as a whole, then goes key
+/// by key: every other key gets the quota, and the revoked one stays gone (the copy never
+/// writes an item that does not exist).
+async fn a_key_revoked_while_ops_set_a_quota_leaves_the_others_their_new_quota(app: TestApp) {
+    let partner = app.new_partner_at_default_limits().await;
+    let ops = ops_key(&app).await;
+    let mut keys = vec![partner.key.clone()];
+    for name in ["second", "third"] {
+        let made = app.post("/api/keys", Some(&partner.key), json!({"name": name, "mode": "sandbox"})).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        keys.push(made.body["key"].as_str().expect("the new key").to_owned());
+    }
+    // The second key's lookup goes, as a revocation's does, but its record still lists it
+    // as active: what the copy meets when the revocation lands after the listing.
+    let revoked = ApiKey::parse(&keys[1]).expect("a key");
+    let lookup = format!("APIKEY#{}", revoked.hash().as_str());
+    app.db
+        .store
+        .client()
+        .delete_item()
+        .table_name(app.db.store.table())
+        .key("pk", AttributeValue::S(lookup.clone()))
+        .key("sk", AttributeValue::S("APIKEY".into()))
+        .send()
+        .await
+        .expect("the lookup is deleted");
+
+    let set = set_quota(&app, &ops, &partner, "sandbox", json!(300)).await;
+
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body["sandbox"], json!({"requests_per_second": 300, "source": "override"}));
+    for key in [&keys[0], &keys[2]] {
+        let wallet = app.get("/api/wallet", key).await;
+        assert_eq!(header_of(&wallet, "ratelimit-policy"), Some(r#""per-key";q=300;w=1"#));
+    }
+    app.get("/api/wallet", &keys[1]).await.assert_problem(401, "unauthorized");
+    let items = app.db.scan().await;
+    assert!(
+        !items.iter().any(|item| item.get("pk").and_then(|pk| pk.as_s().ok()) == Some(&lookup)),
+        "the copy did not bring the revoked key's lookup back"
+    );
+}
+
 async fn counts_of_past_seconds_leave_the_key_lookup(app: TestApp) {
     let partner = app.new_partner_at_default_limits().await;
     let key = ApiKey::parse(&partner.key).expect("a key");
     let second = 4_100_000_000;
-    let counts = |items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
+    let counts = |items: Vec<std::collections::HashMap<String, AttributeValue>>| {
         let lookup = items
             .into_iter()
             .find(|item| {
