@@ -112,7 +112,7 @@ pub struct Store {
     /// Shared by every clone: the balances this instance last saw.
     known_wallets: std::sync::Arc<known_wallets::KnownWallets>,
     /// Shared by every clone: the queue each wallet's movements wait in, one at a time.
-    wallet_turns: std::sync::Arc<wallet_turns::WalletTurns>,
+    wallet_turns: wallet_turns::WalletTurns,
     /// Shared by every clone: where the events of each committed transaction are handed
     /// in process (the local server's dispatcher). Unset on Lambda, where DynamoDB
     /// Streams carry them.

@@ -23,10 +23,10 @@ use crate::domain::{Mode, PartnerId};
 
 type WalletId = (PartnerId, Mode);
 
-/// The queue of each wallet with a movement under way in this process. A wallet's entry
-/// lives while a movement holds or awaits its turn, so the map stays as small as the
-/// number of wallets being moved at once.
-#[derive(Debug, Default)]
+/// The queue of each wallet with a movement under way in this process, shared by every
+/// clone. A wallet's entry lives while a movement holds or awaits its turn, so the map
+/// stays as small as the number of wallets being moved at once.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct WalletTurns {
     queues: Arc<Mutex<HashMap<WalletId, Arc<AsyncMutex<()>>>>>,
 }
@@ -35,7 +35,7 @@ pub(crate) struct WalletTurns {
 #[derive(Debug)]
 pub(crate) struct Turn {
     wallet: WalletId,
-    queues: Arc<Mutex<HashMap<WalletId, Arc<AsyncMutex<()>>>>>,
+    turns: WalletTurns,
     queue: Arc<AsyncMutex<()>>,
     guard: Option<OwnedMutexGuard<()>>,
 }
@@ -52,7 +52,7 @@ impl WalletTurns {
         let wallet = (*partner, mode);
         let queue = Arc::clone(lock(&self.queues).entry(wallet).or_default());
         // Dropped without its guard when the wait is given up: the entry is cleaned up too.
-        let mut turn = Turn { wallet, queues: Arc::clone(&self.queues), queue, guard: None };
+        let mut turn = Turn { wallet, turns: self.clone(), queue, guard: None };
         let waiting = Arc::clone(&turn.queue).lock_owned();
         let guard = match crate::deadline::remaining() {
             None => waiting.await,
@@ -73,7 +73,7 @@ impl WalletTurns {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        let mut queues = lock(&self.queues);
+        let mut queues = lock(&self.turns.queues);
         // The map's reference and this turn's are the only ones: nobody holds or awaits
         // this wallet's turn (a waiter clones the queue under the same lock), so the entry
         // goes. The guard is released after, as the fields drop.
