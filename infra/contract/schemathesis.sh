@@ -13,9 +13,11 @@
 #
 # It installs the pinned schemathesis (requirements.txt) into .venv/ (beside moto), builds
 # steller-local with its own cargo command, starts it in memory on a free loopback port
-# with an ops key, signs up a partner for a sandbox key, runs both passes, prints a
-# summary and stops the server whatever happened. Logs and reports are in
-# target/contract/. Exit code: 0 only when both passes ran and found nothing.
+# with an ops key, signs up a partner for a sandbox key, gives it pending live top-ups
+# through the portal (pending_top_ups.py), runs both passes, checks that the ops pass
+# decided some of them with the money following, prints a summary and stops the server
+# whatever happened. Logs and reports are in target/contract/. Exit code: 0 only when both
+# passes ran and found nothing, and the ops pass decided real requests.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -97,6 +99,12 @@ if [[ "$limit_status" != 2* ]]; then
     say "could not raise the test partner's rate limit (PUT …/rate-limits/sandbox answered $limit_status); running at the default"
 fi
 
+# Real pending live top-ups for the ops pass to approve and reject (pending_top_ups.py):
+# without them its decisions only ever meet unknown ids.
+top_ups_state="$out/pending-top-ups.json"
+"$python" "$here/pending_top_ups.py" prepare "$base" "$log" "contract@steller.example" 20 "$top_ups_state" ||
+    { say "preparing pending top-ups failed; see $log"; exit 1; }
+
 # One pass of schemathesis: $1 names it, $2 is the key, the rest filters operations.
 run_pass() {
     local name="$1" key="$2"
@@ -122,4 +130,6 @@ run_pass() {
 run_pass partner "$partner_key" --exclude-path-regex '^/api/admin/'
 run_pass ops "$ops_key" --include-path-regex '^/api/admin/'
 
-"$python" "$here/summary.py" "$out" "$min_cases"
+decisions=0
+"$python" "$here/pending_top_ups.py" check "$base" "$ops_key" "$top_ups_state" || decisions=$?
+"$python" "$here/summary.py" "$out" "$min_cases" && ((decisions == 0))
