@@ -1,11 +1,13 @@
 //! The loop every money movement runs: take the wallet, build the transaction that
 //! moves the money (conditioned on exactly that balance), and when another movement
-//! wins the race, start again from the wallet the race's cancellation brought.
+//! wins the race, pause and start again from the wallet as it is then.
 //!
 //! The wallet is read, or taken from what this instance knows (`known_wallets`): the
 //! balance its own last movement left, or a cancellation brought. The condition makes a
-//! stale one harmless (it loses the race), and a refusal is only ever made on a wallet
-//! seen during the request.
+//! stale one harmless: it loses, and its cancellation brings the wallet to try again
+//! from at once. A race lost during the request means the wallet is busy: after a pause
+//! the loop reads it again (ADR 0016). A refusal is only ever made on a wallet seen
+//! during the request.
 //!
 //! Every lost race means another movement on the same wallet committed, so the loop
 //! always makes progress; it is bounded all the same (then 503, nothing written), so a
@@ -37,7 +39,7 @@ pub(crate) struct Attempt<T> {
     pub(crate) transaction: Transaction,
     /// The wallet's balance update (`ledger::push_balance_change`). Its failed condition
     /// means another movement won the race; the cancellation carries the wallet as it is
-    /// now, so the next round need not read it again.
+    /// now, which a round built on a remembered balance tries again from at once.
     pub(crate) wallet: BalanceChange,
     /// The other items whose failed condition means another change won the race (an
     /// order's status, a top-up request's): read everything again.
@@ -97,18 +99,14 @@ impl Store {
             tracing::warn!("the wallet's earlier movements left no time for this one; giving up with nothing written");
             StoreError::Contended
         })?;
-        // What the next round starts from, when it need not read: the wallet as this
-        // instance last saw it (only when there is nothing else to read), or as a lost
-        // race's cancellation brought it, with the other items as last read (their
-        // conditions held, and the next transaction checks every condition again).
-        let from_memory = || {
-            also.is_empty().then(|| self.known_wallets.get(partner, mode)).flatten().map(|wallet| Known {
-                wallet,
-                items: Vec::new(),
-                remembered: true,
-            })
-        };
-        let mut known = from_memory();
+        // What the next round starts from, when it need not read: first, the wallet as this
+        // instance last saw it (only when there is nothing else to read); after a stale
+        // one lost, the wallet its cancellation brought.
+        let mut known = also.is_empty().then(|| self.known_wallets.get(partner, mode)).flatten().map(|wallet| Known {
+            wallet,
+            items: Vec::new(),
+            remembered: true,
+        });
         for race in 0..WALLET_RACES {
             let round = Instant::now();
             let Known { wallet, items, remembered } = match known.take() {
@@ -166,16 +164,24 @@ impl Store {
                         );
                         return Err(StoreError::Contended);
                     }
+                    if remembered {
+                        // The balance this instance remembered from before the request was
+                        // out of date: another instance moved the money since. The
+                        // cancellation brought the wallet as it is now; try again from it at
+                        // once (a refusal on it is made on a wallet seen in this request).
+                        tracing::debug!(
+                            "the remembered balance was out of date; trying again from the one brought back"
+                        );
+                        known = seen.map(|wallet| Known { wallet, items, remembered: false });
+                        continue;
+                    }
                     tracing::debug!(race, "the wallet changed under this movement; trying again");
                     pause_after_race(race, round.elapsed()).await;
-                    // The freshest wallet known: with nothing else to read, this instance's
-                    // memory, which its other movements may have updated during the pause;
-                    // else the one the cancellation brought.
-                    known = if also.is_empty() {
-                        from_memory()
-                    } else {
-                        seen.map(|wallet| Known { wallet, items, remembered: false })
-                    };
+                    // Another movement won a race run during this request, so the wallet
+                    // is busy: by the end of the pause the balance the cancellation brought
+                    // has most likely moved on, and a transaction built on it would lose
+                    // for certain. Read the wallet (and the other items) again (ADR 0016).
+                    known = None;
                 }
                 Err(other) => {
                     // Whether it committed is unknown (a timeout): the balance is too.
