@@ -60,6 +60,10 @@ struct Args {
     /// moved by 0.1× from one run to the next.)
     #[arg(long, default_value_t = 100)]
     per_client: usize,
+    /// Rounds of the hot wallet's three runs; its verdicts are on the median round's
+    /// ratios. (One round's ratio moved by 0.1× or more from one run to the next.)
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..100))]
+    hot_wallet_rounds: usize,
 }
 
 impl Args {
@@ -121,10 +125,12 @@ async fn main() -> anyhow::Result<()> {
     }
 
     if args.runs(Section::HotWallet) {
-        let hot = steller_bench::hot_wallet::measure(args.clients, args.per_client).await.context("the hot wallet")?;
+        let hot = steller_bench::hot_wallet::measure(args.clients, args.per_client, args.hot_wallet_rounds)
+            .await
+            .context("the hot wallet")?;
         println!(
-            "Hot wallet: {} clients × {} orders on one wallet (one shared store, then a store each), then on {} wallets (embedded engine, steller::Store)\n",
-            args.clients, args.per_client, args.clients
+            "Hot wallet: {} rounds of {} clients × {} orders on one wallet (one shared store, then a store each), then on {} wallets (embedded engine, steller::Store)\n",
+            args.hot_wallet_rounds, args.clients, args.per_client, args.clients
         );
         println!("{}", hot_wallet_table(&hot));
         figures.insert("hot_wallet".to_owned(), json!(hot));

@@ -17,6 +17,18 @@ pub fn median(samples: &[Duration]) -> Option<Duration> {
     }
 }
 
+/// The median of plain figures (ratios), with two decimals, or `None` when there are none.
+pub fn median_of(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => sorted.get(middle).copied().map(round2),
+        _ => Some(round2((sorted[middle - 1] + sorted[middle]) / 2.0)),
+    }
+}
+
 /// How many times `baseline` `value` is, or `None` when the baseline is zero.
 pub fn ratio(value: Duration, baseline: Duration) -> Option<f64> {
     (!baseline.is_zero()).then(|| value.as_secs_f64() / baseline.as_secs_f64())
@@ -70,6 +82,13 @@ mod tests {
     #[test]
     fn no_samples_have_no_median() {
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn the_median_of_ratios_is_the_middle_one_or_the_mean_of_the_middle_two() {
+        assert_eq!(median_of(&[0.65, 0.48, 0.55]), Some(0.55));
+        assert_eq!(median_of(&[0.6, 0.5, 0.58, 0.52]), Some(0.55));
+        assert_eq!(median_of(&[]), None);
     }
 
     #[test]
