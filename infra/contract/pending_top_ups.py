@@ -26,6 +26,7 @@ import pathlib
 import re
 import sys
 import time
+import typing
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,9 +34,11 @@ import urllib.request
 
 # The payment reference of every request made here, numbered.
 REFERENCE = "CONTRACT-"
+# The API's client: no cookies, and no proxy from the environment (the server is local).
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def fail(step: str, detail: str) -> None:
+def fail(step: str, detail: str) -> typing.NoReturn:
     print(f"contract: pending top-ups: {step}: {detail}", file=sys.stderr)
     sys.exit(1)
 
@@ -69,7 +72,6 @@ def send(opener: urllib.request.OpenerDirector, request: urllib.request.Request)
             return response.read().decode()
     except urllib.error.HTTPError as error:
         fail(f"{request.get_method()} {request.full_url}", f"{error.code} {error.read().decode()[:500]}")
-        raise
 
 
 def hidden(page: str, name: str, step: str) -> str:
@@ -89,7 +91,6 @@ def sign_in_code(log: pathlib.Path, email: str, after: int) -> str:
             return codes[-1]
         time.sleep(0.1)
     fail("reading the sign-in code", f"no code for {email} in {log} within 10 s")
-    raise AssertionError
 
 
 def prepare(base: str, log_path: pathlib.Path, email: str, count: int, state: pathlib.Path) -> None:
@@ -144,7 +145,7 @@ def api(base: str, method: str, path: str, key: str, body: dict | None = None) -
         headers["content-type"] = "application/json"
         data = json.dumps(body).encode()
     request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
-    return json.loads(send(urllib.request.build_opener(urllib.request.ProxyHandler({})), request))
+    return json.loads(send(DIRECT, request))
 
 
 def main() -> None:

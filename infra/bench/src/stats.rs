@@ -9,23 +9,23 @@ use std::time::Duration;
 pub fn median(samples: &[Duration]) -> Option<Duration> {
     let mut sorted = samples.to_vec();
     sorted.sort_unstable();
-    let middle = sorted.len() / 2;
-    match sorted.len() {
-        0 => None,
-        n if n % 2 == 1 => sorted.get(middle).copied(),
-        _ => Some((sorted[middle - 1] + sorted[middle]) / 2),
-    }
+    middle_of(&sorted, |low, high| (low + high) / 2)
 }
 
 /// The median of plain figures (ratios), with two decimals, or `None` when there are none.
 pub fn median_of(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_unstable_by(f64::total_cmp);
+    middle_of(&sorted, |low, high| (low + high) / 2.0).map(round2)
+}
+
+/// The middle of `sorted`, or `mean` of the middle two for an even count.
+fn middle_of<T: Copy>(sorted: &[T], mean: impl Fn(T, T) -> T) -> Option<T> {
     let middle = sorted.len() / 2;
     match sorted.len() {
         0 => None,
-        n if n % 2 == 1 => sorted.get(middle).copied().map(round2),
-        _ => Some(round2((sorted[middle - 1] + sorted[middle]) / 2.0)),
+        n if n % 2 == 1 => sorted.get(middle).copied(),
+        _ => Some(mean(sorted[middle - 1], sorted[middle])),
     }
 }
 
