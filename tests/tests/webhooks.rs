@@ -34,6 +34,8 @@ on_both_engines!(
     a_redelivery_sends_the_event_again_under_its_id,
     a_slow_endpoint_holds_up_no_other,
     an_endpoint_failing_for_five_days_is_disabled_and_its_partner_emailed,
+    parallel_creations_never_pass_sixteen_endpoints_in_a_mode,
+    an_endpoint_made_before_the_count_was_kept_still_counts,
 );
 
 // ─── A receiver ──────────────────────────────────────────────────────────────────────
@@ -469,6 +471,67 @@ async fn bad_endpoints_are_refused_with_every_field_named(app: TestApp) {
         )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+}
+
+async fn parallel_creations_never_pass_sixteen_endpoints_in_a_mode(app: TestApp) {
+    let partner = app.new_partner().await;
+    let create = |n: usize| {
+        let body = json!({"url": format!("https://8.8.8.8/hooks/{n}"), "events": ["order.created"]});
+        app.post("/api/webhook-endpoints", Some(&partner.key), body)
+    };
+
+    let answers = join_all((0..24).map(create)).await;
+
+    let statuses: Vec<u16> = answers.iter().map(|answer| answer.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|&&status| status == 201).count(), 16, "{statuses:?}");
+    for refused in answers.iter().filter(|answer| answer.status != StatusCode::CREATED) {
+        refused.assert_problem(409, "invalid_state");
+    }
+    let listed = all_pages(&app, "/api/webhook-endpoints", &partner.key, 100).await;
+    assert_eq!(listed.len(), 16);
+    // The other mode has a count of its own.
+    let live = app.live_key_for(&partner.key).await;
+    let body = json!({"url": "https://8.8.8.8/live", "events": ["order.created"]});
+    assert_eq!(app.post("/api/webhook-endpoints", Some(&live), body).await.status, StatusCode::CREATED);
+    // A deletion gives its place back, once.
+    let id = listed[0]["id"].as_str().expect("an id");
+    let removed = app.delete(&format!("/api/webhook-endpoints/{id}"), &partner.key).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    app.delete(&format!("/api/webhook-endpoints/{id}"), &partner.key).await.assert_problem(404, "not_found");
+    assert_eq!(create(100).await.status, StatusCode::CREATED);
+    create(101).await.assert_problem(409, "invalid_state");
+}
+
+/// Endpoints written before the count was kept (the endpoint items alone) are counted
+/// when the mode's count is first written.
+async fn an_endpoint_made_before_the_count_was_kept_still_counts(app: TestApp) {
+    let partner = app.new_partner().await;
+    let create = |n: usize| {
+        let body = json!({"url": format!("https://8.8.8.8/hooks/{n}"), "events": ["order.created"]});
+        app.post("/api/webhook-endpoints", Some(&partner.key), body)
+    };
+    for n in 0..15 {
+        assert_eq!(create(n).await.status, StatusCode::CREATED);
+    }
+    let client = app.state.store.client();
+    let table = app.state.store.table();
+    let counts = client
+        .scan()
+        .table_name(table)
+        .filter_expression("begins_with(sk, :count)")
+        .expression_attribute_values(":count", AttributeValue::S("WEBHOOKS#".into()))
+        .send()
+        .await
+        .expect("scanned");
+    assert_eq!(counts.items().len(), 1, "one count, of the sandbox mode");
+    for item in counts.items() {
+        let key = item.iter().filter(|(name, _)| *name == "pk" || *name == "sk");
+        let key = key.map(|(name, value)| (name.clone(), value.clone())).collect();
+        client.delete_item().table_name(table).set_key(Some(key)).send().await.expect("deleted");
+    }
+
+    assert_eq!(create(15).await.status, StatusCode::CREATED, "the 16th");
+    create(16).await.assert_problem(409, "invalid_state");
 }
 
 async fn a_redelivery_sends_the_event_again_under_its_id(app: TestApp) {

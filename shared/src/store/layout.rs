@@ -159,6 +159,12 @@ pub(crate) fn webhook_endpoint(partner: &PartnerId, mode: Mode, id: &EndpointId)
     webhook_endpoints(partner, mode).with(id)
 }
 
+/// how many webhook endpoints a partner has in one mode: `PARTNER#<ptn_id>` /
+/// `WEBHOOKS#<mode>`, outside the endpoints' own `WEBHOOK#<mode>#` prefix
+pub(crate) fn webhook_endpoint_count(partner: &PartnerId, mode: Mode) -> Key {
+    Key::new(partner_pk(partner), format!("WEBHOOKS#{mode}"))
+}
+
 /// a partner's webhook events in one mode: `PARTNER#<ptn_id>` / `EVENT#<mode>#…`
 pub(crate) fn events(partner: &PartnerId, mode: Mode) -> Prefix {
     Prefix::new(partner_pk(partner), format!("{EVENT}{mode}#"))
@@ -297,6 +303,9 @@ mod tests {
         let order: OrderId = "ord_01JD2X8Q9V4K7M3N5P6R8S0T2W".parse().expect("an id");
         assert_eq!(wallet(&partner, Mode::Live), Key::new("PARTNER#ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W", "WALLET#live"));
         assert_eq!(order_key_text(&partner, &order), "ORDER#sandbox#ord_01JD2X8Q9V4K7M3N5P6R8S0T2W");
+        let count = webhook_endpoint_count(&partner, Mode::Sandbox);
+        assert_eq!(count.sk, "WEBHOOKS#sandbox");
+        assert!(!count.sk.starts_with(&webhook_endpoints(&partner, Mode::Sandbox).sk_prefix), "not listed as one");
         assert_eq!(ops_key(&KeyId::parse("key_01JD2X8Q9V4K7M3N5P6R8S0T2W").expect("an id")).pk, "OPS");
         assert_eq!(usage(&partner, Mode::Sandbox), "USAGE#ptn_01JD2X8Q9V4K7M3N5P6R8S0T2W#sandbox");
         assert_eq!(

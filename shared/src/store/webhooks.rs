@@ -148,14 +148,46 @@ fn attempt_from(value: &AttributeValue) -> Option<DeliveryAttempt> {
     })
 }
 
+fn too_many_endpoints() -> StoreError {
+    StoreError::InvalidState(format!("a partner may register at most {MAX_ENDPOINTS} webhook endpoints in each mode"))
+}
+
+/// Adds `change` (1 or -1) to the count of the partner's endpoints in `mode`, in the
+/// transaction that creates or deletes one; a rise is conditioned on the count being
+/// below `MAX_ENDPOINTS`. A mode whose endpoints were made before the count was kept
+/// has none: the first change writes it from `present`, the endpoints counted just
+/// before. That is exact, since any other change committed in between wrote the count,
+/// and `if_not_exists` then ignores `present`.
+fn count_endpoints(
+    transaction: &mut Transaction,
+    partner: &PartnerId,
+    mode: Mode,
+    present: usize,
+    change: i8,
+) -> Result<Slot, StoreError> {
+    let number = |value: String| AttributeValue::N(value);
+    transaction.update(&layout::webhook_endpoint_count(partner, mode), |update| {
+        let update = update
+            .update_expression("SET endpoint_count = if_not_exists(endpoint_count, :present) + :change")
+            .expression_attribute_values(":present", number(present.to_string()))
+            .expression_attribute_values(":change", number(change.to_string()));
+        if change > 0 {
+            update
+                .condition_expression("attribute_not_exists(endpoint_count) OR endpoint_count < :max")
+                .expression_attribute_values(":max", number(MAX_ENDPOINTS.to_string()))
+        } else {
+            update
+        }
+    })
+}
+
 impl Store {
     /// Registers an endpoint with a fresh secret. A partner has at most `MAX_ENDPOINTS`
-    /// in a mode (`InvalidState` beyond).
+    /// in a mode (`InvalidState` beyond), however many are made at once.
     pub async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint, StoreError> {
-        if self.endpoints(&new.partner_id, new.mode).await?.len() >= MAX_ENDPOINTS {
-            return Err(StoreError::InvalidState(format!(
-                "a partner may register at most {MAX_ENDPOINTS} webhook endpoints in each mode"
-            )));
+        let present = self.endpoints(&new.partner_id, new.mode).await?.len();
+        if present >= MAX_ENDPOINTS {
+            return Err(too_many_endpoints());
         }
         let endpoint = Endpoint {
             id: EndpointId::generate(),
@@ -172,7 +204,14 @@ impl Store {
         };
         let mut transaction = self.transaction("webhook endpoint");
         transaction.put_new(endpoint_item(&endpoint))?;
-        self.transact(transaction, |cancelled| cancelled.unexpected()).await?;
+        // The count read above is only a quick refusal: creations at the same moment all
+        // read 15. The mode's count, raised in the endpoint's own transaction on condition
+        // that it is below the cap, is what holds the cap.
+        let counted = count_endpoints(&mut transaction, &new.partner_id, new.mode, present, 1)?;
+        self.transact(transaction, |cancelled| {
+            if cancelled.failed(counted) { too_many_endpoints() } else { cancelled.unexpected() }
+        })
+        .await?;
         Ok(endpoint)
     }
 
@@ -211,8 +250,10 @@ impl Store {
 
     /// Removes an endpoint: nothing more is sent to it. `NotFound` if there is none.
     pub async fn delete_endpoint(&self, partner: &PartnerId, mode: Mode, id: &EndpointId) -> Result<(), StoreError> {
+        let present = self.endpoints(partner, mode).await?.len();
         let mut transaction = self.transaction("webhook endpoint removal");
         let removed = transaction.delete_existing(&layout::webhook_endpoint(partner, mode, id))?;
+        count_endpoints(&mut transaction, partner, mode, present, -1)?;
         self.transact(transaction, |cancelled| {
             if cancelled.failed(removed) { StoreError::NotFound } else { cancelled.unexpected() }
         })
