@@ -15,7 +15,25 @@ on_both_engines!(
     an_empty_query_parameter_on_a_list_route_is_refused_naming_it,
     a_limit_and_a_valid_cursor_still_page_through_a_list,
     two_idempotency_keys_in_one_request_are_refused_and_record_nothing,
+    a_field_of_the_wrong_json_type_is_named_beside_every_other_invalid_field,
+    a_body_that_gives_a_field_twice_is_malformed_naming_it,
 );
+
+/// `body`, sent as it is written (serde_json's `Value` cannot hold a repeated key).
+async fn post_text(app: &TestApp, path: &str, key: Option<&str>, body: &str) -> TestResponse {
+    let mut request =
+        http::Request::builder().method(http::Method::POST).uri(path).header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    app.send(request.body(axum::body::Body::from(body.to_owned())).expect("a request")).await
+}
+
+/// Each field's message, in the order the problem lists them.
+fn messages(response: &TestResponse) -> Vec<(String, String)> {
+    let errors = response.body["errors"].as_array().cloned().unwrap_or_default();
+    errors.iter().map(|e| (e["field"].as_str().unwrap_or("").to_owned(), e["message"].to_string())).collect()
+}
 
 async fn request_top_up(app: &TestApp, key: &str, amount: &str) -> TestResponse {
     app.post("/api/wallet/top-up-requests", Some(key), json!({"amount": amount, "currency": "USD"})).await
@@ -129,4 +147,44 @@ async fn two_idempotency_keys_in_one_request_are_refused_and_record_nothing(app:
     let once = send(&["topup-1"]).await;
     assert_eq!(once.status, StatusCode::CREATED, "one key is as before: {}", once.body);
     assert!(once.headers.get("idempotent-replayed").is_none(), "the refused requests did not use the key");
+}
+
+async fn a_field_of_the_wrong_json_type_is_named_beside_every_other_invalid_field(app: TestApp) {
+    let partner = app.new_partner().await;
+
+    let order = app
+        .post("/api/orders", Some(&partner.key), json!({"product_id": 5, "quantity": 0, "client_reference": "a\nb"}))
+        .await;
+    let quantity_only = app.post("/api/orders", Some(&partner.key), json!({"quantity": "2"})).await;
+    let signup = app
+        .post(
+            "/api/public/signup",
+            None,
+            json!({"company_name": "x".repeat(201), "email": "a@b.co", "contact_name": 7}),
+        )
+        .await;
+
+    order.assert_problem(422, "validation_failed");
+    assert_eq!(order.error_fields(), ["product_id", "quantity", "client_reference"], "{}", order.body);
+    assert!(messages(&order)[0].1.contains("invalid type: integer `5`"), "{}", order.body);
+    quantity_only.assert_problem(422, "validation_failed");
+    assert_eq!(quantity_only.error_fields(), ["product_id", "quantity"], "{}", quantity_only.body);
+    assert!(messages(&quantity_only)[1].1.contains("invalid type"), "not `is required`: {}", quantity_only.body);
+    signup.assert_problem(422, "validation_failed");
+    assert_eq!(signup.error_fields(), ["company_name", "contact_name"], "{}", signup.body);
+    assert!(messages(&signup)[1].1.contains("invalid type: integer `7`"), "{}", signup.body);
+    assert_eq!(balance(&app, &partner.key).await, "1000.00", "nothing was ordered");
+}
+
+async fn a_body_that_gives_a_field_twice_is_malformed_naming_it(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product = support::product(&app, "1.00", true).await;
+
+    let twice = format!(r#"{{"product_id":"{product}","quantity":1,"quantity":2}}"#);
+    let response = post_text(&app, "/api/orders", Some(&partner.key), &twice).await;
+
+    let problem = response.assert_problem(400, "malformed_request");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("`quantity`") && !detail.contains("must be a JSON object"), "{detail}");
+    assert_eq!(balance(&app, &partner.key).await, "1000.00", "nothing was ordered");
 }

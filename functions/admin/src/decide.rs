@@ -45,12 +45,19 @@ pub(crate) struct RejectBody {
     reason: Option<String>,
 }
 
-impl TryFrom<RejectBody> for RejectionReason {
+impl TryFrom<&RejectBody> for RejectionReason {
     type Error = ApiError;
 
-    fn try_from(body: RejectBody) -> Result<Self, ApiError> {
+    fn try_from(body: &RejectBody) -> Result<Self, ApiError> {
         let mut check = Validation::default();
         check.field("reason", RejectionReason::parse(body.reason.as_deref())).ok_or_else(|| check.into_error())
+    }
+}
+
+/// What the `Json` extractor names beside a field of the wrong JSON type.
+impl From<&RejectBody> for Validation {
+    fn from(body: &RejectBody) -> Self {
+        Validation::of(RejectionReason::try_from(body))
     }
 }
 
@@ -71,7 +78,7 @@ pub(crate) async fn reject(
     PathId(id): PathId<TopUpId>,
     Json(body): Json<RejectBody>,
 ) -> Result<Json<AdminTopUpView>, ApiError> {
-    let reason = RejectionReason::try_from(body)?;
+    let reason = RejectionReason::try_from(&body)?;
     let rejected = state.store.reject_top_up(&id, &Decider::OpsKey(ops.key_id), &reason).await?;
     tracing::info!(partner_id = %rejected.partner_id, "top-up rejected");
     state.notices().top_up_decided(&rejected).await;

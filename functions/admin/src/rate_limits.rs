@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{Mode, ModeQuota, PartnerId, RateLimits, RequestsPerSecond};
 use steller::http::openapi::NotFound;
-use steller::http::{ApiError, FieldError, Json, OpsCaller, PathId};
+use steller::http::{ApiError, FieldError, Json, OpsCaller, PathId, Validation};
 use utoipa::ToSchema;
 
 /// A partner's quotas: requests per second for each API key, per mode.
@@ -47,19 +47,27 @@ pub(crate) struct QuotaBody {
     requests_per_second: Option<serde_json::Value>,
 }
 
-impl TryFrom<QuotaBody> for RequestsPerSecond {
+impl TryFrom<&QuotaBody> for RequestsPerSecond {
     type Error = ApiError;
 
-    fn try_from(body: QuotaBody) -> Result<Self, ApiError> {
+    fn try_from(body: &QuotaBody) -> Result<Self, ApiError> {
         let invalid = |reason: String| ApiError::validation([FieldError::new("requests_per_second", reason)]);
-        match body.requests_per_second {
+        match &body.requests_per_second {
             None | Some(serde_json::Value::Null) => Err(invalid("is required".to_owned())),
             // JSON has one number type: 500.0 is the integer 500, as JSON Schema says.
-            Some(value) => whole_number(&value)
+            Some(value) => whole_number(value)
                 .ok_or(steller::domain::BadQuota)
                 .and_then(RequestsPerSecond::new)
                 .map_err(|error| invalid(error.to_string())),
         }
+    }
+}
+
+/// What the `Json` extractor names beside a field of the wrong JSON type (any JSON value
+/// is read, so there is none today).
+impl From<&QuotaBody> for Validation {
+    fn from(body: &QuotaBody) -> Self {
+        Validation::of(RequestsPerSecond::try_from(body))
     }
 }
 
@@ -123,7 +131,7 @@ pub(crate) async fn set_rate_limit(
     Json(body): Json<QuotaBody>,
 ) -> Result<Json<RateLimitsView>, ApiError> {
     let (partner, mode) = partner_and_mode(&partner, &mode)?;
-    let quota = RequestsPerSecond::try_from(body)?;
+    let quota = RequestsPerSecond::try_from(&body)?;
     let limits = state.store.set_rate_limit(&partner, mode, Some(quota)).await?;
     tracing::info!(requests_per_second = quota.get(), "rate limit override set");
     Ok(Json(view(&partner, limits)))

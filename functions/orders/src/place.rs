@@ -50,6 +50,13 @@ impl TryFrom<&CreateOrderRequest> for OrderRequest {
     }
 }
 
+/// What the `Json` extractor names beside a field of the wrong JSON type.
+impl From<&CreateOrderRequest> for Validation {
+    fn from(body: &CreateOrderRequest) -> Self {
+        Validation::of(OrderRequest::try_from(body))
+    }
+}
+
 /// Places an order, paid from the wallet of the key's mode in one transaction.
 ///
 /// Send an `Idempotency-Key` to retry safely: the same key and body replay the first

@@ -50,10 +50,10 @@ pub(crate) struct SignupWallet {
 }
 
 /// The body as the applicant it names, every invalid field named at once.
-impl TryFrom<SignupRequest> for Applicant {
+impl TryFrom<&SignupRequest> for Applicant {
     type Error = ApiError;
 
-    fn try_from(body: SignupRequest) -> Result<Self, ApiError> {
+    fn try_from(body: &SignupRequest) -> Result<Self, ApiError> {
         let mut check = Validation::default();
         let company_name = check.field("company_name", CompanyName::parse(body.company_name.as_deref()));
         let email = check.field("email", Email::parse(body.email.as_deref()));
@@ -62,6 +62,13 @@ impl TryFrom<SignupRequest> for Applicant {
             return Err(check.into_error());
         };
         Ok(Applicant { company_name, email, contact_name })
+    }
+}
+
+/// What the `Json` extractor names beside a field of the wrong JSON type.
+impl From<&SignupRequest> for Validation {
+    fn from(body: &SignupRequest) -> Self {
+        Validation::of(Applicant::try_from(body))
     }
 }
 
@@ -82,7 +89,7 @@ pub(crate) async fn sign_up(
     State(state): State<AppState>,
     Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
-    let signup = SignUp::new(Applicant::try_from(body)?, state.config.sandbox_credit);
+    let signup = SignUp::new(Applicant::try_from(&body)?, state.config.sandbox_credit);
     state.store.sign_up(&signup).await?;
     tracing::info!(partner_id = %signup.partner.id, "partner signed up");
     // After the commit, and never able to fail the signup: the partner exists either way.

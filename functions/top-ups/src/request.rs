@@ -50,6 +50,13 @@ impl TryFrom<&TopUpRequestBody> for TopUpDetails {
     }
 }
 
+/// What the `Json` extractor names beside a field of the wrong JSON type.
+impl From<&TopUpRequestBody> for Validation {
+    fn from(body: &TopUpRequestBody) -> Self {
+        Validation::of(TopUpDetails::try_from(body))
+    }
+}
+
 /// Requests a top-up of the wallet of the key's mode.
 ///
 /// With a live key the request is `pending` until ops approve or reject it; ops and the

@@ -50,10 +50,10 @@ pub(crate) struct CreateKeyRequest {
     name: Option<String>,
 }
 
-impl TryFrom<CreateKeyRequest> for KeyRequest {
+impl TryFrom<&CreateKeyRequest> for KeyRequest {
     type Error = ApiError;
 
-    fn try_from(body: CreateKeyRequest) -> Result<Self, ApiError> {
+    fn try_from(body: &CreateKeyRequest) -> Result<Self, ApiError> {
         let mut check = Validation::default();
         let mode = check.field("mode", body.mode.as_deref().unwrap_or_default().parse::<Mode>());
         let name = check.optional("name", body.name.as_deref(), KeyName::parse);
@@ -61,6 +61,13 @@ impl TryFrom<CreateKeyRequest> for KeyRequest {
             return Err(check.into_error());
         };
         Ok(KeyRequest { mode, name })
+    }
+}
+
+/// What the `Json` extractor names beside a field of the wrong JSON type.
+impl From<&CreateKeyRequest> for Validation {
+    fn from(body: &CreateKeyRequest) -> Self {
+        Validation::of(KeyRequest::try_from(body))
     }
 }
 
@@ -112,7 +119,7 @@ pub(crate) async fn create_key(
     caller: PartnerCaller,
     Json(body): Json<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    let request = KeyRequest::try_from(body)?;
+    let request = KeyRequest::try_from(&body)?;
     if request.mode != caller.mode {
         return Err(ApiError::NotPermitted(
             "a key makes only keys of its own mode: live keys come from the portal or from a live key",

@@ -40,6 +40,21 @@ impl Validation {
         }
     }
 
+    /// What a body's own check found: the fields its 422 names, or none. How a request
+    /// body offers its checks to the `Json` extractor, as `impl From<&Body> for Validation`,
+    /// so fields of the wrong JSON type are named beside the others.
+    pub fn of<T>(checked: Result<T, ApiError>) -> Self {
+        match checked {
+            Err(ApiError::Validation(errors)) => Validation(errors),
+            _ => Validation::default(),
+        }
+    }
+
+    /// Every recorded field, in the order checked.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
+
     /// The 422 listing every recorded field.
     pub fn into_error(self) -> ApiError {
         ApiError::Validation(self.0)
