@@ -6,7 +6,10 @@ use futures::future::join_all;
 use http::StatusCode;
 use serde_json::json;
 use steller::Store;
-use steller::domain::{Mode, Money, PartnerId, PlaceOrder, Product, ProductId, Quantity, RequestTopUp, TopUpAmount};
+use steller::domain::{
+    EventId, Mode, Money, OrderId, PartnerId, PlaceOrder, Product, ProductId, Quantity, RequestTopUp, Timestamp,
+    TopUpAmount, TransactionId,
+};
 use steller::store::StoreError;
 use steller::testing::TestApp;
 use steller::testing::throttling::ThrottlingProxy;
@@ -26,6 +29,7 @@ on_both_engines!(
     a_race_lost_during_the_request_is_tried_again_from_a_fresh_read,
     one_stores_concurrent_orders_on_a_wallet_take_turns_and_never_race,
     an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one,
+    orders_that_lost_races_are_listed_in_created_at_order,
 );
 
 async fn an_order_debits_the_wallet_by_its_total_in_one_go(app: TestApp) {
@@ -257,6 +261,53 @@ async fn a_race_lost_during_the_request_is_tried_again_from_a_fresh_read(app: Te
     let spent = command.total.times(u32::try_from(placed).expect("a count")).expect("within the limit");
     let expected = (app.state.config.sandbox_credit - spent).expect("within the limit");
     assert_eq!(balance, Some(expected.to_string()), "{placed} orders paid exactly once each");
+}
+
+/// An order that lost races is made when it commits: its id and its `created_at` are
+/// the same millisecond, and so are its ledger entry's and its event's. So every list,
+/// newest first by id, is also newest first by `created_at`.
+async fn orders_that_lost_races_are_listed_in_created_at_order(app: TestApp) {
+    let partner = app.new_partner().await;
+    let proxy = ThrottlingProxy::start(&app.db.endpoint, &[]).await;
+    let through = app.db.through(&proxy).await;
+    let command = cheapest_order(&partner.id);
+
+    // Rounds of 8 fresh instances until some order lost a race (and paused before its
+    // next round).
+    let mut placed = 0;
+    for _round in 0..10 {
+        let instances: Vec<Store> = (0..8).map(|_| through.another_instance()).collect();
+        for placing in join_all(instances.iter().map(|store| store.place_order(&command, None))).await {
+            placing.expect("the wallet pays for every order");
+            placed += 1;
+        }
+        if proxy.calls("TransactWriteItems") > placed {
+            break;
+        }
+    }
+    assert!(proxy.calls("TransactWriteItems") > placed, "some order lost a race");
+
+    let time_of = |item: &serde_json::Value| -> Timestamp {
+        item["created_at"].as_str().and_then(|at| Timestamp::parse(at).ok()).expect("a created_at")
+    };
+    let id_of = |item: &serde_json::Value| item["id"].as_str().expect("an id").to_owned();
+    let orders = all_pages(&app, "/api/orders", &partner.key, 100).await;
+    let ledger = all_pages(&app, "/api/wallet/transactions", &partner.key, 100).await;
+    let events = all_pages(&app, "/api/events", &partner.key, 100).await;
+    assert_eq!((orders.len(), events.len()), (placed, placed));
+    for order in &orders {
+        assert_eq!(OrderId::parse(&id_of(order)).expect("an id").time(), Some(time_of(order)), "{order}");
+    }
+    for entry in &ledger {
+        assert_eq!(TransactionId::parse(&id_of(entry)).expect("an id").time(), Some(time_of(entry)), "{entry}");
+    }
+    for event in &events {
+        assert_eq!(EventId::parse(&id_of(event)).expect("an id").time(), Some(time_of(event)), "{event}");
+    }
+    for list in [&orders, &ledger, &events] {
+        let times: Vec<Timestamp> = list.iter().map(time_of).collect();
+        assert!(times.windows(2).all(|pair| pair[0] >= pair[1]), "newest first by created_at too: {times:?}");
+    }
 }
 
 /// One store's concurrent orders on one wallet (one process's requests: the local server)

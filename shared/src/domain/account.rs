@@ -45,7 +45,8 @@ impl Wallet {
         at: Timestamp,
     ) -> Result<LedgerEntry, MoneyError> {
         Ok(LedgerEntry {
-            id: TransactionId::generate(),
+            // Made at `at`, so the ledger, listed by id, is also in `created_at` order.
+            id: TransactionId::generate_at(at),
             mode: self.mode,
             kind,
             amount,

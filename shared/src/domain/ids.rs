@@ -29,6 +29,19 @@ macro_rules! prefixed_id {
                 Self(ulid::Ulid::new())
             }
 
+            /// A new id made at `at`: an item whose `created_at` is `at` then sorts by
+            /// its id exactly as by its time, whenever the id is made.
+            pub fn generate_at(at: crate::domain::Timestamp) -> Self {
+                Self(ulid::Ulid::from_datetime(std::time::SystemTime::from(at.datetime())))
+            }
+
+            /// The millisecond the id was made at (`None` past the years a timestamp holds).
+            pub fn time(&self) -> Option<crate::domain::Timestamp> {
+                let nanos = i128::from(self.0.timestamp_ms()) * 1_000_000;
+                let at = time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
+                crate::domain::Timestamp::from_datetime(at).ok()
+            }
+
             pub fn parse(raw: &str) -> Result<Self, IdError> {
                 let error = IdError { kind: $kind, prefix: $prefix };
                 let body = raw
@@ -118,6 +131,14 @@ mod tests {
         assert!(PartnerId::parse("ptn_").is_err());
         assert!(PartnerId::parse("ptn_not-a-ulid").is_err());
         assert!(PartnerId::parse("").is_err());
+    }
+
+    #[test]
+    fn an_id_made_at_a_time_carries_that_time() {
+        let at = crate::domain::Timestamp::parse("2026-11-23T10:00:00.123Z").expect("a time");
+        let id = OrderId::generate_at(at);
+        assert_eq!(id.time(), Some(at));
+        assert!(OrderId::generate_at(at.plus_seconds(-1)) < id, "an id made at an earlier time sorts first");
     }
 
     #[test]

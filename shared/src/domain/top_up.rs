@@ -181,7 +181,7 @@ impl RequestTopUp {
         let created_at = Timestamp::now();
         let sandbox = self.mode == Mode::Sandbox;
         TopUpRequest {
-            id: TopUpId::generate(),
+            id: TopUpId::generate_at(created_at),
             partner_id: self.partner_id,
             mode: self.mode,
             amount: self.amount.money(),
@@ -233,6 +233,9 @@ mod tests {
         assert_eq!((sandbox.status, sandbox.decided_at.is_some()), (TopUpStatus::Approved, true));
         assert_eq!(sandbox.decided_by, Some(Decider::Sandbox), "Steller itself decided");
         let live = command(Mode::Live).request();
+        for request in [&sandbox, &live] {
+            assert_eq!(request.id.time(), Some(request.created_at), "listed by id, in created_at order");
+        }
         assert_eq!((live.status, live.decided_at, live.decided_by), (TopUpStatus::Pending, None, None));
         assert_eq!("rejected".parse(), Ok(TopUpStatus::Rejected));
     }

@@ -199,7 +199,7 @@ pub struct Event {
 impl Event {
     /// A new event of a change made at `at`.
     pub fn new(partner_id: PartnerId, mode: Mode, kind: EventType, at: Timestamp, data: serde_json::Value) -> Self {
-        Event { id: EventId::generate(), partner_id, kind, created_at: at, mode, data }
+        Event { id: EventId::generate_at(at), partner_id, kind, created_at: at, mode, data }
     }
 
     /// The body every endpoint is sent: `{"id", "type", "created_at", "mode", "data"}`,

@@ -59,7 +59,6 @@ impl Store {
         completion: Option<Completion<Order>>,
     ) -> Result<Order, StoreError> {
         let (partner, mode) = (&command.partner_id, command.mode);
-        let id = OrderId::generate();
         let completion = completion.as_ref();
         // With a key, its record is read with the wallet: a replay needs no other read.
         let record: Vec<_> = completion.iter().map(|completion| completion.scope.key()).collect();
@@ -70,7 +69,10 @@ impl Store {
             if wallet.balance < command.total {
                 return Err(StoreError::InsufficientFunds { balance: wallet.balance, needed: command.total });
             }
+            // The id and the time are made together, each round: an order that lost races
+            // is made when it commits, so orders listed by id are in `created_at` order.
             let at = Timestamp::now();
+            let id = OrderId::generate_at(at);
             let debit =
                 wallet.entry(LedgerKind::OrderDebit, -command.total, id, at).map_err(beyond_limit(partner, mode))?;
             let order = command.order(id, debit.balance_after, at);
