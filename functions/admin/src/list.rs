@@ -34,7 +34,8 @@ pub(crate) async fn list_top_up_requests(
     ListQuery(page): ListQuery,
 ) -> Result<Json<List<AdminTopUpView>>, ApiError> {
     let status = match params.status.as_deref() {
-        None | Some("") => TopUpStatus::Pending,
+        None => TopUpStatus::Pending,
+        Some("") => return Err(ApiError::validation([FieldError::new("status", ListQuery::NO_VALUE)])),
         Some(raw) => raw.parse().map_err(|error| ApiError::validation([FieldError::new("status", error)]))?,
     };
     let requests = state.store.top_ups_by_status(status, &page).await?;

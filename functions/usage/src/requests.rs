@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::http::openapi::NotFound;
 use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId, Validation};
-use steller::request_log::{LoggedRequest, LoggedRequestId, RequestFilter, RouteFilter, StatusFilter};
+use steller::request_log::{FilterError, LoggedRequest, LoggedRequestId, RequestFilter, RouteFilter, StatusFilter};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::request_log_table;
@@ -29,12 +29,22 @@ impl RequestFilterParams {
     /// The filter, or a 422 naming each parameter that is given but invalid (empty included).
     fn parse(self) -> Result<RequestFilter, ApiError> {
         let mut check = Validation::default();
-        let status = check.field("status", self.status.as_deref().map(StatusFilter::parse).transpose());
-        let route = check.field("route", self.route.as_deref().map(RouteFilter::parse).transpose());
+        let status = check.field("status", given(self.status.as_deref(), StatusFilter::parse));
+        let route = check.field("route", given(self.route.as_deref(), RouteFilter::parse));
         match (status, route) {
             (Some(status), Some(route)) => Ok(RequestFilter { status, route }),
             _ => Err(check.into_error()),
         }
+    }
+}
+
+/// A filter as given: absent, or parsed; given with no value is refused as `ListQuery`
+/// refuses an empty `limit`.
+fn given<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, FilterError>) -> Result<Option<T>, String> {
+    match raw {
+        None => Ok(None),
+        Some("") => Err(ListQuery::NO_VALUE.to_owned()),
+        Some(raw) => parse(raw).map(Some).map_err(|error| error.to_string()),
     }
 }
 

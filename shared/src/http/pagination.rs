@@ -22,11 +22,19 @@ pub struct ListParams {
 
 /// A parsed page request: 422 for a bad `limit`, 400 for a cursor that was tampered with.
 ///
-/// Every list route takes this, so it also holds the rule for all of a list route's query
-/// parameters, its filters (`?status=`) included: one given with no value is a 422 naming
-/// it. An empty filter left out silently would answer a list the caller did not ask for.
+/// `limit` or `cursor` given with no value is a 422 naming it: left out silently, it would
+/// answer a page the caller did not ask for. A route's filters (`?status=`) follow the
+/// same rule, each checked where the route reads it (`ListQuery::NO_VALUE`). Parameters
+/// no route takes are ignored, with or without a value, as the contract says.
 #[derive(Debug, Clone)]
 pub struct ListQuery(pub PageRequest);
+
+impl ListQuery {
+    /// The parameters every list route takes.
+    pub const PARAMETERS: [&str; 2] = ["limit", "cursor"];
+    /// The 422 message for a parameter the route takes, given with no value.
+    pub const NO_VALUE: &str = "must not be empty; leave the parameter out instead";
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     type Rejection = ApiError;
@@ -38,8 +46,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
         let Query(given) = Query::<Vec<(String, String)>>::from_request_parts(parts, state).await.map_err(malformed)?;
         let empty: Vec<FieldError> = given
             .iter()
-            .filter(|(_, value)| value.is_empty())
-            .map(|(name, _)| FieldError::new(name.as_str(), "must not be empty; leave the parameter out instead"))
+            .filter(|(name, value)| value.is_empty() && Self::PARAMETERS.contains(&name.as_str()))
+            .map(|(name, _)| FieldError::new(name.as_str(), Self::NO_VALUE))
             .collect();
         if !empty.is_empty() {
             return Err(ApiError::validation(empty));
