@@ -22,6 +22,7 @@ on_both_engines!(
     ops_see_pending_requests_oldest_first_and_page_through_them,
     requests_are_isolated_by_partner_and_mode,
     a_retried_request_with_its_idempotency_key_is_recorded_once,
+    ops_cannot_find_a_sandbox_request_to_decide,
 );
 
 /// Who decided the request, as the store holds it.
@@ -105,6 +106,28 @@ async fn a_sandbox_request_is_approved_and_credited_at_once(app: TestApp) {
     assert_eq!((credit["balance_after"].as_str(), &credit["reference"]), (Some("1125.50"), &response.body["id"]));
     assert_ledger_sums_to_balance(&app, &partner.key).await;
     assert_audit_clean(&app).await;
+}
+
+/// Admin routes decide live requests only: a sandbox request's id is not found there, so
+/// the answer does not tell that it exists (a 409 "already approved" would).
+async fn ops_cannot_find_a_sandbox_request_to_decide(app: TestApp) {
+    let partner = app.new_partner().await;
+    let ops = ops_key(&app).await;
+    let made = request(&app, &partner.key, "50.00").await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let id = made.body["id"].as_str().expect("an id");
+
+    let approve = app.post(&format!("/api/admin/top-up-requests/{id}/approve"), Some(&ops), json!({})).await;
+    let reject =
+        app.post(&format!("/api/admin/top-up-requests/{id}/reject"), Some(&ops), json!({"reason": "no payment"})).await;
+
+    approve.assert_problem(404, "not_found");
+    reject.assert_problem(404, "not_found");
+    let unknown = TopUpId::generate();
+    let never_made = app.post(&format!("/api/admin/top-up-requests/{unknown}/approve"), Some(&ops), json!({})).await;
+    assert_eq!(approve.body["detail"], never_made.body["detail"], "the same answer as for an id never made");
+    assert_eq!(stored_decider(&app, id).await, Some(Decider::Sandbox), "still decided by Steller alone");
+    assert_eq!(balance(&app, &partner.key).await, "1050.00");
 }
 
 async fn ten_parallel_approvals_credit_the_live_wallet_exactly_once(app: TestApp) {

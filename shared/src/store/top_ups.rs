@@ -160,6 +160,16 @@ impl Store {
         self.top_up(&partner, mode, id).await
     }
 
+    /// Whose live request `id` is: what ops may decide. A sandbox request is `NotFound`,
+    /// as one never made is: it was decided as it was made, and ops never see it, so a
+    /// decision on its id must not tell that it exists.
+    async fn live_top_up_owner(&self, id: &TopUpId) -> Result<PartnerId, StoreError> {
+        match self.top_up_owner(id).await? {
+            (partner, Mode::Live) => Ok(partner),
+            (_, Mode::Sandbox) => Err(StoreError::NotFound),
+        }
+    }
+
     /// Live requests with `status`: pending ones oldest first (the queue ops work
     /// through), decided ones newest first. Served by the `by_status` index.
     pub async fn top_ups_by_status(
@@ -179,12 +189,12 @@ impl Store {
         self.list(listing, page, top_up_from).await
     }
 
-    /// Approves a pending request: the status change (conditioned on `pending`, and
+    /// Approves a pending live request: the status change (conditioned on `pending`, and
     /// recording who decided), the wallet credit and its ledger entry in ONE transaction,
     /// so parallel approvals credit exactly once. A decided request is `InvalidState`.
     #[tracing::instrument(skip_all, fields(topup_id = %id, decided_by = %by))]
     pub async fn approve_top_up(&self, id: &TopUpId, by: &Decider) -> Result<TopUpRequest, StoreError> {
-        let (partner, mode) = self.top_up_owner(id).await?;
+        let (partner, mode) = (self.live_top_up_owner(id).await?, Mode::Live);
         self.move_money(&partner, mode, |wallet| async move {
             let request = pending(self.top_up(&partner, mode, id).await?)?;
             let at = Timestamp::now();
@@ -204,7 +214,7 @@ impl Store {
         .await
     }
 
-    /// Rejects a pending request with a reason the partner is told, recording who
+    /// Rejects a pending live request with a reason the partner is told, recording who
     /// decided; no money moves.
     #[tracing::instrument(skip_all, fields(topup_id = %id, decided_by = %by))]
     pub async fn reject_top_up(
@@ -213,7 +223,8 @@ impl Store {
         by: &Decider,
         reason: &RejectionReason,
     ) -> Result<TopUpRequest, StoreError> {
-        let request = pending(self.top_up_by_id(id).await?)?;
+        let partner = self.live_top_up_owner(id).await?;
+        let request = pending(self.top_up(&partner, Mode::Live, id).await?)?;
         let mut transaction = self.transaction("rejection");
         let at = Timestamp::now();
         let (rejected, still_pending) =
