@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::after_response::after_response;
 use crate::domain::{CODE_MINUTES, Email, Endpoint, Mode, Partner, SignInCode, TopUpRequest, TopUpStatus};
-use crate::email::{EmailSender, TopUpNotice, notify, templates};
+use crate::email::{EmailKind, EmailSender, TopUpNotice, notify, templates};
 use crate::{Config, Store};
 
 fn notice(request: &TopUpRequest) -> TopUpNotice {
@@ -52,7 +52,7 @@ async fn partner_of(store: &Store, request: &TopUpRequest) -> Option<Partner> {
 /// A new partner: the welcome email, to the address they signed up with.
 pub async fn signed_up(email: &dyn EmailSender, config: &Config, partner: &Partner) {
     match &config.sender_email {
-        Some(sender) => notify(email, templates::welcome(sender, partner)).await,
+        Some(sender) => notify(email, EmailKind::Welcome, templates::welcome(sender, partner)).await,
         None => tracing::error!(partner_id = %partner.id, "STELLER_SENDER_EMAIL is not set: no welcome email"),
     }
 }
@@ -61,7 +61,8 @@ pub async fn signed_up(email: &dyn EmailSender, config: &Config, partner: &Partn
 pub async fn sign_in_code(email: &dyn EmailSender, config: &Config, to: &Email, code: &SignInCode, door: &str) {
     match &config.sender_email {
         Some(sender) => {
-            notify(email, templates::sign_in_code(sender, to.as_str(), code.expose(), door, CODE_MINUTES)).await;
+            let message = templates::sign_in_code(sender, to.as_str(), code.expose(), door, CODE_MINUTES);
+            notify(email, EmailKind::SignInCode, message).await;
         }
         None => tracing::error!("STELLER_SENDER_EMAIL is not set: no sign-in code was sent"),
     }
@@ -74,15 +75,16 @@ pub async fn top_up_requested(email: &dyn EmailSender, config: &Config, store: &
     let Some(partner) = partner_of(store, request).await else { return };
     let to = partner.email.as_str();
     let notice = notice(request);
-    let to_partner = match request.status {
-        TopUpStatus::Approved => templates::top_up_approved(from, to, &notice),
-        _ => templates::top_up_received(from, to, &notice),
+    let (kind, to_partner) = match request.status {
+        TopUpStatus::Approved => (EmailKind::TopUpApproved, templates::top_up_approved(from, to, &notice)),
+        _ => (EmailKind::TopUpReceived, templates::top_up_received(from, to, &notice)),
     };
-    notify(email, to_partner).await;
+    notify(email, kind, to_partner).await;
     if request.mode == Mode::Live {
         match &config.ops_email {
             Some(ops) => {
-                notify(email, templates::ops_new_top_up(from, ops, &notice, partner.company_name.as_str())).await
+                let message = templates::ops_new_top_up(from, ops, &notice, partner.company_name.as_str());
+                notify(email, EmailKind::OpsNewTopUp, message).await;
             }
             None => tracing::warn!(topup_id = %request.id, "STELLER_OPS_EMAIL is not set: ops were not emailed"),
         }
@@ -94,12 +96,14 @@ pub async fn top_up_decided(email: &dyn EmailSender, config: &Config, store: &St
     let Some(from) = sender(config, request) else { return };
     let Some(partner) = partner_of(store, request).await else { return };
     let (to, notice) = (partner.email.as_str(), notice(request));
-    let message = match (request.status, request.reason.as_deref()) {
-        (TopUpStatus::Approved, _) => templates::top_up_approved(from, to, &notice),
-        (TopUpStatus::Rejected, reason) => templates::top_up_rejected(from, to, &notice, reason.unwrap_or("")),
+    let (kind, message) = match (request.status, request.reason.as_deref()) {
+        (TopUpStatus::Approved, _) => (EmailKind::TopUpApproved, templates::top_up_approved(from, to, &notice)),
+        (TopUpStatus::Rejected, reason) => {
+            (EmailKind::TopUpRejected, templates::top_up_rejected(from, to, &notice, reason.unwrap_or("")))
+        }
         (TopUpStatus::Pending, _) => return,
     };
-    notify(email, message).await;
+    notify(email, kind, message).await;
 }
 
 /// An endpoint disabled after five days of failed deliveries: its partner hears it.
@@ -124,7 +128,7 @@ pub async fn webhook_endpoint_disabled(email: &dyn EmailSender, config: &Config,
         endpoint.mode,
         &since,
     );
-    notify(email, message).await;
+    notify(email, EmailKind::WebhookEndpointDisabled, message).await;
 }
 
 /// The emails of one request, each sent after its response: what a handler calls.

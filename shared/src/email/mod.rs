@@ -19,6 +19,35 @@ pub use templates::TopUpNotice;
 /// An error from an email adapter, with its cause kept for the log line.
 type Cause = Box<dyn std::error::Error + Send + Sync>;
 
+/// Which template an email was written from: all that logs say of an email. A subject can
+/// hold a secret (a sign-in code's holds the code) and an address is personal, so neither
+/// is ever logged. Named where the email is sent (`notify`): an `Email` is what SES
+/// carries, and SES keeps no such name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailKind {
+    Welcome,
+    SignInCode,
+    TopUpReceived,
+    TopUpApproved,
+    TopUpRejected,
+    OpsNewTopUp,
+    WebhookEndpointDisabled,
+}
+
+impl EmailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::Welcome => "welcome",
+            EmailKind::SignInCode => "sign_in_code",
+            EmailKind::TopUpReceived => "top_up_received",
+            EmailKind::TopUpApproved => "top_up_approved",
+            EmailKind::TopUpRejected => "top_up_rejected",
+            EmailKind::OpsNewTopUp => "ops_new_top_up",
+            EmailKind::WebhookEndpointDisabled => "webhook_endpoint_disabled",
+        }
+    }
+}
+
 /// One email, ready to send: plain addresses, a text body and an HTML body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
@@ -49,26 +78,33 @@ pub trait EmailSender: Send + Sync + std::fmt::Debug {
 }
 
 /// Sends `email`, and only logs when that fails: an email is a courtesy that follows a
-/// change already committed, so its failure must never fail or undo the API call.
-pub async fn notify(sender: &dyn EmailSender, email: Email) {
+/// change already committed, so its failure must never fail or undo the API call. The
+/// log says which `kind` of email it was, never its subject or recipient.
+pub async fn notify(sender: &dyn EmailSender, kind: EmailKind, email: Email) {
     let request_id = crate::telemetry::current_request_id();
+    let kind = kind.as_str();
     match sender.send(&email).await {
-        Ok(()) => tracing::info!(subject = %email.subject, "email sent"),
+        Ok(()) => tracing::info!(kind, "email sent"),
         Err(error @ EmailError::Unavailable(_)) => tracing::warn!(
             request_id,
-            to = %email.to,
-            subject = %email.subject,
-            error = %crate::telemetry::chain(&error),
+            kind,
+            error = %without_recipient(&error, &email),
             "email not sent; the API call still succeeds"
         ),
         Err(error @ EmailError::Refused(_)) => tracing::error!(
             request_id,
-            to = %email.to,
-            subject = %email.subject,
-            error = %crate::telemetry::chain(&error),
+            kind,
+            error = %without_recipient(&error, &email),
             "email refused; the API call still succeeds"
         ),
     }
+}
+
+/// The error's cause chain, with the recipient's address taken out: SES names the
+/// addresses it refuses ("… failed the check in region …: dev@acme.example").
+fn without_recipient(error: &EmailError, email: &Email) -> String {
+    let chain = crate::telemetry::chain(error);
+    if email.to.is_empty() { chain } else { chain.replace(&email.to, "<recipient>") }
 }
 
 #[cfg(test)]
@@ -100,7 +136,7 @@ mod tests {
     async fn notify_hands_the_email_to_the_sender() {
         let outbox = Outbox::new();
 
-        notify(&outbox, email()).await;
+        notify(&outbox, EmailKind::Welcome, email()).await;
 
         assert_eq!(outbox.sent(), [email()]);
     }
@@ -108,7 +144,7 @@ mod tests {
     #[tokio::test]
     async fn notify_swallows_a_failed_send() {
         // Nothing to assert but that it returns: notify has no error to give back.
-        notify(&Down, email()).await;
+        notify(&Down, EmailKind::Welcome, email()).await;
     }
 
     #[test]

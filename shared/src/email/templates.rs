@@ -79,7 +79,8 @@ pub fn sign_in_code(from: &str, to: &str, code: &str, door: &str, minutes: i64) 
         .paragraph(&format!("Your code to sign in to the Steller {door} is:"))
         .paragraph(code)
         .paragraph(&format!(
-            "It works once, for {minutes} minutes. If you did not ask to sign in, ignore this email:              nobody can sign in without the code, and five wrong tries void it."
+            "It works once, for {minutes} minutes. If you did not ask to sign in, ignore this email: \
+             nobody can sign in without the code, and five wrong tries void it."
         ))
         .paragraph("The Steller team")
         .into_email(from, to)
