@@ -28,7 +28,10 @@ pub use rate_limit::{
     BadQuota, ModeQuota, POLICY as RATE_LIMIT_POLICY, QuotaSource, QuotaUse, RateLimits, RequestsPerSecond,
     WINDOW_SECONDS,
 };
-pub use session::{Audience, CODE_MINUTES, CODE_TRIES, SESSION_HOURS, Session, SessionId, SessionOwner, SignInCode};
+pub use session::{
+    Audience, CODE_MINUTES, CODE_TRIES, CODE_WINDOW_MINUTES, CODES_PER_WINDOW, SESSION_HOURS, Session, SessionId,
+    SessionOwner, SignInCode,
+};
 pub use text::{
     ClientReference, CompanyName, ContactName, Email, EndpointDescription, KeyName, OperatorName, PaymentReference,
     RejectionReason, TextError, TopUpNote,

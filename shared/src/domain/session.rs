@@ -14,6 +14,12 @@ use super::{Email, KeyId, PartnerId, Timestamp};
 pub const CODE_MINUTES: i64 = 10;
 /// Wrong tries after which a code is void.
 pub const CODE_TRIES: u32 = 5;
+/// Codes one address may be sent at one door per `CODE_WINDOW_MINUTES`. Each new code
+/// starts its own `CODE_TRIES`, so this bounds guesses at an address to
+/// `CODES_PER_WINDOW × CODE_TRIES` (25) an hour, and the emails it gets to 5 an hour.
+pub const CODES_PER_WINDOW: u32 = 5;
+/// The window `CODES_PER_WINDOW` counts in, from the first code asked for in it.
+pub const CODE_WINDOW_MINUTES: i64 = 60;
 /// How long a session lasts once opened.
 pub const SESSION_HOURS: i64 = 12;
 

@@ -126,6 +126,14 @@ impl Reader<'_> {
         }
     }
 
+    /// A number attribute that may be absent (added after the item was written).
+    pub(crate) fn number_opt(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        match self.0.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(_) => self.number(name).map(Some),
+        }
+    }
+
     pub(crate) fn number(&self, name: &str) -> Result<i64, StoreError> {
         match self.0.get(name) {
             Some(AttributeValue::N(raw)) => raw.parse().map_err(|_| self.corrupt(format!("{name} is not an integer"))),

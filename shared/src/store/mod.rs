@@ -36,7 +36,7 @@ pub use idempotency::{Completion, IdempotencyScope, PriorUse, Render, StoredResp
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use rate_limits::Admission;
 pub use retry::RetryPolicy;
-pub use sessions::Redeemed;
+pub use sessions::{Asked, Redeemed};
 pub use webhooks::MAX_ENDPOINTS;
 
 use self::layout::Key;

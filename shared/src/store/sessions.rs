@@ -1,17 +1,29 @@
 //! Portal sign-in: one-time codes sent by email, and the sessions they open. A code is
-//! kept as its SHA-256 with its expiry and a count of wrong tries; a session as the
-//! SHA-256 of its id, with the owner it acts for. DynamoDB's TTL deletes both once
-//! expired, and every read treats an expired one as gone, since TTL deletes lazily.
+//! kept as its SHA-256 with its expiry and a count of wrong tries, in an item that also
+//! counts the codes its address was sent in the current window; a session as the SHA-256
+//! of its id, with the owner it acts for. DynamoDB's TTL deletes both once expired, and
+//! every read treats an expired one as gone, since TTL deletes lazily.
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::accounts::push_email_verified;
 use super::item::{Item, item, read};
 use super::{Store, StoreError, layout};
 use crate::domain::{
-    Audience, CODE_MINUTES, CODE_TRIES, Email, PartnerId, SESSION_HOURS, Session, SessionId, SessionOwner, SignInCode,
-    Timestamp,
+    Audience, CODE_MINUTES, CODE_TRIES, CODE_WINDOW_MINUTES, CODES_PER_WINDOW, Email, PartnerId, SESSION_HOURS,
+    Session, SessionId, SessionOwner, SignInCode, Timestamp,
 };
+
+/// What asking for a code came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// The code is kept, replacing any earlier one (and its count of wrong tries).
+    Kept,
+    /// The address was sent `CODES_PER_WINDOW` codes in this window already: nothing
+    /// changed, and a code sent earlier still works.
+    TooOften,
+}
 
 /// What redeeming a code came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,29 +72,69 @@ impl Store {
     }
 
     /// Keeps `code` as the one code for `email` at `audience`'s door, for `CODE_MINUTES`
-    /// from `at`, replacing any earlier one (and its count of wrong tries).
+    /// from `at`, replacing any earlier one (and its count of wrong tries), unless the
+    /// address was sent `CODES_PER_WINDOW` codes in the last `CODE_WINDOW_MINUTES`: then
+    /// nothing changes. Each new code brings its own `CODE_TRIES`, so without this bound
+    /// asking again would allow guessing without end.
+    ///
+    /// Two conditional updates and no read, so parallel asks cannot both slip under the
+    /// bound: the first starts a new window where there is none (or it has ended), the
+    /// second counts the code in the current window while it has room.
     pub async fn issue_sign_in_code(
         &self,
         audience: Audience,
         email: &Email,
         code: &SignInCode,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let expires = later(at, CODE_MINUTES * 60);
-        let record = item(&layout::sign_in_code(audience, email))
-            .s("code_hash", code.hash(email))
-            .n("tries", 0)
-            .time("created_at", at)
-            .n("expires_at", expires.unix_seconds())
-            .build();
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record))
+    ) -> Result<Asked, StoreError> {
+        let key = layout::sign_in_code(audience, email);
+        let number = |value: i64| AttributeValue::N(value.to_string());
+        let window = CODE_WINDOW_MINUTES * 60;
+        let code_expires = later(at, CODE_MINUTES * 60).unix_seconds();
+        // The item outlives both the code and the window it is counted in: the window
+        // began at or before `at`, so it ends before `at + window`.
+        let kept_until = later(at, window.max(CODE_MINUTES * 60)).unix_seconds();
+        let update = || {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.item()))
+                .expression_attribute_values(":hash", AttributeValue::S(code.hash(email)))
+                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":created", AttributeValue::S(at.to_string()))
+                .expression_attribute_values(":code_expires", number(code_expires))
+                .expression_attribute_values(":kept_until", number(kept_until))
+        };
+        const KEEP_CODE: &str = "code_hash = :hash, tries = :zero, created_at = :created, \
+                                 code_expires_at = :code_expires, expires_at = :kept_until";
+        let new_window = update()
+            .update_expression(format!("SET {KEEP_CODE}, window_start = :now, codes = :one"))
+            // An item written before windows existed has no `window_start`: a new window.
+            .condition_expression("attribute_not_exists(window_start) OR window_start <= :window_ago")
+            .expression_attribute_values(":now", number(at.unix_seconds()))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":window_ago", number(at.unix_seconds() - window))
             .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+            .await;
+        match new_window {
+            Ok(_) => return Ok(Asked::Kept),
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
+            Err(error) => return Err(StoreError::from_sdk(error)),
+        }
+        // The window is current. Should it end between the two calls, this one still counts
+        // the code in it, or refuses it: the next ask starts the new window.
+        let in_window = update()
+            .update_expression(format!("SET {KEEP_CODE}, codes = codes + :one"))
+            .condition_expression("codes < :most")
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":most", number(i64::from(CODES_PER_WINDOW)))
+            .send()
+            .await;
+        match in_window {
+            Ok(_) => Ok(Asked::Kept),
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(Asked::TooOften),
+            Err(error) => Err(StoreError::from_sdk(error)),
+        }
     }
 
     /// Tries `typed` against the code of `email` at `audience`'s door. A right code is
@@ -107,7 +159,14 @@ impl Store {
             let Some(record) = self.get(&key).await? else { return Ok(Redeemed::Void) };
             let record = read(&record);
             let tries = u32::try_from(record.number("tries")?).unwrap_or(CODE_TRIES);
-            let expired = record.number("expires_at")? <= at.unix_seconds();
+            // `expires_at` is the item's TTL, kept for the window; the code's own expiry
+            // is `code_expires_at` (absent only from items written before windows, whose
+            // `expires_at` was the code's).
+            let code_expires = match record.number_opt("code_expires_at")? {
+                Some(expires) => expires,
+                None => record.number("expires_at")?,
+            };
+            let expired = code_expires <= at.unix_seconds();
             if expired || tries >= CODE_TRIES {
                 return Ok(Redeemed::Void);
             }
@@ -117,11 +176,13 @@ impl Store {
             let right = owner.is_some() && typed.hash(email) == stored_hash;
             if !right {
                 let counted = transaction.update(&key, |update| {
+                    // On the code read only: a new code asked for meanwhile has its own tries.
                     update
                         .update_expression("SET tries = tries + :one")
-                        .condition_expression("tries = :read")
+                        .condition_expression("tries = :read AND code_hash = :hash")
                         .expression_attribute_values(":one", AttributeValue::N("1".into()))
                         .expression_attribute_values(":read", read_tries)
+                        .expression_attribute_values(":hash", AttributeValue::S(stored_hash.clone()))
                 })?;
                 match self
                     .transact(transaction, |c| if c.failed(counted) { StoreError::Contended } else { c.unexpected() })
