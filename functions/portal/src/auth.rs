@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
 use steller::AppState;
-use steller::domain::{Decider, PartnerId, Session, SessionId, SessionOwner, Timestamp};
+use steller::domain::{Decider, Email, PartnerId, Session, SessionId, SessionOwner, Timestamp};
 
 use crate::page::ErrorPage;
 
@@ -126,18 +126,43 @@ impl Operator {
     }
 }
 
+/// An operator's session is honoured only while what opened it still would: its ops key
+/// unrevoked (one read of the key's list entry per console request), or its address still
+/// the configured ops address. Otherwise the session is ended, so revoking a key or
+/// changing `STELLER_OPS_EMAIL` shuts the console from the very next request.
 impl FromRequestParts<AppState> for Operator {
     type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let decider = match session_of(&jar, state).await? {
-            Some((session, Session { owner: SessionOwner::OpsEmail(email), .. })) => (session, Decider::Console(email)),
-            Some((session, Session { owner: SessionOwner::OpsKey(key_id), .. })) => (session, Decider::OpsKey(key_id)),
+        let (session, decider, still_allowed) = match session_of(&jar, state).await? {
+            Some((session, Session { owner: SessionOwner::OpsEmail(email), .. })) => {
+                let allowed = ops_address(state).as_ref() == Some(&email);
+                (session, Decider::Console(email), allowed)
+            }
+            Some((session, Session { owner: SessionOwner::OpsKey(key_id), .. })) => {
+                let allowed = state.store.ops_key_unrevoked(&key_id).await.map_err(ErrorPage::from)?;
+                (session, Decider::OpsKey(key_id), allowed)
+            }
             _ => return Err(Refused::SignIn("/ops/signin")),
         };
-        Ok(Operator { session: decider.0, decider: decider.1 })
+        if !still_allowed {
+            // The decider's kind only: a console decider is an address, which logs never hold.
+            let opened_by = match &decider {
+                Decider::OpsKey(key_id) => format!("ops_key:{key_id}"),
+                _ => "ops_email".to_owned(),
+            };
+            tracing::info!(opened_by, "console session ended: what opened it no longer may");
+            state.store.end_session(&session).await.map_err(ErrorPage::from)?;
+            return Err(Refused::SignIn("/ops/signin"));
+        }
+        Ok(Operator { session, decider })
     }
+}
+
+/// The configured ops address (`STELLER_OPS_EMAIL`), the only one a console code opens.
+pub(crate) fn ops_address(state: &AppState) -> Option<Email> {
+    state.config.ops_email.as_deref().and_then(|ops| Email::parse(Some(ops)).ok())
 }
 
 /// A form of `session` must carry its token: compared in constant time, so the answer's

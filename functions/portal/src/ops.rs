@@ -40,22 +40,30 @@ pub(crate) struct DecisionForm {
 /// The sign-in page: the code form, and the ops-key form for operators who hold one.
 pub(crate) async fn sign_in_page(jar: CookieJar, loopback: Loopback) -> Response {
     let (jar, token) = form_token(jar, loopback);
-    (jar, page(OPS_TITLE, Nav::Visitor, sign_in_body(&token, None))).into_response()
+    (jar, page(OPS_TITLE, Nav::Visitor, sign_in_form(&token, "", None))).into_response()
 }
 
 const OPS_TITLE: &str = "Ops sign-in";
 
-fn sign_in_body(token: &str, key_error: Option<&str>) -> Markup {
-    let errors: Vec<(&str, String)> = key_error.map(|e| ("ops_key", e.to_owned())).into_iter().collect();
+/// The sign-in page's body, with the address typed and its error: the email step of the
+/// ops door (`signin::OPS`).
+pub(crate) fn sign_in_form(token: &str, email: &str, email_error: Option<&str>) -> Markup {
+    sign_in_body(token, email, email_error, None)
+}
+
+fn sign_in_body(token: &str, email: &str, email_error: Option<&str>, key_error: Option<&str>) -> Markup {
+    let email_errors: Vec<(&str, String)> = email_error.map(|e| ("email", e.to_owned())).into_iter().collect();
+    let key_errors: Vec<(&str, String)> = key_error.map(|e| ("ops_key", e.to_owned())).into_iter().collect();
     html! {
         p { "For Steller operators. We email a one-time code to the ops address; or sign in with an ops key." }
+        (error_summary(&email_errors))
         form method="post" action="/ops/signin" novalidate {
             input type="hidden" name="form_token" value=(token);
-            (field("Ops email", "email", "email", "", None, None))
+            (field("Ops email", "email", "email", email, email_error, None))
             button type="submit" { "Email me a code" }
         }
         h2 { "Or with an ops key" }
-        (error_summary(&errors))
+        (error_summary(&key_errors))
         form method="post" action="/ops/signin/key" novalidate {
             input type="hidden" name="form_token" value=(token);
             (field("Ops key", "ops_key", "password", "", key_error, Some("stl_ops_… It is not stored in the browser.")))
@@ -82,7 +90,9 @@ pub(crate) async fn redeem(
 }
 
 /// Signs in with an ops key: a valid, unrevoked `stl_ops_` key opens a session that
-/// decides as that key (`ops_key:<id>`), as the admin API would.
+/// decides as that key (`ops_key:<id>`), as the admin API would, for as long as the key
+/// stays unrevoked (`auth::Operator`). So a key must be in the ops list, where revoking
+/// shows.
 pub(crate) async fn with_key(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -95,10 +105,18 @@ pub(crate) async fn with_key(
         Some(key) => state.store.principal(key).await?,
         None => None,
     };
-    let Some(Principal::Ops { key_id }) = principal else {
-        let body = sign_in_body(&values.form_token, Some("That is not a valid ops key."));
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(OPS_TITLE, Nav::Visitor, body)).into_response());
+    let refused = |error: &str| {
+        let body = sign_in_body(&values.form_token, "", None, Some(error));
+        (StatusCode::UNPROCESSABLE_ENTITY, page(OPS_TITLE, Nav::Visitor, body)).into_response()
     };
+    let Some(Principal::Ops { key_id }) = principal else {
+        return Ok(refused("That is not a valid ops key."));
+    };
+    if !state.store.ops_key_unrevoked(&key_id).await? {
+        return Ok(refused(
+            "This ops key is not in the ops list, so it cannot open the console. Use a key made with steller-ops create-ops-key.",
+        ));
+    }
     let id = SessionId::generate();
     state.store.open_session(&id, SessionOwner::OpsKey(key_id), Timestamp::now()).await?;
     tracing::info!(ops_key = %key_id, "signed in to the ops console with a key");

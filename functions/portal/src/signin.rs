@@ -3,7 +3,8 @@
 //!
 //! The answers never tell whether an address has an account (or is an ops address): a
 //! code is kept for every address asked for, and sent only where it may open something,
-//! so asking, typing a wrong code and running out of tries look the same either way.
+//! so asking, typing a wrong code, running out of tries and asking too often look the
+//! same either way.
 
 use axum::Form;
 use axum::extract::State;
@@ -13,10 +14,15 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
-use steller::domain::{Audience, Email, Session, SessionId, SessionOwner, SignInCode, Timestamp};
-use steller::store::Redeemed;
+use steller::domain::{
+    Audience, CODE_MINUTES, CODE_WINDOW_MINUTES, CODES_PER_WINDOW, Email, Session, SessionId, SessionOwner, SignInCode,
+    Timestamp,
+};
+use steller::store::{Asked, Redeemed};
 
-use crate::auth::{Loopback, SESSION_COOKIE, check_csrf, check_form_token, form_token, private_cookie, session_of};
+use crate::auth::{
+    Loopback, SESSION_COOKIE, check_csrf, check_form_token, form_token, ops_address, private_cookie, session_of,
+};
 use crate::page::{ErrorPage, Nav, error_summary, field, page};
 
 /// The two doors a code opens.
@@ -30,6 +36,10 @@ pub(crate) struct Door {
     name: &'static str,
     /// Where a session of this door starts.
     home: &'static str,
+    /// The form that asks for an address here, with the address typed and its error.
+    email_step: fn(token: &str, email: &str, error: Option<&str>) -> Markup,
+    /// An address as this door expects one, for the error of one that is not.
+    example: &'static str,
 }
 
 pub(crate) const PARTNERS: Door = Door {
@@ -38,10 +48,22 @@ pub(crate) const PARTNERS: Door = Door {
     title: "Sign in",
     name: "dashboard",
     home: "/dashboard/sandbox",
+    email_step: partner_email_form,
+    example: "dev@acme.example",
 };
 
-pub(crate) const OPS: Door =
-    Door { audience: Audience::Ops, path: "/ops/signin", title: "Ops sign-in", name: "ops console", home: "/ops" };
+pub(crate) const OPS: Door = Door {
+    audience: Audience::Ops,
+    path: "/ops/signin",
+    title: "Ops sign-in",
+    name: "ops console",
+    home: "/ops",
+    email_step: crate::ops::sign_in_form,
+    example: "ops@steller.example",
+};
+
+/// The title of the step that takes the code, at either door.
+const CODE_TITLE: &str = "Enter your code";
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct EmailForm {
@@ -61,12 +83,12 @@ pub(crate) struct CodeForm {
     code: String,
 }
 
-fn email_form(door: Door, token: &str, email: &str, error: Option<&str>) -> Markup {
+fn partner_email_form(token: &str, email: &str, error: Option<&str>) -> Markup {
     let errors: Vec<(&str, String)> = error.map(|e| ("email", e.to_owned())).into_iter().collect();
     html! {
         p { "We email you a one-time code; no password to remember." }
         (error_summary(&errors))
-        form method="post" action=(door.path) novalidate {
+        form method="post" action=(PARTNERS.path) novalidate {
             input type="hidden" name="form_token" value=(token);
             (field("Email", "email", "email", email, error, None))
             button type="submit" { "Email me a code" }
@@ -75,17 +97,53 @@ fn email_form(door: Door, token: &str, email: &str, error: Option<&str>) -> Mark
 }
 
 fn code_form(door: Door, token: &str, email: &str, error: Option<&str>) -> Markup {
+    html! {
+        p role="status" {
+            "If " strong { (email) } " can sign in here, a code is on its way. It works for " (CODE_MINUTES) " minutes."
+        }
+        (code_entry(door, token, email, error))
+    }
+}
+
+/// The answer to an address that was sent `CODES_PER_WINDOW` codes within the window:
+/// no new code, and the form for the one sent earlier, which still works.
+fn too_often_form(door: Door, token: &str, email: &str) -> Markup {
+    html! {
+        p role="alert" {
+            "No new code was sent: " strong { (email) } " was asked a code for " (CODES_PER_WINDOW)
+            " times within " (CODE_WINDOW_MINUTES) " minutes, the most we send. A code sent earlier still works for "
+            (CODE_MINUTES) " minutes after it was sent. Otherwise, ask again later."
+        }
+        (code_entry(door, token, email, None))
+    }
+}
+
+fn code_entry(door: Door, token: &str, email: &str, error: Option<&str>) -> Markup {
     let errors: Vec<(&str, String)> = error.map(|e| ("code", e.to_owned())).into_iter().collect();
     html! {
-        p role="status" { "If " strong { (email) } " can sign in here, a code is on its way. It works for 10 minutes." }
         (error_summary(&errors))
         form method="post" action={ (door.path) "/code" } novalidate {
             input type="hidden" name="form_token" value=(token);
             input type="hidden" name="email" value=(email);
-            (field("Code from the email", "code", "text", "", error, Some("Six digits.")))
+            (code_field(error))
             button type="submit" { "Sign in" }
         }
         p { a href=(door.path) { "Use another address, or ask for a new code" } }
+    }
+}
+
+/// The code's input, as `page::field` draws one, plus what lets phones and password
+/// managers offer the emailed code (`one-time-code`) and a digit keypad.
+fn code_field(error: Option<&str>) -> Markup {
+    let described = if error.is_some() { "code-error code-hint" } else { "code-hint" };
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for="code" { "Code from the email" }
+            p.hint id="code-hint" { "Six digits." }
+            input #code name="code" type="text" value="" autocomplete="one-time-code" inputmode="numeric"
+                aria-invalid=[error.map(|_| "true")] aria-describedby=(described);
+            @if let Some(error) = error { p.error id="code-error" { (error) } }
+        }
     }
 }
 
@@ -95,34 +153,39 @@ fn nav() -> Nav<'static> {
 
 pub(crate) async fn show(door: Door, jar: CookieJar, loopback: Loopback) -> Response {
     let (jar, token) = form_token(jar, loopback);
-    (jar, page(door.title, nav(), email_form(door, &token, "", None))).into_response()
+    (jar, page(door.title, nav(), (door.email_step)(&token, "", None))).into_response()
 }
 
 /// Keeps a code for the address either way, and emails it only where it can open
-/// something: a partner's address at the dashboard, the ops address at the console.
+/// something: a partner's address at the dashboard, the ops address at the console. An
+/// address asked for too often gets no new code, whether it has an account or not.
 pub(crate) async fn ask(door: Door, state: AppState, jar: CookieJar, values: EmailForm) -> Result<Response, ErrorPage> {
     check_form_token(&jar, &values.form_token)?;
     let Ok(email) = Email::parse(Some(&values.email)) else {
-        let body =
-            email_form(door, &values.form_token, &values.email, Some("Enter an email address, like dev@acme.example."));
+        let error = format!("Enter an email address, like {}.", door.example);
+        let body = (door.email_step)(&values.form_token, &values.email, Some(&error));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(door.title, nav(), body)).into_response());
     };
     let code = SignInCode::generate();
-    state.store.issue_sign_in_code(door.audience, &email, &code, Timestamp::now()).await?;
+    match state.store.issue_sign_in_code(door.audience, &email, &code, Timestamp::now()).await? {
+        Asked::Kept => {}
+        Asked::TooOften => {
+            tracing::info!(door = door.name, "sign-in code refused: the address was sent the most codes in the window");
+            let body = too_often_form(door, &values.form_token, email.as_str());
+            return Ok((StatusCode::TOO_MANY_REQUESTS, page(CODE_TITLE, nav(), body)).into_response());
+        }
+    }
     if may_open(door, &state, &email).await?.is_some() {
         state.notices().sign_in_code(&email, &code, door.name).await;
     }
-    Ok(page(door.title, nav(), code_form(door, &values.form_token, email.as_str(), None)).into_response())
+    Ok(page(CODE_TITLE, nav(), code_form(door, &values.form_token, email.as_str(), None)).into_response())
 }
 
 /// Who a session of `door` for `email` would act for, if anyone.
 async fn may_open(door: Door, state: &AppState, email: &Email) -> Result<Option<SessionOwner>, ErrorPage> {
     Ok(match door.audience {
         Audience::Partner => state.store.partner_by_email(email).await?.map(SessionOwner::Partner),
-        Audience::Ops => {
-            let allowed = state.config.ops_email.as_deref().and_then(|ops| Email::parse(Some(ops)).ok());
-            (allowed.as_ref() == Some(email)).then(|| SessionOwner::OpsEmail(email.clone()))
-        }
+        Audience::Ops => (ops_address(state).as_ref() == Some(email)).then(|| SessionOwner::OpsEmail(email.clone())),
     })
 }
 
@@ -136,7 +199,7 @@ pub(crate) async fn redeem(
     check_form_token(&jar, &values.form_token)?;
     let again = |status: StatusCode, error: &str| {
         let body = code_form(door, &values.form_token, &values.email, Some(error));
-        (status, page(door.title, nav(), body)).into_response()
+        (status, page(CODE_TITLE, nav(), body)).into_response()
     };
     let Ok(email) = Email::parse(Some(&values.email)) else { return Ok(Redirect::to(door.path).into_response()) };
     let Some(typed) = SignInCode::parse(&values.code) else {

@@ -343,3 +343,162 @@ async fn an_operator_approves_and_rejects_in_the_console_and_the_history_says_wh
         "{emails:?}"
     );
 }
+
+/// Asks for a code at `door` for `email` `times` times, each from a new visitor; the answers.
+async fn ask_times(app: &TestApp, door: &str, email: &str, times: usize) -> Vec<support::Page> {
+    let mut answers = Vec::new();
+    for _ in 0..times {
+        answers.push(Visitor::new(app).ask_code(door, email).await);
+    }
+    answers
+}
+
+#[tokio::test]
+async fn a_sixth_code_within_the_hour_is_refused_at_either_door_and_not_emailed() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let ops = app.state.config.ops_email.clone().expect("the tests' ops address");
+
+    for (door, email) in [("/signin", "dev@acme.example"), ("/ops/signin", ops.as_str())] {
+        let before = app.outbox().len();
+        let asked = ask_times(&app, door, email, 5).await;
+        assert!(asked.iter().all(|page| page.status == StatusCode::OK), "five codes an hour are sent at {door}");
+        assert_eq!(app.outbox().len(), before + 5);
+        let fifth = last_code(&app, email).expect("a code");
+
+        let mut visitor = Visitor::new(&app);
+        let sixth = visitor.ask_code(door, email).await;
+
+        assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS, "{}", sixth.html);
+        assert!(sixth.html.contains("role=\"alert\"") && sixth.html.contains("No new code was sent"), "{}", sixth.html);
+        assert_eq!(app.outbox().len(), before + 5, "no sixth email at {door}");
+        let signed_in = visitor.type_code(door, email, &fifth).await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "the code sent earlier still works at {door}");
+    }
+}
+
+#[tokio::test]
+async fn the_refusal_of_a_sixth_code_reads_the_same_for_an_address_without_an_account() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    ask_times(&app, "/signin", "dev@acme.example", 5).await;
+    ask_times(&app, "/signin", "nobody@acme.example", 5).await;
+
+    let known = Visitor::new(&app).ask_code("/signin", "dev@acme.example").await;
+    let unknown = Visitor::new(&app).ask_code("/signin", "nobody@acme.example").await;
+
+    assert_eq!((known.status, unknown.status), (StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS));
+    let tokenless = |html: &str, email: &str| {
+        let html = html.replace(email, "EMAIL");
+        let start = html.find("name=\"form_token\" value=\"").map_or(0, |at| at + 25);
+        html[..start].to_owned() + &html[start + 43..]
+    };
+    assert_eq!(
+        tokenless(&known.html, "dev@acme.example"),
+        tokenless(&unknown.html, "nobody@acme.example"),
+        "the pages differ only in the address typed"
+    );
+}
+
+#[tokio::test]
+async fn asking_again_over_the_limit_does_not_give_back_the_tries() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    ask_times(&app, "/signin", "dev@acme.example", 5).await;
+    let code = last_code(&app, "dev@acme.example").expect("a code");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut guesser = Visitor::new(&app);
+    guesser.get("/signin").await;
+    for _ in 0..4 {
+        guesser.type_code("/signin", "dev@acme.example", wrong).await;
+    }
+
+    let asked = guesser.ask_code("/signin", "dev@acme.example").await;
+    let fifth_wrong = guesser.type_code("/signin", "dev@acme.example", wrong).await;
+    let right_too_late = guesser.type_code("/signin", "dev@acme.example", &code).await;
+
+    assert_eq!(asked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(fifth_wrong.html.contains("no longer works"), "the tries were not reset: {}", fifth_wrong.html);
+    assert!(right_too_late.html.contains("no longer works"));
+    assert!(guesser.cookie("steller_session").is_none(), "no session was opened");
+}
+
+#[tokio::test]
+async fn the_code_step_has_its_own_title_and_a_one_time_code_input() {
+    let app = app().await;
+
+    let step = Visitor::new(&app).ask_code("/signin", "dev@acme.example").await;
+
+    assert!(step.html.contains("<title>Enter your code · Steller</title>"), "{}", step.html);
+    let input = &step.html[step.html.find("name=\"code\"").expect("the code input")..];
+    let input = &input[..input.find('>').expect("the input ends")];
+    assert!(input.contains("autocomplete=\"one-time-code\"") && input.contains("inputmode=\"numeric\""), "{input}");
+    assert!(input.contains("aria-describedby=\"code-hint\""), "{input}");
+}
+
+#[tokio::test]
+async fn an_invalid_address_at_the_ops_door_shows_the_ops_form_again() {
+    let app = app().await;
+
+    let page = Visitor::new(&app).ask_code("/ops/signin", "not an address").await;
+
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.html.contains("Ops email") && page.html.contains("/ops/signin/key"), "{}", page.html);
+    assert!(page.html.contains("<title>Ops sign-in · Steller</title>"));
+    assert!(page.html.contains("value=\"not an address\""), "what was typed is kept");
+    assert!(page.html.contains("id=\"email-error\""), "the error is next to the email");
+    assert!(!page.html.contains("dev@acme.example"), "no partner example at the ops door");
+}
+
+/// An operator signed in to the console with a new ops key; the key's id, the visitor and
+/// a pending live request.
+async fn console_with_key(app: &TestApp) -> (steller::domain::KeyId, Visitor, steller::domain::TopUpRequest) {
+    let request = app.db.pending_live_top_up("300.00").await;
+    let key = ApiKey::generate(KeyRole::Ops);
+    let key_id = app.state.store.register_ops_key(&key, "console test").await.expect("registered");
+    let mut operator = Visitor::new(app);
+    let token = operator.get("/ops/signin").await.hidden("form_token").expect("a token");
+    let signed_in = operator.post("/ops/signin/key", &[("form_token", &token), ("ops_key", key.expose())]).await;
+    assert_eq!(signed_in.location(), Some("/ops"), "{}", signed_in.html);
+    (key_id, operator, request)
+}
+
+#[tokio::test]
+async fn revoking_an_ops_key_ends_its_console_sessions_at_the_next_request() {
+    let app = app().await;
+    let (key_id, mut operator, request) = console_with_key(&app).await;
+    let csrf = operator.get("/ops").await.hidden("csrf").expect("a token");
+
+    app.state.store.revoke_ops_key(&key_id).await.expect("revoked");
+    let approve = operator.post(&format!("/ops/top-ups/{}/approve", request.id), &[("csrf", &csrf)]).await;
+    let console = operator.get("/ops").await;
+
+    assert_eq!((approve.status, approve.location()), (StatusCode::SEE_OTHER, Some("/ops/signin")));
+    assert_eq!((console.status, console.location()), (StatusCode::SEE_OTHER, Some("/ops/signin")));
+    let now = app.state.store.top_up_by_id(&request.id).await.expect("stored");
+    assert_eq!(now.status, TopUpStatus::Pending, "nothing was decided");
+    let wallet = app.state.store.wallet(&request.partner_id, Mode::Live).await.expect("a wallet");
+    assert_eq!(wallet.balance.to_string(), "0.00");
+}
+
+#[tokio::test]
+async fn a_console_session_of_an_address_that_is_no_longer_ops_is_ended() {
+    let app = app().await;
+    let request = app.db.pending_live_top_up("300.00").await;
+    let ops = app.state.config.ops_email.clone().expect("the tests' ops address");
+    let mut operator = Visitor::new(&app);
+    operator.sign_in(&app, "/ops/signin", &ops).await;
+    let csrf = operator.get("/ops").await.hidden("csrf").expect("a token");
+    let session = operator.cookie("steller_session").expect("a session").to_owned();
+    let config = steller::Config { ops_email: Some("new-ops@steller.example".into()), ..(*app.state.config).clone() };
+    let moved = app.clone().with_state(steller::AppState { config: std::sync::Arc::new(config), ..app.state.clone() });
+    let mut after_the_change = Visitor::new(&moved);
+    after_the_change.set("steller_session", &session);
+
+    let approve = after_the_change.post(&format!("/ops/top-ups/{}/approve", request.id), &[("csrf", &csrf)]).await;
+    let console = after_the_change.get("/ops").await;
+
+    assert_eq!((approve.status, approve.location()), (StatusCode::SEE_OTHER, Some("/ops/signin")));
+    assert_eq!(console.location(), Some("/ops/signin"));
+    assert_eq!(app.state.store.top_up_by_id(&request.id).await.expect("stored").status, TopUpStatus::Pending);
+}

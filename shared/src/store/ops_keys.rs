@@ -125,6 +125,14 @@ impl Store {
         self.revoke_listed(&layout::ops_key(key_id), ops_summary_from, |_| true).await
     }
 
+    /// Whether ops key `key_id` is listed and not revoked: one consistent read of its list
+    /// entry, for sessions an ops key opened, which live only while the key does. A key
+    /// with no list entry (registered before the list existed) is not vouched for.
+    pub async fn ops_key_unrevoked(&self, key_id: &KeyId) -> Result<bool, StoreError> {
+        let Some(entry) = self.get(&layout::ops_key(key_id)).await? else { return Ok(false) };
+        Ok(read(&entry).time_opt("revoked_at")?.is_none())
+    }
+
     /// Every entry of the ops list, newest first, page by page: ops keys are few, but a
     /// listing that stopped at the first page would hide keys from the ops revoking them.
     async fn ops_list(&self) -> Result<Vec<Item>, StoreError> {
