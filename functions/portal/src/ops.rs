@@ -253,7 +253,7 @@ pub(crate) async fn reject(
     operator.check(&values.csrf)?;
     let reason = match RejectionReason::parse(Some(&values.reason)) {
         Ok(reason) => reason,
-        Err(error) => return reason_missing(&state, &operator, &id, &format!("Reason {error}")).await,
+        Err(error) => return reason_missing(&state, &operator, &id, &values.reason, &format!("Reason {error}")).await,
     };
     let rejected = match state.store.reject_top_up(&id, &operator.decider, &reason).await {
         Ok(rejected) => rejected,
@@ -265,14 +265,20 @@ pub(crate) async fn reject(
     Ok(Redirect::to("/ops").into_response())
 }
 
-/// A reject without a usable reason: the request again, the error next to the reason.
+/// A reject without a usable reason: the request again, the error next to the reason
+/// and the reason as typed. A request decided already says so instead, as a reject with a
+/// reason would: a reason cannot change that.
 async fn reason_missing(
     state: &AppState,
     operator: &Operator,
     id: &TopUpId,
+    typed: &str,
     error: &str,
 ) -> Result<Response, ErrorPage> {
     let request = state.store.top_up_by_id(id).await?;
+    if request.status != TopUpStatus::Pending {
+        return Ok(conflict(operator, &format!("the top-up request is already {}", request.status.as_str())));
+    }
     let csrf = operator.csrf();
     let reason_id = format!("reason-{id}");
     let body = html! {
@@ -282,7 +288,8 @@ async fn reason_missing(
             p { "Rejecting " (money(request.amount)) " (" code { (request.id) } ")." }
             div.field.invalid {
                 label for=(reason_id) { "Reason for rejecting" }
-                input #(reason_id) name="reason" type="text" aria-invalid="true" aria-describedby={ (reason_id) "-error" };
+                input #(reason_id) name="reason" type="text" value=(typed) aria-invalid="true"
+                    aria-describedby={ (reason_id) "-error" };
                 p.error #{ (reason_id) "-error" } { (error) }
             }
             button.danger type="submit" { "Reject" }

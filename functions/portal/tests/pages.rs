@@ -502,3 +502,30 @@ async fn a_console_session_of_an_address_that_is_no_longer_ops_is_ended() {
     assert_eq!(console.location(), Some("/ops/signin"));
     assert_eq!(app.state.store.top_up_by_id(&request.id).await.expect("stored").status, TopUpStatus::Pending);
 }
+
+#[tokio::test]
+async fn rejecting_with_a_too_long_reason_keeps_what_was_typed() {
+    let app = app().await;
+    let (_, mut operator, request) = console_with_key(&app).await;
+    let csrf = operator.get("/ops").await.hidden("csrf").expect("a token");
+    let long = "No transfer arrived. ".repeat(60);
+
+    let refused =
+        operator.post(&format!("/ops/top-ups/{}/reject", request.id), &[("csrf", &csrf), ("reason", &long)]).await;
+
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains(&format!("value=\"{long}\"")), "the reason comes back as typed: {}", refused.html);
+}
+
+#[tokio::test]
+async fn rejecting_a_decided_request_without_a_reason_says_it_is_decided() {
+    let app = app().await;
+    let (_, mut operator, request) = console_with_key(&app).await;
+    let csrf = operator.get("/ops").await.hidden("csrf").expect("a token");
+    operator.post(&format!("/ops/top-ups/{}/approve", request.id), &[("csrf", &csrf)]).await;
+
+    let late = operator.post(&format!("/ops/top-ups/{}/reject", request.id), &[("csrf", &csrf), ("reason", "")]).await;
+
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.html);
+    assert!(late.html.contains("already approved"), "{}", late.html);
+}
