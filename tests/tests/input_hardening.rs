@@ -18,6 +18,7 @@ on_both_engines!(
     a_field_of_the_wrong_json_type_is_named_beside_every_other_invalid_field,
     a_body_that_gives_a_field_twice_is_malformed_naming_it,
     an_unknown_query_parameter_is_ignored_with_or_without_a_value,
+    a_limit_not_written_as_a_plain_whole_number_is_refused,
 );
 
 /// `body`, sent as it is written (serde_json's `Value` cannot hold a repeated key).
@@ -205,5 +206,21 @@ async fn an_unknown_query_parameter_is_ignored_with_or_without_a_value(app: Test
         let response = app.get(path, key).await;
 
         assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.body);
+    }
+}
+
+async fn a_limit_not_written_as_a_plain_whole_number_is_refused(app: TestApp) {
+    let partner = app.new_partner().await;
+
+    for limit in ["%2B5", "05", "007", "%2020", "20%20", "0", "101", "1e1", "5.0", "%EF%BC%95"] {
+        let response = app.get(&format!("/api/orders?limit={limit}"), &partner.key).await;
+
+        response.assert_problem(422, "validation_failed");
+        assert_eq!(response.error_fields(), ["limit"], "limit {limit:?}: {}", response.body);
+    }
+    for limit in ["1", "20", "100"] {
+        let response = app.get(&format!("/api/orders?limit={limit}"), &partner.key).await;
+
+        assert_eq!(response.status, StatusCode::OK, "limit {limit:?}: {}", response.body);
     }
 }

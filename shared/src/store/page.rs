@@ -21,9 +21,12 @@ impl Limit {
     /// The largest page, for callers that read a whole (small) listing page by page.
     pub const LARGEST: Limit = Limit(Self::MAX);
 
+    /// Exactly as api.md writes it: ASCII digits without a sign, spaces or a leading zero.
+    /// `str::parse` alone would also take `+5` and `05`, and `trim` spaces.
     pub fn parse(raw: &str) -> Result<Self, LimitError> {
-        match raw.trim().parse::<u8>() {
-            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Limit(n)),
+        let plain = raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0');
+        match raw.parse::<u8>() {
+            Ok(n) if plain && (1..=Self::MAX).contains(&n) => Ok(Limit(n)),
             _ => Err(LimitError),
         }
     }
@@ -292,7 +295,7 @@ mod tests {
     fn limits_are_1_to_100() {
         assert_eq!(Limit::parse("1").map(Limit::get), Ok(1));
         assert_eq!(Limit::parse("100").map(Limit::get), Ok(100));
-        for bad in ["0", "101", "-1", "ten", "", "1.5"] {
+        for bad in ["0", "101", "-1", "ten", "", "1.5", "+5", "05", "007", " 20", "20 ", "\u{ff15}", "00"] {
             assert_eq!(Limit::parse(bad), Err(LimitError), "{bad:?}");
         }
     }
