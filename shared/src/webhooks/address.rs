@@ -10,7 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use url::{Host, Url};
 
-/// The longest URL an endpoint may have; it is stored and shown with every event.
+/// The longest URL an endpoint may have, counted as it is stored (parsed, so with
+/// non-ASCII characters percent-encoded); it is stored and shown with every event.
 pub const MAX_URL_CHARS: usize = 2048;
 
 /// Which URLs an endpoint may have, by where the deliveries leave from.
@@ -53,10 +54,15 @@ pub enum UrlError {
 /// Checks a URL's form under a policy, without DNS. What endpoint creation and every
 /// delivery start with; IP literals are fully checked here since they skip resolution.
 pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Url, UrlError> {
+    // The raw length first only spares parsing a huge input; what is stored is the
+    // parsed URL, where `é` is `%C3%A9`, so the limit is held on that.
     if raw.chars().count() > MAX_URL_CHARS {
         return Err(UrlError::TooLong);
     }
     let url = Url::parse(raw).map_err(UrlError::Invalid)?;
+    if url.as_str().chars().count() > MAX_URL_CHARS {
+        return Err(UrlError::TooLong);
+    }
     let host = url.host().ok_or(UrlError::NoHost)?;
     match (url.scheme(), policy) {
         ("https", _) => {}
@@ -122,7 +128,7 @@ pub fn is_public(ip: IpAddr) -> bool {
 }
 
 /// IPv4 networks that are not the public internet.
-const NOT_PUBLIC_V4: [(Ipv4Addr, u32); 15] = [
+const NOT_PUBLIC_V4: [(Ipv4Addr, u32); 16] = [
     (Ipv4Addr::new(0, 0, 0, 0), 8),          // "this network", including unspecified
     (Ipv4Addr::new(10, 0, 0, 0), 8),         // private
     (Ipv4Addr::new(100, 64, 0, 0), 10),      // shared address space (carrier-grade NAT)
@@ -131,6 +137,7 @@ const NOT_PUBLIC_V4: [(Ipv4Addr, u32); 15] = [
     (Ipv4Addr::new(172, 16, 0, 0), 12),      // private
     (Ipv4Addr::new(192, 0, 0, 0), 24),       // IETF protocol assignments
     (Ipv4Addr::new(192, 0, 2, 0), 24),       // documentation (TEST-NET-1)
+    (Ipv4Addr::new(192, 88, 99, 0), 24),     // 6to4 relay anycast: relays into any IPv6 network
     (Ipv4Addr::new(192, 168, 0, 0), 16),     // private
     (Ipv4Addr::new(198, 18, 0, 0), 15),      // benchmarking
     (Ipv4Addr::new(198, 51, 100, 0), 24),    // documentation (TEST-NET-2)
@@ -142,15 +149,18 @@ const NOT_PUBLIC_V4: [(Ipv4Addr, u32); 15] = [
 
 /// IPv6 networks that are not the public internet. Those that embed an IPv4 address are
 /// handled before this table, by the IPv4 rules.
-const NOT_PUBLIC_V6: [(Ipv6Addr, u32); 9] = [
+const NOT_PUBLIC_V6: [(Ipv6Addr, u32); 12] = [
     (Ipv6Addr::UNSPECIFIED, 128),
     (Ipv6Addr::LOCALHOST, 128),
     (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48), // NAT64 for local use
     (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64),     // discard-only
+    (Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, 0, 0), 96),    // IPv4-translated (SIIT): only inside a translator
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 32),    // Teredo: tunnels to an IPv4 host it hides
     (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0), 48),    // benchmarking
     (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation
     (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),     // unique-local, including AWS's fd00:ec2::254
     (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),    // link-local
+    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10),    // site-local (deprecated, still routed inside sites)
     (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),     // multicast
 ];
 
@@ -175,13 +185,18 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 }
 
 /// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible
-/// (`::a.b.c.d`, which includes `::` and `::1`) or NAT64 (`64:ff9b::a.b.c.d`) address.
+/// (`::a.b.c.d`, which includes `::` and `::1`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4
+/// (`2002:aabb:ccdd::/48`, whose relay delivers to a.b.c.d) address.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let octets = ip.octets();
+    if let [0x20, 0x02, a, b, c, d, ..] = octets {
+        return Some(Ipv4Addr::new(a, b, c, d));
+    }
     let embedded = matches!(
         ip.segments(),
         [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0, 0, _, _] | [0x64, 0xff9b, 0, 0, 0, 0, _, _]
     );
-    let [.., a, b, c, d] = ip.octets();
+    let [.., a, b, c, d] = octets;
     embedded.then(|| Ipv4Addr::new(a, b, c, d))
 }
 
@@ -192,11 +207,12 @@ fn is_localhost_name(name: &str) -> bool {
 }
 
 /// Hosts plain http may go to under [`UrlPolicy::AllowLoopbackHttp`]: nothing leaves the
-/// machine, so nothing can be read on the way.
+/// machine, so nothing can be read on the way. Exactly the three the docs and the
+/// refusal name: the rest of 127/8 is loopback too, but no receiver needs it.
 fn is_loopback(host: &Host<&str>) -> bool {
     match host {
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
+        Host::Ipv4(ip) => *ip == Ipv4Addr::LOCALHOST,
+        Host::Ipv6(ip) => *ip == Ipv6Addr::LOCALHOST,
         Host::Domain(name) => name.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
     }
 }
@@ -249,6 +265,16 @@ mod tests {
             "::10.0.0.1",
             "64:ff9b::10.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "192.88.99.1",
+            "2002:a00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::1",
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:8.8.8.8",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "feff::1",
         ];
         for case in cases {
             assert!(!is_public(ip(case)), "{case} should not be public");
@@ -275,6 +301,10 @@ mod tests {
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
             "fbff::1",
+            "2002:808:808::1",
+            "2001:200::1",
+            "192.88.98.255",
+            "192.88.100.1",
         ];
         for case in cases {
             assert!(is_public(ip(case)), "{case} should be public");
@@ -294,6 +324,42 @@ mod tests {
         for raw in ["http://127.0.0.1:8080/x", "http://localhost:9/x", "http://[::1]:9/"] {
             assert!(check_url(raw, UrlPolicy::AllowLoopbackHttp).is_ok(), "{raw} should be accepted");
         }
+    }
+
+    #[test]
+    fn plain_http_to_other_loopback_addresses_is_refused_by_the_local_server() {
+        for raw in ["http://127.0.0.2/", "http://127.1.2.3:9/x", "http://[::ffff:127.0.0.1]/"] {
+            assert_eq!(check_url(raw, UrlPolicy::AllowLoopbackHttp), Err(UrlError::NotHttpsNorLoopback), "{raw}");
+        }
+        assert!(check_url("https://127.0.0.2/", UrlPolicy::AllowLoopbackHttp).is_ok(), "https goes anywhere locally");
+    }
+
+    #[test]
+    fn ipv6_forms_carrying_a_private_ipv4_address_are_refused_on_aws() {
+        for raw in [
+            "https://[2002:a00:1::]/",
+            "https://[2002:a9fe:a9fe::1]/latest/meta-data",
+            "https://[::ffff:0:a00:1]/",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "https://[fec0::1]/",
+            "https://192.88.99.1/",
+        ] {
+            assert!(matches!(check_url(raw, UrlPolicy::PublicOnly), Err(UrlError::PrivateAddress(_))), "{raw}");
+        }
+        assert!(check_url("https://[2002:808:808::1]/", UrlPolicy::PublicOnly).is_ok(), "6to4 of a public address");
+    }
+
+    #[test]
+    fn the_length_limit_counts_the_url_as_stored() {
+        // 2020 `é` are 2040 characters typed, and 12,140 once percent-encoded.
+        let typed = format!("https://example.com/{}", "é".repeat(2020));
+        assert!(typed.chars().count() <= MAX_URL_CHARS);
+        assert_eq!(check_url(&typed, UrlPolicy::PublicOnly), Err(UrlError::TooLong));
+        let fits = format!("https://example.com/{}", "é".repeat((MAX_URL_CHARS - 20) / 6));
+        let stored = check_url(&fits, UrlPolicy::PublicOnly).expect("accepted");
+        assert!(stored.as_str().len() <= MAX_URL_CHARS, "{}", stored.as_str().len());
+        let exactly = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS - 20));
+        assert_eq!(check_url(&exactly, UrlPolicy::PublicOnly).map(|url| url.as_str().len()), Ok(MAX_URL_CHARS));
     }
 
     #[test]
