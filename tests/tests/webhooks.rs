@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use futures::future::join_all;
 use serde_json::{Value, json};
-use steller::domain::Timestamp;
+use steller::domain::{Timestamp, WebhookSecret};
 use steller::testing::{TestApp, TestPartner};
 use steller::webhooks::address::UrlPolicy;
 use steller::webhooks::delivery::{Deliverer, Schedule};
@@ -620,6 +620,44 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_its_partner_emailed(a
     an_order(&app, &partner).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.seen().len(), 1, "a disabled endpoint is sent nothing");
+}
+
+/// The few lines of Python docs/webhooks.md shows for verifying without a library run as
+/// they are: given the `whsec_…` secret, the headers and the raw body of a delivery signed
+/// as Steller signs it (two signatures, as during a rotation), they accept it, and refuse
+/// it altered.
+#[test]
+fn the_inline_python_verification_in_the_docs_accepts_a_signed_delivery() {
+    use std::process::Command;
+
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/webhooks.md")).expect("the docs");
+    let snippet = docs
+        .split("```python\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("def verify("))
+        .expect("docs/webhooks.md shows a verify function");
+    let secret = WebhookSecret::generate().expose().to_owned();
+    let old = WebhookSecret::generate().expose().to_owned();
+    let (id, body) =
+        ("evt_01M8QC1JBS185EYG8VGP0A15A9", r#"{"id":"evt_01M8QC1JBS185EYG8VGP0A15A9","type":"order.created"}"#);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let sign = |secret: &str| {
+        let webhook = standardwebhooks::Webhook::new(secret).expect("a secret");
+        webhook.sign(id, i64::try_from(now).expect("a time"), body.as_bytes()).expect("signed")
+    };
+    let signatures = format!("{} {}", sign(&old), sign(&secret));
+    let harness = format!(
+        "{snippet}\nimport sys\nheaders = {{'webhook-id': {id:?}, 'webhook-timestamp': '{now}', 'webhook-signature': {signatures:?}}}\n\
+         body = {body:?}.encode()\n\
+         print(verify({secret:?}, headers, body), verify({secret:?}, headers, body + b' '))\n"
+    );
+
+    let run = Command::new("python3").arg("-c").arg(&harness).output().expect("python3 runs");
+
+    let printed = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "the snippet runs: {}\n{harness}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(printed.trim(), "True False", "accepted as signed, refused altered");
 }
 
 /// docs/examples/webhook_receiver.py, the receiver docs/webhooks.md shows, verifies real
