@@ -10,7 +10,7 @@ mod form;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -180,7 +180,7 @@ fn endpoint_actions(csrf: &str, mode: Mode, endpoint: &Endpoint) -> Markup {
 
 /// A page showing a secret: no cache may keep it, so neither Back nor a proxy shows it again.
 fn showing_secret(body: Markup) -> Response {
-    ([(header::CACHE_CONTROL, "no-store")], body).into_response()
+    (steller::http::NO_STORE, body).into_response()
 }
 
 fn blank_form(owner: &Owner, state: &AppState, mode: Mode) -> Markup {

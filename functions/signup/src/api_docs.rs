@@ -65,8 +65,10 @@ static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
     tag = "public",
     responses((status = 200, description = "Swagger UI's page", content_type = "text/html")),
 )]
-pub(crate) async fn docs_page() -> Html<&'static str> {
-    Html(INDEX_HTML)
+pub(crate) async fn docs_page() -> impl IntoResponse {
+    // Its own policy: Swagger UI needs inline styles and `data:` images, which the API's
+    // default policy (and the portal's) refuse.
+    (steller::http::page_headers(steller::http::DOCS_POLICY), Html(INDEX_HTML))
 }
 
 /// A file of the interactive API docs (JavaScript, CSS, an icon), gzip-encoded when the

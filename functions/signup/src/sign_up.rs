@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{Applicant, CompanyName, ContactName, Email, Mode, SignUp, Timestamp};
-use steller::http::{ApiError, Json, Problem, Validation};
+use steller::http::{ApiError, Json, NO_STORE, NoStore, Problem, Validation};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,7 +88,7 @@ impl From<&SignupRequest> for Validation {
 pub(crate) async fn sign_up(
     State(state): State<AppState>,
     Json(body): Json<SignupRequest>,
-) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
+) -> Result<(StatusCode, NoStore, Json<SignupResponse>), ApiError> {
     let signup = SignUp::new(Applicant::try_from(&body)?, state.config.sandbox_credit);
     state.store.sign_up(&signup).await?;
     tracing::info!(partner_id = %signup.partner.id, "partner signed up");
@@ -98,6 +98,8 @@ pub(crate) async fn sign_up(
     let wallet = signup.sandbox_wallet();
     Ok((
         StatusCode::CREATED,
+        // The key is in this body only: no cache may keep it.
+        NO_STORE,
         Json(SignupResponse {
             partner: PartnerView {
                 id: partner.id.to_string(),

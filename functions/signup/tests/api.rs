@@ -424,3 +424,32 @@ async fn an_unknown_docs_file_is_a_404_problem() {
     }
     app.call(Method::GET, "/api/public/docs/", None, None).await.assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn the_new_key_is_never_stored_by_a_cache_and_nothing_is_sniffed() {
+    let app = app().await;
+
+    let response = sign_up(&app, json!({"company_name": "Acme Ltd", "email": "dev@acme.example"})).await;
+
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    let headers = &response.headers;
+    assert_eq!(headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+    assert_eq!(headers.get(header::X_CONTENT_TYPE_OPTIONS).and_then(|v| v.to_str().ok()), Some("nosniff"));
+}
+
+#[tokio::test]
+async fn the_docs_page_has_its_own_policy_loading_only_its_files_and_cannot_be_framed() {
+    let app = app().await;
+
+    let page = app.call(Method::GET, "/api/public/docs", None, None).await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    let policy = page.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"] {
+        assert!(policy.contains(directive), "{directive} is not in {policy:?}");
+    }
+    assert!(!policy.contains("unsafe-eval"), "{policy}");
+    assert!(!signup::api_docs::INDEX_HTML.contains("<script>"), "no inline script: each has a src");
+    assert_eq!(page.headers.get(header::X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()), Some("DENY"));
+    assert_eq!(page.headers.get(header::X_CONTENT_TYPE_OPTIONS).and_then(|v| v.to_str().ok()), Some("nosniff"));
+}

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{KeyId, KeyName, KeyRequest, KeySummary, Mode, NewKey, Timestamp};
 use steller::http::openapi::NotFound;
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId, Problem, Validation};
+use steller::http::{
+    ApiError, Json, List, ListParams, ListQuery, NO_STORE, NoStore, PartnerCaller, PathId, Problem, Validation,
+};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -118,7 +120,7 @@ pub(crate) async fn create_key(
     State(state): State<AppState>,
     caller: PartnerCaller,
     Json(body): Json<CreateKeyRequest>,
-) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+) -> Result<(StatusCode, NoStore, Json<CreatedKey>), ApiError> {
     let request = KeyRequest::try_from(&body)?;
     if request.mode != caller.mode {
         return Err(ApiError::NotPermitted(
@@ -132,7 +134,8 @@ pub(crate) async fn create_key(
     state.store.create_key(&caller.partner_id, &new).await?;
     tracing::info!(key_id = %new.summary.id, mode = %request.mode, "key created");
     let key = new.key.expose().to_owned();
-    Ok((StatusCode::CREATED, Json(CreatedKey { summary: new.summary.into(), key })))
+    // The key is in this body only: no cache may keep it.
+    Ok((StatusCode::CREATED, NO_STORE, Json(CreatedKey { summary: new.summary.into(), key })))
 }
 
 /// Revokes one of the caller's keys of the calling key's mode; it gets 401 from the next

@@ -11,7 +11,9 @@ use steller::domain::{
     Endpoint, EndpointDescription, EndpointId, EndpointStatus, EventType, Mode, NewEndpoint, Timestamp,
 };
 use steller::http::openapi::NotFound;
-use steller::http::{ApiError, Json, List, ListParams, ListQuery, PartnerCaller, PathId, Problem, Validation};
+use steller::http::{
+    ApiError, Json, List, ListParams, ListQuery, NO_STORE, NoStore, PartnerCaller, PathId, Problem, Validation,
+};
 use steller::webhooks::address::{UrlError, UrlPolicy, check_url, check_url_resolved};
 use utoipa::ToSchema;
 
@@ -185,11 +187,12 @@ pub(crate) async fn create_endpoint(
     State(state): State<AppState>,
     caller: PartnerCaller,
     Json(body): Json<CreateEndpointRequest>,
-) -> Result<(StatusCode, Json<EndpointWithSecret>), ApiError> {
+) -> Result<(StatusCode, NoStore, Json<EndpointWithSecret>), ApiError> {
     let new = body.checked(&state, &caller).await?;
     let endpoint = state.store.create_endpoint(&new).await?;
     tracing::info!(endpoint_id = %endpoint.id, mode = %endpoint.mode, "webhook endpoint created");
-    Ok((StatusCode::CREATED, Json(EndpointWithSecret::from(&endpoint))))
+    // The secret is in this body only: no cache may keep it.
+    Ok((StatusCode::CREATED, NO_STORE, Json(EndpointWithSecret::from(&endpoint))))
 }
 
 /// One of the caller's endpoints; another partner's or mode's is 404.
@@ -246,10 +249,10 @@ pub(crate) async fn rotate_secret(
     State(state): State<AppState>,
     caller: PartnerCaller,
     PathId(id): PathId<EndpointId>,
-) -> Result<Json<EndpointWithSecret>, ApiError> {
+) -> Result<(NoStore, Json<EndpointWithSecret>), ApiError> {
     let endpoint = state.store.rotate_secret(&caller.partner_id, caller.mode, &id).await?;
     tracing::info!("webhook secret rotated");
-    Ok(Json(EndpointWithSecret::from(&endpoint)))
+    Ok((NO_STORE, Json(EndpointWithSecret::from(&endpoint))))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod auth;
 mod edge;
 mod error;
+mod headers;
 mod idempotency;
 mod json;
 pub mod openapi;
@@ -24,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller, RATE_LIMIT_HEADER, RATE_LIMIT_POLICY_HEADER};
 pub use edge::{REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
+pub use headers::{DOCS_POLICY, NO_STORE, NoStore, PAGE_POLICY, page_headers};
 pub use idempotency::{
     IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, fingerprint, idempotency_scope, idempotent,
 };
@@ -119,32 +121,34 @@ impl AppState {
     }
 }
 
-/// Serves pages for people (the portal): every response gets an `X-Request-Id`, every
-/// request is logged, bodies are capped at 64 KiB. No API key is asked for: pages find
-/// their signed-in owner themselves. No fallback is set, so the caller chooses what
-/// answers an unknown path.
+/// Serves pages for people (the portal): every response gets an `X-Request-Id` and the
+/// pages' security headers (`headers::for_pages`: a self-only Content-Security-Policy, no
+/// framing, `no-store`), every request is logged, bodies are capped at 64 KiB. No API key
+/// is asked for: pages find their signed-in owner themselves. The routes' fallback (if
+/// any) answers an unknown path.
 pub fn site(routes: Router<AppState>, state: AppState) -> Router {
-    routes
+    let routes = routes
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(state.clone(), request_log::log_request))
-        .layer(from_fn(edge::edge))
-        .with_state(state)
+        .layer(from_fn(edge::edge));
+    headers::for_pages(routes).with_state(state)
 }
 
 /// Turns a function's documented routes into its service: unknown routes and methods
 /// answer problem+json, bodies are capped at 64 KiB, keys are checked, every request is
-/// logged to the request-log sink, and every response gets an `X-Request-Id`.
+/// logged to the request-log sink, and every response gets an `X-Request-Id` and the
+/// API's security headers (`X-Content-Type-Options: nosniff`, a policy that frames nothing).
 pub fn app(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (router, _api) = routes.split_for_parts();
     // The last layer added runs first. The request log sits inside the edge, so it has
     // the request id, and outside auth, so it logs auth's 401s and the principal auth
     // found; it sees every response, fallbacks included, before it leaves.
-    router
+    let router = router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(state.clone(), request_log::log_request))
-        .layer(from_fn(edge::edge))
-        .with_state(state)
+        .layer(from_fn(edge::edge));
+    headers::for_api(router).with_state(state)
 }
