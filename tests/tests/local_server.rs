@@ -133,6 +133,44 @@ async fn the_local_server_serves_signup_wallet_keys_and_the_openapi_document() {
 }
 
 #[tokio::test]
+async fn an_unknown_page_is_the_portals_404_page_and_an_unknown_api_path_a_404_problem() {
+    let server = Server::start(in_memory(Some(OPS_KEY))).await;
+    let http = reqwest::Client::new();
+    let signup: Value = server.sign_up("paths@acme.example").await.json().await.expect("JSON");
+    let key = signup["api_key"].as_str().expect("a key");
+
+    for path in ["/nope", "/dashboard/sandbox/nope", "/ops/nope", "/assets/nope/deeper"] {
+        let page = http.get(format!("{}{path}", server.base)).send().await.expect("answers");
+        assert_eq!(page.status(), 404, "{path}");
+        let content_type = page.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
+        assert!(page.headers().contains_key("content-security-policy"), "{path}: the page's headers");
+        assert!(page.text().await.expect("a body").contains("<h1>Not found</h1>"), "{path}");
+    }
+    for with_key in [false, true] {
+        for path in ["/api/nope", "/api", "/api/wallet/nope"] {
+            let mut request = http.get(format!("{}{path}", server.base));
+            if with_key {
+                request = request.bearer_auth(key);
+            }
+            let answer = request.send().await.expect("answers");
+            assert_eq!(answer.status(), 404, "{path}, key: {with_key}");
+            let content_type = answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert_eq!(content_type, "application/problem+json", "{path}");
+            assert_eq!(
+                answer.headers().get("x-content-type-options").and_then(|v| v.to_str().ok()),
+                Some("nosniff"),
+                "{path}"
+            );
+        }
+    }
+    let no_key = http.get(format!("{}/api/wallet", server.base)).send().await.expect("answers");
+    assert_eq!(no_key.status(), 401, "a known API path still asks for a key");
+
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_malformed_ops_key_is_refused_at_start_up() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
 

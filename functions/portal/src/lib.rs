@@ -96,17 +96,20 @@ pub fn routes() -> Vec<(String, String)> {
     routes
 }
 
+/// The routes of `table()`. A wrong method, a body that is not a form or is too large
+/// are pages too (`page::as_page`), never the API's problem+json.
 fn pages() -> Router<AppState> {
-    table().into_iter().fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+        .method_not_allowed_fallback(|| async {
+            page::ErrorPage::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .layer(axum::middleware::map_response(page::as_page))
 }
 
-/// The portal's pages with the site's layers and no fallback: the local server puts the
-/// API behind them.
-pub fn site(state: AppState) -> Router {
-    steller::http::site(pages(), state)
-}
-
-/// The service Lambda runs: the pages, and a page saying so for any other path.
+/// The service Lambda runs (and the local server, for every path outside `/api`): the
+/// pages, and a page saying so for any other path.
 pub fn router(state: AppState) -> Router {
     steller::http::site(pages().fallback(|| async { page::ErrorPage::not_found() }), state)
 }

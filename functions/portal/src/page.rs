@@ -158,6 +158,35 @@ impl ErrorPage {
         }
     }
 
+    /// The page for an error some extractor or the router answered (a wrong method, a
+    /// body that is not a form, too large or unreadable), in words a person can act on.
+    pub(crate) fn for_status(status: StatusCode) -> Self {
+        let (title, message) = match status {
+            StatusCode::NOT_FOUND => return ErrorPage::not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "This address does not take that request",
+                "Use the links and buttons of the pages: a form here is sent by its button, a page is opened by its link.",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "This form could not be read",
+                "It was not sent as a web form (application/x-www-form-urlencoded). Go back, reload the page and send it again.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "This form is too large",
+                "What was sent is over 64 KiB. Go back, shorten what you typed and send it again.",
+            ),
+            status if status.is_client_error() => (
+                "This form could not be read",
+                "Some of what was sent is not what this form takes. Go back, reload the page and try again.",
+            ),
+            _ => (
+                "Something went wrong",
+                "We logged what happened. Please try again; if it keeps failing, tell us the time.",
+            ),
+        };
+        ErrorPage { status, title, message: message.into() }
+    }
+
     /// A form that came without its CSRF token, or with another session's.
     pub(crate) fn forged() -> Self {
         ErrorPage {
@@ -173,6 +202,21 @@ impl IntoResponse for ErrorPage {
     fn into_response(self) -> Response {
         let body = page(self.title, Nav::Visitor, html! { p { (self.message) } p { a href="/" { "Home" } } });
         (self.status, body).into_response()
+    }
+}
+
+/// An error response that is not a page (an extractor's plain-text rejection) becomes the
+/// page for its status; pages, redirects and successes pass as they are.
+pub(crate) async fn as_page(response: Response) -> Response {
+    let status = response.status();
+    let is_page = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !is_page {
+        ErrorPage::for_status(status).into_response()
+    } else {
+        response
     }
 }
 

@@ -273,3 +273,34 @@ async fn bad_limits_and_tampered_or_foreign_cursors_are_refused() {
     app.get(&format!("/api/keys?cursor={tampered}"), &alice.key).await.assert_problem(400, "malformed_request");
     app.get(&format!("/api/keys?cursor={alices_cursor}"), &bob.key).await.assert_problem(400, "malformed_request");
 }
+
+#[tokio::test]
+async fn a_new_key_is_answered_with_no_store_and_every_answer_with_nosniff() {
+    let app = app().await;
+    let partner = app.new_partner().await;
+
+    let created = app.post("/api/keys", Some(&partner.key), json!({"mode": "sandbox", "name": "ci"})).await;
+    let listing = app.get("/api/keys", &partner.key).await;
+
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.headers.get(header::CACHE_CONTROL).map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+    for response in [&created, &listing] {
+        assert_eq!(response.headers.get(header::X_CONTENT_TYPE_OPTIONS).map(|v| v.as_bytes()), Some(&b"nosniff"[..]));
+        let policy = response.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok());
+        assert!(policy.is_some_and(|policy| policy.contains("frame-ancestors 'none'")), "{policy:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_api_path_is_404_with_or_without_a_key() {
+    let app = app().await;
+    let partner = app.new_partner().await;
+
+    for key in [None, Some(partner.key.as_str())] {
+        app.call(Method::GET, "/api/nope", key, None).await.assert_problem(404, "not_found");
+        app.call(Method::POST, "/api/wallet/nope", key, Some(json!({}))).await.assert_problem(404, "not_found");
+    }
+    // A known path still asks for a key first, whatever the method.
+    app.call(Method::GET, "/api/wallet", None, None).await.assert_problem(401, "unauthorized");
+    app.call(Method::PUT, "/api/wallet", None, None).await.assert_problem(401, "unauthorized");
+}

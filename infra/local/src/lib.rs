@@ -184,9 +184,7 @@ pub async fn serve(
         .with_request_log(log_queue.sink())
         .with_webhooks(webhooks.queue)
         .with_webhook_urls(UrlPolicy::AllowLoopbackHttp);
-    // The portal's pages first; every other path is the API's, with its own layers.
-    let app = portal::site(state.clone())
-        .fallback_service(steller::http::app(routes(), state.clone()))
+    let app = one_port(portal::router(state.clone()), steller::http::app(routes(), state.clone()))
         .layer(axum::middleware::from_fn(after_the_response))
         .layer(axum::middleware::from_fn_with_state(options.client_timeout, connections::body_deadline));
     let schedule = Schedule::start(log_queue.clone(), usage_table, options.analytics_interval);
@@ -262,6 +260,23 @@ pub async fn stop_signal() {
         () = interrupt => {},
         () = terminate => {},
     }
+}
+
+/// One port routed as API Gateway routes on AWS: `/api` and every path under it to the API
+/// (its own 404 problem for a path it does not know), every other path to the portal (its
+/// own 404 page). Each keeps its own layers, so a request is logged once.
+fn one_port(pages: axum::Router, api: axum::Router) -> axum::Router {
+    use tower::ServiceExt;
+    axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let path = request.uri().path();
+        let target = if path == "/api" || path.starts_with("/api/") { api.clone() } else { pages.clone() };
+        async move {
+            match target.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    })
 }
 
 #[cfg(test)]

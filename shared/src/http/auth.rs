@@ -3,7 +3,7 @@
 //! the response's, for the request log), and the extractors that let a route admit only
 //! partner keys or only ops keys (403 for the wrong role).
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
@@ -44,11 +44,16 @@ fn presented_key(headers: &HeaderMap) -> Result<ApiKey, ApiError> {
     ApiKey::parse(first.ok_or(ApiError::Unauthorized)?).map_err(|_| ApiError::Unauthorized)
 }
 
-/// The auth layer. Public routes pass through; everything else needs a known, unrevoked
-/// key within its rate limit. Admitting a request and counting it against the key's
-/// quota is one store call (`Store::admit`); a request over the quota is 429
+/// The auth layer. Public routes pass through; every other route needs a known,
+/// unrevoked key within its rate limit. Admitting a request and counting it against the
+/// key's quota is one store call (`Store::admit`); a request over the quota is 429
 /// `rate_limited` with `Retry-After`, reaches no handler and changes nothing. Every
 /// response to a known key carries the `RateLimit-Policy` and `RateLimit` fields.
+///
+/// A path no route matches is 404 whatever key comes with it, as API Gateway answers a
+/// path it has no route for: a known key is still admitted (the 404 is counted and
+/// logged as the partner's, who may look for it), but a missing or unknown one is no
+/// reason for a 401.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -57,8 +62,14 @@ pub async fn authenticate(
     if request.uri().path().starts_with(PUBLIC_PREFIX) {
         return Ok(next.run(request).await);
     }
-    let key = presented_key(request.headers())?;
+    let routed = request.extensions().get::<MatchedPath>().is_some();
+    let key = match presented_key(request.headers()) {
+        Ok(key) => key,
+        Err(_) if !routed => return Ok(next.run(request).await),
+        Err(refused) => return Err(refused),
+    };
     let (mut response, principal, quota) = match state.store.admit(&key).await? {
+        Admission::Unknown if !routed => return Ok(next.run(request).await),
         Admission::Unknown => return Err(ApiError::Unauthorized),
         Admission::Limited { principal, quota } => {
             record_caller(&principal);

@@ -200,9 +200,9 @@ mod tests {
         let no_key = get_with(&app, "/api/nothing/else", None).await;
 
         found_nothing.assert_problem(404, "not_found");
-        no_key.assert_problem(401, "unauthorized");
+        no_key.assert_problem(404, "not_found");
         let logged: Vec<(String, u16)> = records(&app).into_iter().map(|r| (r.route, r.status)).collect();
-        assert_eq!(logged, [(UNMATCHED_ROUTE.to_owned(), 404), (UNMATCHED_ROUTE.to_owned(), 401)]);
+        assert_eq!(logged, [(UNMATCHED_ROUTE.to_owned(), 404), (UNMATCHED_ROUTE.to_owned(), 404)]);
     }
 
     #[tokio::test]
