@@ -19,6 +19,7 @@ on_both_engines!(
     a_body_that_gives_a_field_twice_is_malformed_naming_it,
     an_unknown_query_parameter_is_ignored_with_or_without_a_value,
     a_limit_not_written_as_a_plain_whole_number_is_refused,
+    a_cursor_edited_within_the_callers_own_list_is_refused,
 );
 
 /// `body`, sent as it is written (serde_json's `Value` cannot hold a repeated key).
@@ -222,5 +223,64 @@ async fn a_limit_not_written_as_a_plain_whole_number_is_refused(app: TestApp) {
         let response = app.get(&format!("/api/orders?limit={limit}"), &partner.key).await;
 
         assert_eq!(response.status, StatusCode::OK, "limit {limit:?}: {}", response.body);
+    }
+}
+
+async fn a_cursor_edited_within_the_callers_own_list_is_refused(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product = support::product(&app, "1.00", true).await;
+    for _ in 0..2 {
+        assert_eq!(support::order(&app, &partner.key, &product, 1).await.status, StatusCode::CREATED);
+    }
+    let first = app.get("/api/orders?limit=1", &partner.key).await;
+    let cursor = first.body["next_cursor"].as_str().expect("a next page").to_owned();
+    let key: serde_json::Value = serde_json::from_slice(&base64url::decode(&cursor)).expect("JSON");
+    let pk = key["pk"].as_str().expect("a pk").to_owned();
+    let sk = key["sk"].as_str().expect("an sk").to_owned();
+    let order_id = sk.rsplit('#').next().expect("an order id").to_owned();
+    let encode = |key: serde_json::Value| base64url::encode(key.to_string().as_bytes());
+
+    let edited = [
+        json!({"pk": pk, "sk": "ORDER#sandbox#"}),
+        json!({"pk": pk, "sk": "ORDER#sandbox#ord_7ZZZZ"}),
+        json!({"pk": pk, "sk": "ORDER#sandbox#ord_7ZZZZZZZZZZZZZZZZZZZZZZZZZ#"}),
+        json!({"pk": pk, "sk": format!("ORDER#sandbox#{}", order_id.to_lowercase())}),
+        json!({"pk": pk, "sk": format!("ORDER#sandbox#{}", order_id.replace("ord_", "txn_"))}),
+        json!({"pk": pk, "sk": sk, "extra": "x"}),
+    ];
+    for key in edited {
+        let response = app.get(&format!("/api/orders?cursor={}", encode(key.clone())), &partner.key).await;
+
+        response.assert_problem(400, "malformed_request");
+        assert!(response.body.to_string().contains("cursor"), "{key}: {}", response.body);
+    }
+    let as_given = app.get(&format!("/api/orders?cursor={cursor}"), &partner.key).await;
+    assert_eq!(as_given.status, StatusCode::OK, "{}", as_given.body);
+}
+
+/// Unpadded base64url, as cursors are written (this crate does not depend on `base64`).
+mod base64url {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let bits: String = bytes.iter().map(|b| format!("{b:08b}")).collect();
+        bits.as_bytes()
+            .chunks(6)
+            .map(|six| {
+                let six = format!("{:0<6}", String::from_utf8_lossy(six));
+                char::from(ALPHABET[usize::from_str_radix(&six, 2).expect("binary")])
+            })
+            .collect()
+    }
+
+    pub fn decode(text: &str) -> Vec<u8> {
+        let bits: String = text
+            .bytes()
+            .map(|c| format!("{:06b}", ALPHABET.iter().position(|a| *a == c).expect("a base64url character")))
+            .collect();
+        bits.as_bytes()
+            .chunks_exact(8)
+            .map(|eight| u8::from_str_radix(std::str::from_utf8(eight).expect("ASCII"), 2).expect("binary"))
+            .collect()
     }
 }

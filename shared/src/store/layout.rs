@@ -209,6 +209,25 @@ pub(crate) fn top_up_queue_position(created_at: &Timestamp, id: &TopUpId) -> Str
     format!("{created_at}#{id}")
 }
 
+/// Whether `id`, what follows a listing's sort-key prefix, is written exactly as the id
+/// of an item that listing holds (`KEY#…` holds `key_…`, `ORDER#<mode>#…` `ord_…`, and
+/// so on): what a cursor's sort key must end with (`page::Cursor`).
+pub(crate) fn is_listed_id(sk_prefix: &str, id: &str) -> bool {
+    fn written<T: std::fmt::Display, E>(id: &str, parsed: Result<T, E>) -> bool {
+        parsed.is_ok_and(|parsed| parsed.to_string() == id)
+    }
+    match sk_prefix.split('#').next().unwrap_or_default() {
+        "KEY" => written(id, KeyId::parse(id)),
+        "LEDGER" => written(id, TransactionId::parse(id)),
+        "ORDER" => written(id, OrderId::parse(id)),
+        "TOPUP" => written(id, TopUpId::parse(id)),
+        "WEBHOOK" => written(id, EndpointId::parse(id)),
+        "EVENT" => written(id, EventId::parse(id)),
+        "PRODUCT" => written(id, ProductId::parse(id)),
+        _ => false,
+    }
+}
+
 /// the catalog: `CATALOG` / `PRODUCT#…`
 pub(crate) fn catalog() -> Prefix {
     Prefix::new("CATALOG", "PRODUCT#")

@@ -8,8 +8,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::item::Item;
-use super::layout::{Index, PK, Prefix, SK};
+use super::layout::{self, Index, PK, Prefix, SK};
 use super::{Store, StoreError};
+use crate::domain::{PartnerId, Timestamp};
 
 /// How many items a page holds: 1–100, 20 unless the caller asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,12 +89,55 @@ impl Cursor {
         let fits = self.0.len() == names.len()
             && names.iter().all(|name| self.0.contains_key(*name))
             && self.0.get(partition_name).is_some_and(|value| value == partition)
-            && self.0.get(sort_name).is_some_and(|value| value.starts_with(prefix));
+            && self.0.get(sort_name).is_some_and(|value| value.starts_with(prefix))
+            && self.names_a_listed_item(listing);
         if !fits {
             return Err(InvalidCursor);
         }
         Ok(self.0.iter().map(|(name, value)| (name.clone(), AttributeValue::S(value.clone()))).collect())
     }
+
+    /// Whether the cursor's sort keys are written as those of an item `listing` holds,
+    /// not merely inside its range: a cursor edited to `ORDER#sandbox#` or to a
+    /// truncated id is refused. One edited to another well-formed id still names a
+    /// position in the caller's own listing, and is followed like any other.
+    fn names_a_listed_item(&self, listing: &Listing<'_>) -> bool {
+        let value = |name: &str| self.0.get(name).map(String::as_str);
+        let (sort_name, prefix) = listing.sort_prefix;
+        if !prefix.is_empty() {
+            // The table's own listings: the prefix, then the id of an item of its kind.
+            let id = value(sort_name).and_then(|sort_key| sort_key.strip_prefix(prefix));
+            return id.is_some_and(|id| layout::is_listed_id(prefix, id));
+        }
+        // The listings of a whole partition sort by time: `<timestamp>#<id>` (the request
+        // log's rows, the `by_status` index of top-up requests).
+        let Some((at, id)) = value(sort_name).and_then(|sort_key| sort_key.split_once('#')) else {
+            return false;
+        };
+        if Timestamp::parse_written(at).is_err() || !is_written_id(id) {
+            return false;
+        }
+        match listing.index {
+            None => true,
+            // An index's item is a partner's table item: its table key names the same id.
+            Some(_) => {
+                let partner = value(PK).and_then(|pk| pk.strip_prefix("PARTNER#"));
+                let partner_fits = partner
+                    .is_some_and(|partner| PartnerId::parse(partner).is_ok_and(|parsed| parsed.to_string() == partner));
+                let table_prefix = value(SK).and_then(|sort_key| sort_key.strip_suffix(id));
+                partner_fits
+                    && table_prefix.is_some_and(|table| table.ends_with('#') && layout::is_listed_id(table, id))
+            }
+        }
+    }
+}
+
+/// `<kind>_<ULID>`, the ULID in its canonical upper-case form: how every id is written.
+fn is_written_id(id: &str) -> bool {
+    let Some((kind, ulid)) = id.split_once('_') else { return false };
+    !kind.is_empty()
+        && kind.bytes().all(|b| b.is_ascii_lowercase())
+        && ulid::Ulid::from_string(ulid).is_ok_and(|parsed| parsed.to_string() == ulid)
 }
 
 /// One listing: a partition of the table or of an index, the items whose sort key
@@ -263,18 +307,17 @@ mod tests {
         Cursor(BTreeMap::from([(PK.to_owned(), pk.to_owned()), (SK.to_owned(), sk.to_owned())]))
     }
 
+    const KEY_ID: &str = "key_01M8RYXQ2W2Z87SRQ7GJQG0M48";
+
+    fn listing<'a>(pk: &'a str, prefix: &'a str) -> Listing<'a> {
+        Listing { index: None, partition: (PK, pk), sort_prefix: (SK, prefix), newest_first: true, only: None }
+    }
+
     #[test]
     fn a_cursor_round_trips_and_only_continues_its_own_listing() {
-        let original = cursor("PARTNER#ptn_a", "KEY#key_1");
+        let original = cursor("PARTNER#ptn_a", &format!("KEY#{KEY_ID}"));
         let decoded = Cursor::decode(&original.encode()).expect("decodes");
         assert_eq!(decoded, original);
-        let listing = |pk, prefix| Listing {
-            index: None,
-            partition: (PK, pk),
-            sort_prefix: (SK, prefix),
-            newest_first: true,
-            only: None,
-        };
         assert!(decoded.start_key(&listing("PARTNER#ptn_a", "KEY#")).is_ok());
         assert_eq!(decoded.start_key(&listing("PARTNER#ptn_b", "KEY#")), Err(InvalidCursor), "another partner");
         assert_eq!(decoded.start_key(&listing("PARTNER#ptn_a", "ORDER#")), Err(InvalidCursor), "another listing");
@@ -283,10 +326,59 @@ mod tests {
     }
 
     #[test]
+    fn a_cursor_edited_within_its_own_listing_is_refused() {
+        let orders = listing("PARTNER#ptn_a", "ORDER#sandbox#");
+        let at = |sk: &str| cursor("PARTNER#ptn_a", sk).start_key(&orders);
+        assert!(at("ORDER#sandbox#ord_01M8RYXQ2W2Z87SRQ7GJQG0M48").is_ok());
+        for edited in [
+            "ORDER#sandbox#",
+            "ORDER#sandbox#ord_7ZZZZ",
+            "ORDER#sandbox#ord_01m8ryxq2w2z87srq7gjqg0m48",
+            "ORDER#sandbox#txn_01M8RYXQ2W2Z87SRQ7GJQG0M48",
+            "ORDER#sandbox#ord_01M8RYXQ2W2Z87SRQ7GJQG0M48#",
+            "ORDER#sandbox#ord_01M8RYXQ2W2Z87SRQ7GJQG0M48 ",
+        ] {
+            assert_eq!(at(edited), Err(InvalidCursor), "{edited:?}");
+        }
+        let mut extra = cursor("PARTNER#ptn_a", "ORDER#sandbox#ord_01M8RYXQ2W2Z87SRQ7GJQG0M48");
+        extra.0.insert("extra".into(), "x".into());
+        assert_eq!(extra.start_key(&orders), Err(InvalidCursor), "a field no key has");
+    }
+
+    #[test]
+    fn a_cursor_of_a_whole_partition_names_a_time_and_an_id() {
+        let row = |sk: &str| cursor("USAGE#ptn_a", sk).start_key_in("USAGE#ptn_a");
+        assert!(row("2026-11-23T10:00:00.123Z#req_01M8RYXQ2W2Z87SRQ7GJQG0M48").is_ok());
+        for edited in ["", "2026-11-23T10:00:00.123Z#", "2026-11-23#req_01M8RYXQ2W2Z87SRQ7GJQG0M48", "x#req_1"] {
+            assert_eq!(row(edited), Err(InvalidCursor), "{edited:?}");
+        }
+
+        let index = super::super::layout::BY_STATUS;
+        let queue = Listing { index: Some(index), ..listing("TOPUP#pending", "") };
+        let queue = Listing { partition: (index.pk, "TOPUP#pending"), sort_prefix: (index.sk, ""), ..queue };
+        let tur = "tur_01M8RYXQ2W2Z87SRQ7GJQG0M48";
+        let position = |pk: &str, sk: &str, gsi1sk: &str| {
+            Cursor(BTreeMap::from([
+                (PK.to_owned(), pk.to_owned()),
+                (SK.to_owned(), sk.to_owned()),
+                (index.pk.to_owned(), "TOPUP#pending".to_owned()),
+                (index.sk.to_owned(), gsi1sk.to_owned()),
+            ]))
+            .start_key(&queue)
+        };
+        let partner = "PARTNER#ptn_01M8RYXQ2W2Z87SRQ7GJQG0M49";
+        let at = format!("2026-11-23T10:00:00.123Z#{tur}");
+        assert!(position(partner, &format!("TOPUP#live#{tur}"), &at).is_ok());
+        assert!(position("PARTNER#ptn_a", &format!("TOPUP#live#{tur}"), &at).is_err(), "not a partner id");
+        assert!(position(partner, "TOPUP#live#tur_01M8RYXQ2W2Z87SRQ7GJQG0M47", &at).is_err(), "another request");
+        assert!(position(partner, &format!("TOPUP#live#{tur}"), &format!("2026-11-23#{tur}")).is_err(), "no time");
+    }
+
+    #[test]
     fn a_tampered_cursor_is_invalid() {
         assert_eq!(Cursor::decode("not base64!"), Err(InvalidCursor));
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"[1,2]")), Err(InvalidCursor));
-        let mut text = cursor("PARTNER#ptn_a", "KEY#key_1").encode();
+        let mut text = cursor("PARTNER#ptn_a", &format!("KEY#{KEY_ID}")).encode();
         text.truncate(text.len() - 3);
         assert_eq!(Cursor::decode(&text), Err(InvalidCursor));
     }
