@@ -4,8 +4,10 @@
 
 use std::future::Future;
 
+use tracing::Level;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -15,7 +17,27 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// the store itself reports where it matters. Its real errors still show.
 pub const DEFAULT_FILTER: &str = "info,dynoxide=error";
 
-/// The filter `RUST_LOG` sets, or `DEFAULT_FILTER`.
+/// Targets (prefixes) that write whole HTTP bodies at `trace`: the AWS SDK's
+/// orchestrator logs each request and response it transmits (`transmitting request`,
+/// `received response from service`) with its body, and the embedded engine each body
+/// it is sent and answers (`request body`, `response body`). A DynamoDB body holds the
+/// items: webhook secrets, sign-in code hashes (a six-digit code is found again from
+/// its hash in a moment), key hashes. So they are held at `debug` at most, whatever
+/// `RUST_LOG` asks: `body_cap`. `hyper` and `h2` are held too, in case a build turns
+/// their tracing on; none of these logs anything Steller needs below `debug`.
+pub const BODY_LOGGING_TARGETS: [&str; 4] = ["aws_", "dynoxide", "hyper", "h2"];
+
+/// The cap every subscriber here carries beside the levels `RUST_LOG` asks for: both
+/// must let an event through, so `RUST_LOG` can lower these targets but never raise
+/// them to `trace`.
+pub fn body_cap() -> Targets {
+    BODY_LOGGING_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |cap, target| cap.with_target(*target, Level::DEBUG))
+}
+
+/// The filter `RUST_LOG` sets, or `DEFAULT_FILTER`. Use it only with `body_cap` beside
+/// it, as `text_subscriber` does.
 pub fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
 }
@@ -25,11 +47,20 @@ pub fn filter() -> EnvFilter {
 /// `EnvFilter` compiles a regular expression, about 0.06× of a hello-world Lambda's init
 /// (docs/performance.md). A `RUST_LOG` that is not such a list is ignored.
 pub fn init_json() {
-    let _ = tracing_subscriber::registry()
-        .with(lambda_targets(std::env::var("RUST_LOG").ok().as_deref()))
+    let _ = json_subscriber(std::env::var("RUST_LOG").ok().as_deref(), std::io::stdout).try_init();
+}
+
+/// Lambda's subscriber at the levels `rust_log` asks for (`RUST_LOG`'s form), capped by
+/// `body_cap`, writing JSON lines to `writer`: what `init_json` installs.
+pub fn json_subscriber<W>(rust_log: Option<&str>, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::registry()
+        .with(lambda_targets(rust_log))
+        .with(body_cap())
         // No time: CloudWatch stamps every line itself.
-        .with(tracing_subscriber::fmt::layer().json().with_current_span(true).without_time())
-        .try_init();
+        .with(tracing_subscriber::fmt::layer().json().with_current_span(true).without_time().with_writer(writer))
 }
 
 /// The levels `RUST_LOG` asks for, or `DEFAULT_FILTER`'s.
@@ -42,7 +73,19 @@ fn lambda_targets(rust_log: Option<&str>) -> Targets {
 
 /// Human-readable logs for the local server and the CLI.
 pub fn init_text() {
-    let _ = tracing_subscriber::fmt().with_env_filter(filter()).with_target(false).try_init();
+    let _ = text_subscriber(filter(), std::io::stdout).try_init();
+}
+
+/// The local server's subscriber at `levels` (`filter()`: `RUST_LOG` or the default),
+/// capped by `body_cap`, writing text to `writer`: what `init_text` installs.
+pub fn text_subscriber<W>(levels: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::registry()
+        .with(levels)
+        .with(body_cap())
+        .with(tracing_subscriber::fmt::layer().with_target(false).with_writer(writer))
 }
 
 tokio::task_local! {
@@ -98,6 +141,25 @@ mod tests {
         let garbled = lambda_targets(Some("steller=loud"));
         assert!(garbled.would_enable("steller::store", &Level::INFO), "an unreadable RUST_LOG is ignored");
         assert!(!garbled.would_enable("steller::store", &Level::DEBUG));
+    }
+
+    #[test]
+    fn bodies_stay_below_trace_whatever_rust_log_says() {
+        let sink = || std::io::sink();
+        let quiet = || tracing::enabled!(target: "aws_smithy_runtime::client::orchestrator", Level::TRACE);
+        let engine = || tracing::enabled!(target: "dynoxide::server", Level::TRACE);
+        let ours = || tracing::enabled!(target: "steller::store", Level::TRACE);
+        for rust_log in ["trace", "aws_smithy_runtime=trace,dynoxide=trace,trace"] {
+            let json = json_subscriber(Some(rust_log), sink);
+            assert_eq!(tracing::subscriber::with_default(json, || (quiet(), engine(), ours())), (false, false, true));
+            let text = text_subscriber(EnvFilter::new(rust_log), sink);
+            assert_eq!(tracing::subscriber::with_default(text, || (quiet(), engine(), ours())), (false, false, true));
+        }
+        let debug = || tracing::enabled!(target: "aws_smithy_runtime::client::orchestrator", Level::DEBUG);
+        let text = text_subscriber(EnvFilter::new("aws_smithy_runtime=debug"), sink);
+        assert!(tracing::subscriber::with_default(text, debug), "debug is still there when asked for");
+        let text = text_subscriber(EnvFilter::new("warn"), sink);
+        assert!(!tracing::subscriber::with_default(text, debug), "the cap never raises a level");
     }
 
     #[derive(Debug, thiserror::Error)]

@@ -50,7 +50,9 @@ pub fn aws_emulator_endpoint() -> String {
 /// Sends the code's logs to the test's own output, which the harness shows only when the
 /// test fails: the cause of an unexpected 500 is there.
 pub fn capture_logs() {
-    let _ = tracing_subscriber::fmt().with_env_filter(crate::telemetry::filter()).with_test_writer().try_init();
+    let writer = tracing_subscriber::fmt::TestWriter::new;
+    let subscriber = crate::telemetry::text_subscriber(crate::telemetry::filter(), writer);
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber);
 }
 
 /// A partner signed up straight through `store` (the write `POST /api/public/signup`
