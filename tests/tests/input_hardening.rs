@@ -20,6 +20,7 @@ on_both_engines!(
     an_unknown_query_parameter_is_ignored_with_or_without_a_value,
     a_limit_not_written_as_a_plain_whole_number_is_refused,
     a_cursor_edited_within_the_callers_own_list_is_refused,
+    a_missing_currency_or_mode_is_required_not_unknown,
 );
 
 /// `body`, sent as it is written (serde_json's `Value` cannot hold a repeated key).
@@ -256,6 +257,34 @@ async fn a_cursor_edited_within_the_callers_own_list_is_refused(app: TestApp) {
     }
     let as_given = app.get(&format!("/api/orders?cursor={cursor}"), &partner.key).await;
     assert_eq!(as_given.status, StatusCode::OK, "{}", as_given.body);
+}
+
+async fn a_missing_currency_or_mode_is_required_not_unknown(app: TestApp) {
+    let partner = app.new_partner().await;
+    let top_up = |body| app.post("/api/wallet/top-up-requests", Some(&partner.key), body);
+    let create_key = |body| app.post("/api/keys", Some(&partner.key), body);
+
+    let missing = [
+        top_up(json!({"amount": "10.00"})).await,
+        top_up(json!({"amount": "10.00", "currency": null})).await,
+        top_up(json!({"amount": "10.00", "currency": "  "})).await,
+        create_key(json!({})).await,
+        create_key(json!({"mode": null, "name": "ci"})).await,
+        create_key(json!({"mode": ""})).await,
+    ];
+    let unknown =
+        [top_up(json!({"amount": "10.00", "currency": "EUR"})).await, create_key(json!({"mode": "test"})).await];
+
+    for response in missing {
+        response.assert_problem(422, "validation_failed");
+        assert_eq!(messages(&response).len(), 1, "{}", response.body);
+        assert_eq!(messages(&response)[0].1, "\"is required\"", "{}", response.body);
+    }
+    for response in unknown {
+        response.assert_problem(422, "validation_failed");
+        assert!(messages(&response)[0].1.starts_with("\"must be"), "{}", response.body);
+    }
+    assert_eq!(top_up_count(&app, &partner.key).await, Some(0), "no request was recorded");
 }
 
 /// Unpadded base64url, as cursors are written (this crate does not depend on `base64`).

@@ -37,7 +37,7 @@ impl TryFrom<&TopUpRequestBody> for TopUpDetails {
     fn try_from(body: &TopUpRequestBody) -> Result<Self, ApiError> {
         let mut check = Validation::default();
         let amount = check.field("amount", TopUpAmount::parse(body.amount.as_deref()));
-        let currency = check.field("currency", parse_currency(body.currency.as_deref()));
+        let currency = check.required("currency", body.currency.as_deref(), |raw| parse_currency(Some(raw)));
         let payment_reference =
             check.optional("payment_reference", body.payment_reference.as_deref(), PaymentReference::parse);
         let note = check.optional("note", body.note.as_deref(), TopUpNote::parse);

@@ -57,7 +57,7 @@ impl TryFrom<&CreateKeyRequest> for KeyRequest {
 
     fn try_from(body: &CreateKeyRequest) -> Result<Self, ApiError> {
         let mut check = Validation::default();
-        let mode = check.field("mode", body.mode.as_deref().unwrap_or_default().parse::<Mode>());
+        let mode = check.required("mode", body.mode.as_deref(), str::parse::<Mode>);
         let name = check.optional("name", body.name.as_deref(), KeyName::parse);
         let (Some(mode), Some(name)) = (mode, name) else {
             return Err(check.into_error());

@@ -27,6 +27,20 @@ impl Validation {
         }
     }
 
+    /// A required field: absent or blank is "is required" (as for every required text
+    /// field, a choice such as `mode` or `currency` included), present is parsed.
+    pub fn required<T, E: Display>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        match raw.filter(|text| !text.trim().is_empty()) {
+            None => self.field(field, Err::<T, _>("is required")),
+            Some(text) => self.field(field, parse(text)),
+        }
+    }
+
     /// An optional field: absent or blank is `Some(None)`, present is parsed.
     pub fn optional<T, E: Display>(
         &mut self,
