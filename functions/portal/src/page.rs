@@ -96,6 +96,12 @@ pub(crate) fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
+/// A fresh one-time token for a form that creates something, made when the form is
+/// shown: the same form sent twice carries the same token, so the second is known.
+pub(crate) fn submission_token() -> String {
+    format!("portal_form_{:032x}", rand::random::<u128>())
+}
+
 /// A labelled input with its error (if any) right under it, tied to it for screen readers.
 pub(crate) fn field(
     label: &str,
@@ -185,6 +191,18 @@ impl ErrorPage {
             ),
         };
         ErrorPage { status, title, message: message.into() }
+    }
+
+    /// A form sent again (a double click, a reload of its answer) whose first sending
+    /// was already done: nothing more was made.
+    pub(crate) fn already_sent(list: &str) -> Self {
+        ErrorPage {
+            status: StatusCode::CONFLICT,
+            title: "This form was already sent",
+            message: format!(
+                "Nothing more was made. What the first sending made is on the list at {list}; a key or a secret was shown once, then."
+            ),
+        }
     }
 
     /// A form that came without its CSRF token, or with another session's.

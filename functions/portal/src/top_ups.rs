@@ -4,6 +4,8 @@
 //! rule for live, the same store call and the same emails. Sandbox requests are approved
 //! and credited at once; live ones wait for ops.
 
+use std::sync::Arc;
+
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -12,18 +14,22 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
 use steller::domain::{
-    Mode, PaymentReference, RequestTopUp, TopUpAmount, TopUpDetails, TopUpId, TopUpNote, TopUpRequest, TopUpStatus,
+    IdempotencyKey, Mode, PaymentReference, RequestTopUp, TopUpAmount, TopUpDetails, TopUpId, TopUpNote, TopUpRequest,
+    TopUpStatus,
 };
-use steller::store::{Page, StoreError};
+use steller::store::{Completion, IdempotencyScope, Page, PriorUse, Render, StoreError, StoredResponse};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, PageQuery, older, title_case};
-use crate::page::{ErrorPage, Nav, csrf_field, error_summary, field, money, page};
+use crate::page::{ErrorPage, Nav, csrf_field, error_summary, field, money, page, submission_token};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct TopUpForm {
     #[serde(default)]
     csrf: String,
+    /// The form's one-time token (`submission_token`): the request's idempotency key.
+    #[serde(default)]
+    submission: String,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -97,6 +103,7 @@ fn form(csrf: &str, mode: Mode, values: &TopUpForm, problems: &Problems) -> Mark
         (error_summary(&problems.fields))
         form method="post" action={ "/dashboard/" (mode) "/top-ups" } novalidate {
             (csrf_field(csrf))
+            input type="hidden" name="submission" value=(values.submission);
             (field("Amount (USD)", "amount", "text", &values.amount, problems.of("amount"),
                 Some("From 10.00 to 100000.00, at most two decimals, such as 250.00.")))
             (field("Payment reference", "payment_reference", "text", &values.payment_reference,
@@ -213,7 +220,8 @@ pub(crate) async fn list(
         },
         None => None,
     };
-    let form = form(&owner.csrf(), mode, &TopUpForm::default(), &Problems::default());
+    let blank = TopUpForm { submission: submission_token(), ..TopUpForm::default() };
+    let form = form(&owner.csrf(), mode, &blank, &Problems::default());
     top_ups_page(&state, &owner, mode, &query, form, requested.as_ref()).await
 }
 
@@ -241,10 +249,42 @@ pub(crate) async fn create(
         );
         return refuse(StatusCode::FORBIDDEN, Problems { fields: Vec::new(), general }).await;
     }
-    let request = state.store.request_top_up(&command, None).await?;
+    // The form's token is the request's idempotency key: the same form sent twice (a
+    // double click, a reload of the answer) is one request, and the second is shown the
+    // first's result. A token sent with other values is a form already used. A form
+    // without one (shown before tokens existed) is taken as it comes.
+    let completion = match values.submission.trim() {
+        "" => None,
+        token => Some(submission(&values, owner.partner, mode, token)?),
+    };
+    let request = match state.store.request_top_up(&command, completion).await {
+        Ok(request) => request,
+        Err(StoreError::KeyUsed(PriorUse::Replay(first))) => {
+            return Ok(Redirect::to(&format!("/dashboard/{mode}/top-ups?requested={}", first.body)).into_response());
+        }
+        Err(StoreError::KeyUsed(_)) => return Err(ErrorPage::already_sent(&format!("/dashboard/{mode}/top-ups"))),
+        Err(other) => return Err(other.into()),
+    };
     tracing::info!(topup_id = %request.id, status = request.status.as_str(), amount = %request.amount, "top-up requested in the portal");
     state.notices().top_up_requested(&request).await;
     Ok(Redirect::to(&format!("/dashboard/{mode}/top-ups?requested={}", request.id)).into_response())
+}
+
+/// The idempotency record of the form's `token`: it keeps the request's id, to show the
+/// same request to a second sending.
+fn submission(
+    values: &TopUpForm,
+    partner: steller::domain::PartnerId,
+    mode: Mode,
+    token: &str,
+) -> Result<Completion<TopUpRequest>, ErrorPage> {
+    let key = IdempotencyKey::parse(token).map_err(|_| ErrorPage::forged())?;
+    let sent = (&values.amount, &values.payment_reference, &values.note);
+    let fingerprint = steller::http::fingerprint(&format!("portal POST /dashboard/{mode}/top-ups"), &sent)
+        .map_err(|_| ErrorPage::for_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+    let render: Render<TopUpRequest> =
+        Arc::new(|request: &TopUpRequest| Ok(StoredResponse { status: 303, body: request.id.to_string() }));
+    Ok(Completion { scope: IdempotencyScope { partner, mode, key, fingerprint }, render })
 }
 
 #[cfg(test)]
@@ -254,6 +294,7 @@ mod tests {
     fn values(amount: &str, payment_reference: &str, note: &str) -> TopUpForm {
         TopUpForm {
             csrf: String::new(),
+            submission: String::new(),
             amount: amount.into(),
             payment_reference: payment_reference.into(),
             note: note.into(),

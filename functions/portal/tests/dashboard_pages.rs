@@ -477,3 +477,26 @@ async fn usage_without_a_request_log_table_is_a_503_page_that_says_so() {
     assert!(page.html.contains("Usage is not configured here"), "{}", page.html);
     assert!(page.html.contains("Sign out"), "still the signed-in dashboard");
 }
+
+#[tokio::test]
+async fn the_same_top_up_form_sent_twice_credits_once_and_shows_the_first_request_again() {
+    let app = app().await;
+    let mut alice = signed_in(&app).await;
+    let shown = alice.browser.get("/dashboard/sandbox/top-ups").await;
+    let token = shown.hidden("submission").expect("the form carries a one-time token");
+    let form = [("csrf", alice.csrf.as_str()), ("submission", token.as_str()), ("amount", "250.00")];
+
+    let first = alice.browser.post("/dashboard/sandbox/top-ups", &form).await;
+    let again = alice.browser.post("/dashboard/sandbox/top-ups", &form).await;
+    let changed = [("csrf", alice.csrf.as_str()), ("submission", token.as_str()), ("amount", "999.00")];
+    let reused = alice.browser.post("/dashboard/sandbox/top-ups", &changed).await;
+
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.html);
+    assert_eq!((again.status, again.location()), (StatusCode::SEE_OTHER, first.location()), "the same result");
+    assert_eq!(reused.status, StatusCode::CONFLICT, "{}", reused.html);
+    assert!(reused.html.contains("already sent"), "{}", reused.html);
+    assert_eq!(balance(&app, &alice, Mode::Sandbox).await, "1250.00", "credited once");
+    assert_eq!(top_up_count(&app, &alice, Mode::Sandbox).await, 1);
+    let fresh = alice.browser.get("/dashboard/sandbox/top-ups").await.hidden("submission");
+    assert!(fresh.is_some_and(|fresh| fresh != token), "each form shown gets its own token");
+}
