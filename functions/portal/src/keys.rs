@@ -9,17 +9,20 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
-use steller::domain::{KeyId, KeyName, KeySummary, NewKey};
-use steller::store::{Limit, PageRequest};
+use steller::domain::{IdempotencyKey, KeyId, KeyName, KeySummary, NewKey};
+use steller::store::{IdempotencyScope, Limit, PageRequest, StoreError, StoredResponse};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{ErrorPage, Nav, csrf_field, error_summary, field, page};
+use crate::page::{ErrorPage, Nav, csrf_field, error_summary, field, page, submission_token};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct KeyForm {
     #[serde(default)]
     csrf: String,
+    /// The form's one-time token (`submission_token`): one key per form shown.
+    #[serde(default)]
+    submission: String,
     #[serde(default)]
     name: String,
 }
@@ -93,12 +96,13 @@ fn key_row(csrf: &str, mode: steller::domain::Mode, key: &KeySummary) -> Markup 
     }
 }
 
-fn key_form(csrf: &str, mode: steller::domain::Mode, name: &str, error: Option<&str>) -> Markup {
+fn key_form(csrf: &str, mode: steller::domain::Mode, submission: &str, name: &str, error: Option<&str>) -> Markup {
     let errors: Vec<(&str, String)> = error.map(|e| ("name", e.to_owned())).into_iter().collect();
     html! {
         (error_summary(&errors))
         form method="post" action={ "/dashboard/" (mode) "/keys" } novalidate {
             (csrf_field(csrf))
+            input type="hidden" name="submission" value=(submission);
             (field("Name", "name", "text", name, error, Some("So you can tell your keys apart, like \"production backend\".")))
             button type="submit" { "Create " (mode) " key" }
         }
@@ -110,7 +114,7 @@ pub(crate) async fn list(
     owner: Owner,
     DashboardMode(mode): DashboardMode,
 ) -> Result<Markup, ErrorPage> {
-    let form = key_form(&owner.csrf(), mode, "", None);
+    let form = key_form(&owner.csrf(), mode, &submission_token(), "", None);
     keys_page(&state, &owner, mode, form, None).await
 }
 
@@ -126,16 +130,36 @@ pub(crate) async fn create(
         name => match KeyName::parse(Some(name)) {
             Ok(name) => Some(name),
             Err(error) => {
-                let form = key_form(&owner.csrf(), mode, &values.name, Some(&format!("Name {error}")));
+                let form =
+                    key_form(&owner.csrf(), mode, &values.submission, &values.name, Some(&format!("Name {error}")));
                 let body = keys_page(&state, &owner, mode, form, None).await?;
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
             }
         },
     };
     let new = NewKey::generate(mode, name);
+    // The key is shown once, so a second sending of the same form (a double click, a
+    // reload of this page) must make none: the form's token is claimed first, with one
+    // conditional write only one sending can win. The store's key creation takes no
+    // idempotency record, so the claim is its own write; should the creation then fail,
+    // the form is used up and the page says to open a fresh one.
+    if !values.submission.trim().is_empty() {
+        let scope = IdempotencyScope {
+            partner: owner.partner,
+            mode,
+            key: IdempotencyKey::parse(values.submission.trim()).map_err(|_| ErrorPage::forged())?,
+            fingerprint: format!("portal POST /dashboard/{mode}/keys"),
+        };
+        let claim = StoredResponse { status: 200, body: new.summary.id.to_string() };
+        match state.store.keep_first_answer(&scope, &claim).await {
+            Ok(()) => {}
+            Err(StoreError::KeyUsed(_)) => return Err(ErrorPage::already_sent(&format!("/dashboard/{mode}/keys"))),
+            Err(other) => return Err(other.into()),
+        }
+    }
     state.store.create_key(&owner.partner, &new).await?;
     tracing::info!(key_id = %new.summary.id, %mode, "key created in the portal");
-    let form = key_form(&owner.csrf(), mode, "", None);
+    let form = key_form(&owner.csrf(), mode, &submission_token(), "", None);
     Ok(keys_page(&state, &owner, mode, form, Some(&new)).await?.into_response())
 }
 

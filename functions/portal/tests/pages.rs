@@ -529,3 +529,34 @@ async fn rejecting_a_decided_request_without_a_reason_says_it_is_decided() {
     assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.html);
     assert!(late.html.contains("already approved"), "{}", late.html);
 }
+
+#[tokio::test]
+async fn the_same_key_form_sent_twice_makes_one_key_and_says_the_form_was_sent() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+    let keys = visitor.get("/dashboard/sandbox/keys").await;
+    let csrf = keys.hidden("csrf").expect("a token");
+    let token = keys.hidden("submission").expect("the form carries a one-time token");
+    let form = [("csrf", csrf.as_str()), ("submission", token.as_str()), ("name", "ci")];
+
+    let first = visitor.post("/dashboard/sandbox/keys", &form).await;
+    let again = visitor.post("/dashboard/sandbox/keys", &form).await;
+
+    assert_eq!(first.status, StatusCode::OK, "{}", first.html);
+    assert!(first.html.contains("stl_sandbox_"), "the key, shown once");
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
+    assert!(again.html.contains("This form was already sent"), "{}", again.html);
+    assert!(!again.html.contains("stl_sandbox_"), "no key the second time");
+    let partner = partner_of(&app, "dev@acme.example").await;
+    let listed = app
+        .state
+        .store
+        .list_keys(&partner, Some(Mode::Sandbox), &steller::store::PageRequest::default())
+        .await
+        .expect("listed");
+    assert_eq!(listed.items.len(), 2, "the sign-up key and one more");
+    let fresh = first.hidden("submission").expect("the answer's form has its own token");
+    assert_ne!(fresh, token);
+}
