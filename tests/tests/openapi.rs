@@ -270,3 +270,20 @@ fn every_keyed_operation_documents_the_rate_limit() {
         }
     }
 }
+
+#[test]
+fn the_rate_limit_headers_examples_name_the_policy_the_server_sends() {
+    let document: serde_json::Value = serde_json::from_str(&generated()).expect("valid JSON");
+    let policy = format!("`\"{}\";", steller::domain::RATE_LIMIT_POLICY);
+    let mut seen = 0;
+    for operation in document["paths"].as_object().expect("paths").values().flat_map(|path| path.as_object()) {
+        for response in operation.values().filter_map(|op| op["responses"].as_object()).flat_map(|r| r.values()) {
+            for name in ["RateLimit", "RateLimit-Policy"] {
+                let Some(description) = response["headers"][name]["description"].as_str() else { continue };
+                seen += 1;
+                assert!(description.contains(&policy), "{name}: {description}");
+            }
+        }
+    }
+    assert!(seen > 0, "the keyed routes list the rate-limit headers");
+}

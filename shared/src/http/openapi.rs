@@ -10,6 +10,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, Header, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify};
 
+use crate::domain::RATE_LIMIT_POLICY;
+
 mod links;
 pub mod rules;
 
@@ -174,12 +176,15 @@ fn header(description: &str, pattern: &str) -> RefOr<Header> {
 /// fields) on every answer to a known key, and `Retry-After` on its 429. A 401 comes
 /// before any key is known, so it carries none.
 fn rate_limit_headers(responses: &mut BTreeMap<String, RefOr<Response>>) {
+    // The examples name the policy the server sends, so they cannot drift from it.
     let policy = header(
-        "The key's quota and window in seconds, e.g. `\"default\";q=25;w=1`",
+        &format!("The key's quota and window in seconds, e.g. `\"{RATE_LIMIT_POLICY}\";q=25;w=1`"),
         r#"^"[a-z0-9-]+";q=[0-9]+;w=[0-9]+$"#,
     );
     let limit = header(
-        "What is left of the quota and the seconds until it is whole again, e.g. `\"default\";r=24;t=1`",
+        &format!(
+            "What is left of the quota and the seconds until it is whole again, e.g. `\"{RATE_LIMIT_POLICY}\";r=24;t=1`"
+        ),
         r#"^"[a-z0-9-]+";r=[0-9]+;t=[0-9]+$"#,
     );
     for (status, response) in responses.iter_mut() {
