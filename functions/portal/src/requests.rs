@@ -35,6 +35,16 @@ fn given(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim).filter(|raw| !raw.is_empty())
 }
 
+/// The id in what was pasted: the box says to paste the `X-Request-Id` header, so the
+/// whole header line (`X-Request-Id: req_…`, any letter case) is taken too.
+fn pasted_id(pasted: &str) -> &str {
+    const HEADER: &str = "x-request-id:";
+    match pasted.get(..HEADER.len()) {
+        Some(name) if name.eq_ignore_ascii_case(HEADER) => pasted[HEADER.len()..].trim(),
+        _ => pasted,
+    }
+}
+
 /// The filter the form asks for, or each field's error.
 fn filter(query: &RequestsQuery) -> Result<RequestFilter, Vec<(&'static str, String)>> {
     let mut errors = Vec::new();
@@ -138,7 +148,7 @@ pub(crate) async fn list(
 ) -> Result<Response, ErrorPage> {
     let csrf = owner.csrf();
     let nav = Nav::Partner { mode, csrf: &csrf };
-    if let Some(pasted) = given(query.request_id.as_deref()) {
+    if let Some(pasted) = given(query.request_id.as_deref()).map(pasted_id) {
         return Ok(match LoggedRequestId::parse(pasted) {
             Ok(id) => Redirect::to(&format!("{}/{id}", requests_path(mode))).into_response(),
             Err(_) => not_found(mode, nav, pasted),

@@ -225,3 +225,19 @@ async fn requests_without_a_request_log_table_are_a_503_page_that_says_so() {
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.html);
     assert!(page.html.contains("Request logs are not configured here"), "{}", page.html);
 }
+
+#[tokio::test]
+async fn a_pasted_header_line_is_read_for_its_request_id() {
+    let app = app().await;
+    let mut alice = signed_in(&app).await;
+    let rows = [row(7, &alice, Mode::Sandbox, "/api/orders/{id}", 404)];
+    record(&app, &rows).await;
+    let id = rows[0].request_id().to_owned();
+
+    for pasted in [format!("X-Request-Id:+{id}"), format!("+x-request-id%3A{id}+"), format!("X-REQUEST-ID%3A++{id}")] {
+        let found = alice.browser.get(&format!("/dashboard/sandbox/requests?request_id={pasted}")).await;
+
+        assert_eq!(found.status, StatusCode::SEE_OTHER, "{pasted}: {}", found.html);
+        assert_eq!(found.location(), Some(format!("/dashboard/sandbox/requests/{id}").as_str()), "{pasted}");
+    }
+}
