@@ -122,7 +122,9 @@ pub(crate) fn field(
         div.field.invalid[error.is_some()] {
             label for=(name) { (label) }
             @if let Some(hint) = hint { p.hint #(hint_id) { (hint) } }
+            // An email field is the person's own address: the browser may fill it in.
             input #(name) name=(name) type=(kind) value=(value)
+                autocomplete=[(kind == "email").then_some("email")]
                 aria-invalid=[error.map(|_| "true")]
                 aria-describedby=[(!described.is_empty()).then_some(described.as_str())];
             @if let Some(error) = error { p.error #(error_id) { (error) } }

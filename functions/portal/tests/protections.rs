@@ -141,3 +141,15 @@ async fn a_wrong_method_a_body_that_is_no_form_or_too_large_are_pages_that_say_s
         assert_protected(&status.to_string(), page);
     }
 }
+
+#[tokio::test]
+async fn email_fields_let_the_browser_fill_in_the_address() {
+    let app = app().await;
+    let mut visitor = Visitor::new(&app);
+
+    for path in ["/signup", "/signin"] {
+        let page = visitor.get(path).await;
+
+        assert!(page.html.contains(r#"type="email" value="" autocomplete="email""#), "{path}: {}", page.html);
+    }
+}
