@@ -76,7 +76,8 @@ impl From<&Endpoint> for EndpointWithSecret {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateEndpointRequest {
     /// Where events are POSTed: `https://`, to an address on the public internet (plain
-    /// `http://` to a loopback address only on the local server). At most 2048 characters.
+    /// `http://` only on the local server, and only to `127.0.0.1`, `[::1]` or `localhost`).
+    /// At most 2048 characters as stored: non-ASCII characters count percent-encoded.
     #[schema(required = true, value_type = String, example = "https://partner.example/steller/webhooks")]
     url: Option<String>,
     /// The event types to send it: at least one.
