@@ -15,13 +15,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
-use steller::domain::{Endpoint, EndpointId, EndpointStatus, EventId, Mode, SECRET_OVERLAP_HOURS, Timestamp};
-use steller::store::{Limit, PageRequest, StoreError};
+use steller::domain::{
+    Endpoint, EndpointId, EndpointStatus, EventId, IdempotencyKey, Mode, SECRET_OVERLAP_HOURS, Timestamp,
+};
+use steller::store::{IdempotencyScope, Limit, PageRequest, StoreError, StoredResponse};
 use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{ErrorPage, Nav, csrf_field, page};
+use crate::page::{ErrorPage, Nav, csrf_field, page, submission_token};
 use form::{EndpointForm, Problems};
 
 /// The form of a button that changes one thing: its CSRF token only.
@@ -184,7 +186,8 @@ fn showing_secret(body: Markup) -> Response {
 }
 
 fn blank_form(owner: &Owner, state: &AppState, mode: Mode) -> Markup {
-    form::render(&owner.csrf(), mode, state.webhook_urls, &EndpointForm::default(), &Problems::default())
+    let values = EndpointForm::default();
+    form::render(&owner.csrf(), &submission_token(), mode, state.webhook_urls, &values, &Problems::default())
 }
 
 pub(crate) async fn list(
@@ -219,18 +222,37 @@ pub(crate) async fn create(
 ) -> Result<Response, ErrorPage> {
     let values = EndpointForm::from_pairs(pairs);
     owner.check(&values.csrf)?;
-    let refuse = async |status: StatusCode, problems: Problems| -> Result<Response, ErrorPage> {
-        let form = form::render(&owner.csrf(), mode, state.webhook_urls, &values, &problems);
+    let refuse = async |status: StatusCode, submission: &str, problems: Problems| -> Result<Response, ErrorPage> {
+        let form = form::render(&owner.csrf(), submission, mode, state.webhook_urls, &values, &problems);
         Ok((status, webhooks_page(&state, &owner, mode, form, Banner::Nothing).await?).into_response())
     };
     let new = match values.checked(owner.partner, mode, state.webhook_urls).await {
         Ok(new) => new,
-        Err(problems) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, problems).await,
+        Err(problems) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &values.submission, problems).await,
     };
+    // The secret is shown once, so a second sending of the same form (a double click, a
+    // reload of this page) must make no second endpoint: the form's token is claimed first,
+    // with one conditional write only one sending can win, as for keys. The store's
+    // endpoint creation takes no idempotency record, so the claim is its own write; should
+    // the creation then fail, the form is used up and a fresh one is drawn.
+    if !values.submission.trim().is_empty() {
+        let scope = IdempotencyScope {
+            partner: owner.partner,
+            mode,
+            key: IdempotencyKey::parse(values.submission.trim()).map_err(|_| ErrorPage::forged())?,
+            fingerprint: format!("portal POST {}", webhooks_path(mode)),
+        };
+        let claim = StoredResponse { status: 200, body: new.url.clone() };
+        match state.store.keep_first_answer(&scope, &claim).await {
+            Ok(()) => {}
+            Err(StoreError::KeyUsed(_)) => return Err(ErrorPage::already_sent(&webhooks_path(mode))),
+            Err(other) => return Err(other.into()),
+        }
+    }
     let endpoint = match state.store.create_endpoint(&new).await {
         Ok(endpoint) => endpoint,
         Err(StoreError::InvalidState(reason)) => {
-            return refuse(StatusCode::CONFLICT, Problems::general(reason)).await;
+            return refuse(StatusCode::CONFLICT, &submission_token(), Problems::general(reason)).await;
         }
         Err(other) => return Err(other.into()),
     };

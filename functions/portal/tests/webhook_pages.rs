@@ -205,6 +205,32 @@ async fn creating_an_endpoint_shows_its_secret_once_and_the_list_afterwards_does
 }
 
 #[tokio::test]
+async fn the_same_endpoint_form_sent_twice_makes_one_endpoint_and_says_the_form_was_sent() {
+    let (app, _queue) = app().await;
+    let mut alice = signed_in(&app).await;
+    let shown = alice.browser.get("/dashboard/sandbox/webhooks").await;
+    let token = shown.hidden("submission").expect("the form carries a one-time token");
+    let form = [
+        ("csrf", alice.csrf.as_str()),
+        ("submission", token.as_str()),
+        ("url", "http://127.0.0.1:4000/hooks"),
+        ("events", "order.created"),
+    ];
+
+    let first = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
+    let again = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
+
+    assert_eq!(first.status, StatusCode::OK, "{}", first.html);
+    assert!(shown_secret(&first).is_some(), "the secret, shown once");
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
+    assert!(again.html.contains("This form was already sent"), "{}", again.html);
+    assert!(shown_secret(&again).is_none(), "no secret the second time");
+    assert_eq!(endpoint_count(&app, &alice, Mode::Sandbox).await, 1, "one endpoint");
+    let fresh = first.hidden("submission").expect("the answer's form has its own token");
+    assert_ne!(fresh, token);
+}
+
+#[tokio::test]
 async fn a_bad_url_and_no_event_types_are_the_form_again_with_each_error_and_a_422() {
     let app = bare_app().await;
     let mut alice = signed_in(&app).await;

@@ -12,6 +12,8 @@ use crate::page::{csrf_field, error_summary, field};
 #[derive(Debug, Default)]
 pub(super) struct EndpointForm {
     pub(super) csrf: String,
+    /// The form's one-time token (`submission_token`): one endpoint per form shown.
+    pub(super) submission: String,
     url: String,
     /// One per ticked box, as posted: unknown names are refused, not dropped.
     events: Vec<String>,
@@ -26,6 +28,7 @@ impl EndpointForm {
         for (name, value) in pairs {
             match name.as_str() {
                 "csrf" => form.csrf = value,
+                "submission" => form.submission = value,
                 "url" => form.url = value,
                 "events" => form.events.push(value),
                 "description" => form.description = value,
@@ -100,8 +103,16 @@ impl Problems {
     }
 }
 
-/// The form, with `values` filled in and each problem next to its field.
-pub(super) fn render(csrf: &str, mode: Mode, policy: UrlPolicy, values: &EndpointForm, problems: &Problems) -> Markup {
+/// The form, with `values` filled in, each problem next to its field and `submission` as
+/// its one-time token.
+pub(super) fn render(
+    csrf: &str,
+    submission: &str,
+    mode: Mode,
+    policy: UrlPolicy,
+    values: &EndpointForm,
+    problems: &Problems,
+) -> Markup {
     let url_hint = match policy {
         UrlPolicy::PublicOnly => "Where each event is POSTed: https://, on the public internet.",
         UrlPolicy::AllowLoopbackHttp => {
@@ -115,6 +126,7 @@ pub(super) fn render(csrf: &str, mode: Mode, policy: UrlPolicy, values: &Endpoin
         (error_summary(&problems.fields))
         form method="post" action={ "/dashboard/" (mode) "/webhooks" } novalidate {
             (csrf_field(csrf))
+            input type="hidden" name="submission" value=(submission);
             (field("URL", "url", "text", &values.url, problems.of("url"), Some(url_hint)))
             (event_boxes(&values.events, problems.of("events")))
             (field("Description", "description", "text", &values.description, problems.of("description"),
@@ -155,17 +167,18 @@ mod tests {
 
     #[test]
     fn every_ticked_box_is_read_and_unknown_fields_are_ignored() {
-        let pairs = [("csrf", "t"), ("url", "https://a.example"), ("events", "order.created"), ("x", "y")]
-            .into_iter()
-            .chain([("events", "wallet.credited"), ("description", "sync")])
-            .map(|(name, value)| (name.to_owned(), value.to_owned()))
-            .collect();
+        let pairs =
+            [("csrf", "t"), ("submission", "s"), ("url", "https://a.example"), ("events", "order.created"), ("x", "y")]
+                .into_iter()
+                .chain([("events", "wallet.credited"), ("description", "sync")])
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect();
 
         let form = EndpointForm::from_pairs(pairs);
 
         assert_eq!(
-            (form.csrf.as_str(), form.url.as_str(), form.description.as_str()),
-            ("t", "https://a.example", "sync")
+            (form.csrf.as_str(), form.submission.as_str(), form.url.as_str(), form.description.as_str()),
+            ("t", "s", "https://a.example", "sync")
         );
         assert_eq!(form.events, names(&["order.created", "wallet.credited"]));
     }
@@ -185,6 +198,7 @@ mod tests {
     async fn every_invalid_field_is_named_at_once() {
         let form = EndpointForm {
             csrf: String::new(),
+            submission: String::new(),
             url: "ftp://x".into(),
             events: Vec::new(),
             description: "d".repeat(EndpointDescription::MAX_CHARS + 1),
@@ -207,6 +221,7 @@ mod tests {
     async fn a_valid_form_is_the_endpoint_the_api_would_register() {
         let form = EndpointForm {
             csrf: String::new(),
+            submission: String::new(),
             url: " http://127.0.0.1:9/hook ".into(),
             events: names(&["top_up.approved", "order.created"]),
             description: "  ".into(),
