@@ -15,7 +15,7 @@ use steller::domain::{LedgerEntry, Mode};
 use steller::store::{Cursor, Limit, Page, PageRequest};
 
 use crate::auth::Owner;
-use crate::page::{ErrorPage, Nav, money, page};
+use crate::page::{Caption, ErrorPage, Nav, money, page, scroll_table};
 
 /// The `{mode}` of a dashboard path; anything else is not a page.
 #[derive(Debug, Clone, Copy)]
@@ -110,24 +110,21 @@ fn ledger_table(entries: &[LedgerEntry]) -> Markup {
         @if entries.is_empty() {
             p.muted { "No money has moved in this wallet yet." }
         } @else {
-            div.scroll {
-                table {
-                    caption.visually-hidden { "Balance changes, newest first" }
-                    thead { tr { th scope="col" { "When" } th scope="col" { "Type" } th scope="col" { "Amount" }
-                        th scope="col" { "Balance after" } th scope="col" { "Reference" } } }
-                    tbody {
-                        @for entry in entries {
-                            tr {
-                                td { time datetime=(entry.created_at) { (entry.created_at) } }
-                                td { (entry.kind) }
-                                td.num { (money(entry.amount)) }
-                                td.num { (money(entry.balance_after)) }
-                                td { code { (entry.reference) } }
-                            }
+            (scroll_table("Balance changes, newest first", Caption::Hidden, html! {
+                thead { tr { th scope="col" { "When" } th scope="col" { "Type" } th scope="col" { "Amount" }
+                    th scope="col" { "Balance after" } th scope="col" { "Reference" } } }
+                tbody {
+                    @for entry in entries {
+                        tr {
+                            td { time datetime=(entry.created_at) { (entry.created_at) } }
+                            td { (entry.kind) }
+                            td.num { (money(entry.amount)) }
+                            td.num { (money(entry.balance_after)) }
+                            td { code { (entry.reference) } }
                         }
                     }
                 }
-            }
+            }))
         }
     }
 }

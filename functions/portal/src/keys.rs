@@ -14,7 +14,7 @@ use steller::store::{IdempotencyScope, Limit, PageRequest, StoreError, StoredRes
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{ErrorPage, Nav, csrf_field, error_summary, field, page, submission_token};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, page, scroll_table, submission_token};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct KeyForm {
@@ -61,13 +61,11 @@ async fn keys_page(
             h2 { "Create a " (mode) " key" }
             (form)
             h2 { "Your " (mode) " keys" }
-            div.scroll {
-                table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Starts with" } th scope="col" { "Created" }
-                        th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Action" } } } }
-                    tbody { @for key in &keys.items { (key_row(&csrf, mode, key)) } }
-                }
-            }
+            (scroll_table(&format!("Your {mode} keys"), Caption::Hidden, html! {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Starts with" } th scope="col" { "Created" }
+                    th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Action" } } } }
+                tbody { @for key in &keys.items { (key_row(&csrf, mode, key)) } }
+            }))
         },
     ))
 }

@@ -18,7 +18,7 @@ use steller::store::{Page, PageRequest};
 
 use crate::auth::{Loopback, Operator, SESSION_COOKIE, check_form_token, form_token, private_cookie};
 use crate::dashboard::{ItemId, PageQuery, older};
-use crate::page::{ErrorPage, Nav, csrf_field, error_summary, field, money, page};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, page, scroll_table};
 use crate::signin::{CodeForm, EmailForm, OPS};
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,25 +204,23 @@ pub(crate) async fn decided(State(state): State<AppState>, operator: Operator) -
         Nav::Operator { csrf: &csrf },
         html! {
             p { "The latest approved and rejected live requests, newest decision first." }
-            div.scroll {
-                table {
-                    thead { tr { th scope="col" { "Decided" } th scope="col" { "Request" } th scope="col" { "Partner" }
-                        th.num scope="col" { "Amount" } th scope="col" { "Status" } th scope="col" { "Decided by" } th scope="col" { "Reason" } } }
-                    tbody {
-                        @for request in &decided {
-                            tr {
-                                td { @if let Some(at) = request.decided_at { time datetime=(at) { (at) } } }
-                                td { code { (request.id) } }
-                                td { code { (request.partner_id) } }
-                                td.num { (money(request.amount)) }
-                                td.{ "status-" (request.status.as_str()) } { (request.status.as_str()) }
-                                td { (request.decided_by.as_ref().map_or_else(|| "—".to_owned(), ToString::to_string)) }
-                                td { (request.reason.as_deref().unwrap_or("")) }
-                            }
+            (scroll_table("Decided live top-up requests, newest decision first", Caption::Hidden, html! {
+                thead { tr { th scope="col" { "Decided" } th scope="col" { "Request" } th scope="col" { "Partner" }
+                    th.num scope="col" { "Amount" } th scope="col" { "Status" } th scope="col" { "Decided by" } th scope="col" { "Reason" } } }
+                tbody {
+                    @for request in &decided {
+                        tr {
+                            td { @if let Some(at) = request.decided_at { time datetime=(at) { (at) } } }
+                            td { code { (request.id) } }
+                            td { code { (request.partner_id) } }
+                            td.num { (money(request.amount)) }
+                            td.{ "status-" (request.status.as_str()) } { (request.status.as_str()) }
+                            td { (request.decided_by.as_ref().map_or_else(|| "—".to_owned(), ToString::to_string)) }
+                            td { (request.reason.as_deref().unwrap_or("")) }
                         }
                     }
                 }
-            }
+            }))
         },
     ))
 }

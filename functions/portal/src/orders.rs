@@ -17,7 +17,7 @@ use steller::store::StoreError;
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, PageQuery, older, title_case};
-use crate::page::{ErrorPage, Nav, csrf_field, money, page};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, money, page, scroll_table};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CancelForm {
@@ -79,26 +79,23 @@ pub(crate) async fn list(
                 p.muted { "No " (mode) " orders yet. Orders are placed through the API with a " (mode)
                     " key: " code { "POST /api/orders" } "." }
             } @else {
-                div.scroll {
-                    table {
-                        caption.visually-hidden { "Your " (mode) " orders, newest first" }
-                        thead { tr { th scope="col" { "Order" } th scope="col" { "Product" }
-                            th.num scope="col" { "Quantity" } th.num scope="col" { "Total" }
-                            th scope="col" { "Status" } th scope="col" { "Placed" } } }
-                        tbody {
-                            @for order in &orders.items {
-                                tr {
-                                    td { a href=(order_path(mode, &order.id)) { code { (order.id) } } }
-                                    td { (product(&order.product_id, &names)) }
-                                    td.num { (order.quantity.get()) }
-                                    td.num { (money(order.total)) }
-                                    td { (status(order.status)) }
-                                    td { time datetime=(order.created_at) { (order.created_at) } }
-                                }
+                (scroll_table(&format!("Your {mode} orders, newest first"), Caption::Hidden, html! {
+                    thead { tr { th scope="col" { "Order" } th scope="col" { "Product" }
+                        th.num scope="col" { "Quantity" } th.num scope="col" { "Total" }
+                        th scope="col" { "Status" } th scope="col" { "Placed" } } }
+                    tbody {
+                        @for order in &orders.items {
+                            tr {
+                                td { a href=(order_path(mode, &order.id)) { code { (order.id) } } }
+                                td { (product(&order.product_id, &names)) }
+                                td.num { (order.quantity.get()) }
+                                td.num { (money(order.total)) }
+                                td { (status(order.status)) }
+                                td { time datetime=(order.created_at) { (order.created_at) } }
                             }
                         }
                     }
-                }
+                }))
             }
             (older(&orders, &orders_path(mode)))
         },

@@ -144,6 +144,31 @@ pub(crate) fn error_summary(errors: &[(&str, String)]) -> Markup {
     }
 }
 
+/// Whether a table's caption is seen, or only read out (the heading above says it already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caption {
+    Shown,
+    Hidden,
+}
+
+/// A table named `name` (its caption) in a box that scrolls sideways where the table is
+/// wider than the screen. The box takes the keyboard's focus and is a region named like
+/// the table (WCAG 2.1.1): otherwise a keyboard could not scroll to the columns beyond
+/// the edge, and a screen reader would announce a focus stop without a name.
+pub(crate) fn scroll_table(name: &str, caption: Caption, head_and_body: Markup) -> Markup {
+    html! {
+        div.scroll tabindex="0" role="region" aria-label=(name) {
+            table {
+                @match caption {
+                    Caption::Shown => caption { (name) },
+                    Caption::Hidden => caption.visually-hidden { (name) },
+                }
+                (head_and_body)
+            }
+        }
+    }
+}
+
 /// Money exactly as the API writes it: two places, the currency after.
 pub(crate) fn money(amount: Money) -> Markup {
     html! { span.money { (amount) " USD" } }

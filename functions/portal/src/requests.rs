@@ -16,7 +16,7 @@ use steller::store::Page;
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, PageQuery, title_case};
-use crate::page::{ErrorPage, Nav, error_summary, field, page};
+use crate::page::{Caption, ErrorPage, Nav, error_summary, field, page, scroll_table};
 
 /// The list's query besides its cursor: the filters (blank means any, as a form sends
 /// every field) and an id pasted into the find box.
@@ -101,25 +101,22 @@ fn filters_form(mode: Mode, query: &RequestsQuery, errors: &[(&'static str, Stri
 
 fn requests_table(mode: Mode, requests: &[LoggedRequest]) -> Markup {
     html! {
-        div.scroll {
-            table {
-                caption.visually-hidden { "Your " (mode) " API requests, newest first" }
-                thead { tr { th scope="col" { "Time (UTC)" } th scope="col" { "Method" } th scope="col" { "Route" }
-                    th.num scope="col" { "Status" } th.num scope="col" { "Latency (ms)" } th scope="col" { "Request id" } } }
-                tbody {
-                    @for request in requests {
-                        tr {
-                            td { time datetime=(request.timestamp) { (request.timestamp) } }
-                            td { (request.method) }
-                            td { code { (request.route) } }
-                            td.num { (request.status) }
-                            td.num { (request.latency_ms) }
-                            td { a href={ (requests_path(mode)) "/" (request.request_id) } { code { (request.request_id) } } }
-                        }
+        (scroll_table(&format!("Your {mode} API requests, newest first"), Caption::Hidden, html! {
+            thead { tr { th scope="col" { "Time (UTC)" } th scope="col" { "Method" } th scope="col" { "Route" }
+                th.num scope="col" { "Status" } th.num scope="col" { "Latency (ms)" } th scope="col" { "Request id" } } }
+            tbody {
+                @for request in requests {
+                    tr {
+                        td { time datetime=(request.timestamp) { (request.timestamp) } }
+                        td { (request.method) }
+                        td { code { (request.route) } }
+                        td.num { (request.status) }
+                        td.num { (request.latency_ms) }
+                        td { a href={ (requests_path(mode)) "/" (request.request_id) } { code { (request.request_id) } } }
                     }
                 }
             }
-        }
+        }))
     }
 }
 

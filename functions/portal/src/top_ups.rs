@@ -21,7 +21,9 @@ use steller::store::{Completion, IdempotencyScope, Page, PriorUse, Render, Store
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, PageQuery, older, title_case};
-use crate::page::{ErrorPage, Nav, csrf_field, error_summary, field, money, page, submission_token};
+use crate::page::{
+    Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, page, scroll_table, submission_token,
+};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct TopUpForm {
@@ -150,30 +152,27 @@ fn requests_table(mode: Mode, requests: &Page<TopUpRequest>) -> Markup {
         @if requests.items.is_empty() {
             p.muted { "No " (mode) " top-up requests yet." }
         } @else {
-            div.scroll {
-                table {
-                    caption.visually-hidden { "Your " (mode) " top-up requests, newest first" }
-                    thead { tr { th scope="col" { "Requested" } th.num scope="col" { "Amount" } th scope="col" { "Status" }
-                        th scope="col" { "Decided" } th scope="col" { "Payment reference" } th scope="col" { "Reason" } } }
-                    tbody {
-                        @for request in &requests.items {
-                            tr {
-                                td { time datetime=(request.created_at) { (request.created_at) } }
-                                td.num { (money(request.amount)) }
-                                td.{ "status-" (request.status.as_str()) } { (request.status.as_str()) }
-                                td {
-                                    @match request.decided_at {
-                                        Some(at) => { time datetime=(at) { (at) } }
-                                        None => { "—" }
-                                    }
+            (scroll_table(&format!("Your {mode} top-up requests, newest first"), Caption::Hidden, html! {
+                thead { tr { th scope="col" { "Requested" } th.num scope="col" { "Amount" } th scope="col" { "Status" }
+                    th scope="col" { "Decided" } th scope="col" { "Payment reference" } th scope="col" { "Reason" } } }
+                tbody {
+                    @for request in &requests.items {
+                        tr {
+                            td { time datetime=(request.created_at) { (request.created_at) } }
+                            td.num { (money(request.amount)) }
+                            td.{ "status-" (request.status.as_str()) } { (request.status.as_str()) }
+                            td {
+                                @match request.decided_at {
+                                    Some(at) => { time datetime=(at) { (at) } }
+                                    None => { "—" }
                                 }
-                                td { (request.payment_reference.as_deref().unwrap_or("—")) }
-                                td { (request.reason.as_deref().unwrap_or("")) }
                             }
+                            td { (request.payment_reference.as_deref().unwrap_or("—")) }
+                            td { (request.reason.as_deref().unwrap_or("")) }
                         }
                     }
                 }
-            }
+            }))
         }
         (older(requests, &format!("/dashboard/{mode}/top-ups")))
     }

@@ -16,7 +16,7 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::auth::Owner;
 use crate::charts;
 use crate::dashboard::{DashboardMode, title_case};
-use crate::page::{ErrorPage, Nav, error_summary, field, page};
+use crate::page::{Caption, ErrorPage, Nav, error_summary, field, page, scroll_table};
 
 /// How many days the page shows when it is not given a range.
 const DEFAULT_DAYS: i64 = 14;
@@ -109,44 +109,38 @@ fn report(usage: &Usage) -> Markup {
         div.chart-frame tabindex="0" role="region" aria-label="Requests per day chart" {
             (charts::requests_per_day("usage-days", &usage.by_day))
         }
-        div.scroll {
-            table {
-                caption { "Requests and errors per day" }
-                thead { tr { th scope="col" { "Day (UTC)" } th.num scope="col" { "Requests" } th.num scope="col" { "Errors" } } }
-                tbody {
-                    @for day in &usage.by_day {
-                        tr {
-                            th scope="row" { time datetime=(day.date) { (day.date) } }
-                            td.num { (day.requests) }
-                            td.num { (day.errors) }
-                        }
+        (scroll_table("Requests and errors per day", Caption::Shown, html! {
+            thead { tr { th scope="col" { "Day (UTC)" } th.num scope="col" { "Requests" } th.num scope="col" { "Errors" } } }
+            tbody {
+                @for day in &usage.by_day {
+                    tr {
+                        th scope="row" { time datetime=(day.date) { (day.date) } }
+                        td.num { (day.requests) }
+                        td.num { (day.errors) }
                     }
                 }
             }
-        }
+        }))
         h2 { "Latency per route" }
         @if usage.by_route.is_empty() {
             p.muted { "No requests in this range." }
         } @else {
             div.chart-frame { (charts::p95_per_route("usage-routes", &usage.by_route)) }
-            div.scroll {
-                table {
-                    caption { "Requests, errors and latency per route, busiest first" }
-                    thead { tr { th scope="col" { "Route" } th.num scope="col" { "Requests" } th.num scope="col" { "Errors" }
-                        th.num scope="col" { "p50 (ms)" } th.num scope="col" { "p95 (ms)" } } }
-                    tbody {
-                        @for route in &usage.by_route {
-                            tr {
-                                th scope="row" { code { (route.method) " " (route.route) } }
-                                td.num { (route.requests) }
-                                td.num { (route.errors) }
-                                td.num { (route.p50_ms) }
-                                td.num { (route.p95_ms) }
-                            }
+            (scroll_table("Requests, errors and latency per route, busiest first", Caption::Shown, html! {
+                thead { tr { th scope="col" { "Route" } th.num scope="col" { "Requests" } th.num scope="col" { "Errors" }
+                    th.num scope="col" { "p50 (ms)" } th.num scope="col" { "p95 (ms)" } } }
+                tbody {
+                    @for route in &usage.by_route {
+                        tr {
+                            th scope="row" { code { (route.method) " " (route.route) } }
+                            td.num { (route.requests) }
+                            td.num { (route.errors) }
+                            td.num { (route.p50_ms) }
+                            td.num { (route.p95_ms) }
                         }
                     }
                 }
-            }
+            }))
         }
     }
 }

@@ -23,7 +23,7 @@ use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{ErrorPage, Nav, csrf_field, page, submission_token};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, page, scroll_table, submission_token};
 use form::{EndpointForm, Problems};
 
 /// The form of a button that changes one thing: its CSRF token only.
@@ -124,26 +124,23 @@ fn endpoints_table(csrf: &str, mode: Mode, endpoints: &[Endpoint]) -> Markup {
         @if endpoints.is_empty() {
             p.muted { "No " (mode) " endpoints yet: add one below." }
         } @else {
-            div.scroll {
-                table {
-                    caption.visually-hidden { "Your " (mode) " webhook endpoints, newest first" }
-                    thead { tr { th scope="col" { "URL" } th scope="col" { "Events" } th scope="col" { "Status" }
-                        th scope="col" { "Created" } th scope="col" { "Description" }
-                        th scope="col" { span.visually-hidden { "Actions" } } } }
-                    tbody {
-                        @for endpoint in endpoints {
-                            tr {
-                                td { code { (endpoint.url) } br; span.muted { code { (endpoint.id) } } }
-                                td { @for kind in &endpoint.events { code { (kind) } " " } }
-                                td { (status(endpoint, now)) }
-                                td { time datetime=(endpoint.created_at) { (endpoint.created_at) } }
-                                td { (endpoint.description.as_deref().unwrap_or("—")) }
-                                td { (endpoint_actions(csrf, mode, endpoint)) }
-                            }
+            (scroll_table(&format!("Your {mode} webhook endpoints, newest first"), Caption::Hidden, html! {
+                thead { tr { th scope="col" { "URL" } th scope="col" { "Events" } th scope="col" { "Status" }
+                    th scope="col" { "Created" } th scope="col" { "Description" }
+                    th scope="col" { span.visually-hidden { "Actions" } } } }
+                tbody {
+                    @for endpoint in endpoints {
+                        tr {
+                            td { code { (endpoint.url) } br; span.muted { code { (endpoint.id) } } }
+                            td { @for kind in &endpoint.events { code { (kind) } " " } }
+                            td { (status(endpoint, now)) }
+                            td { time datetime=(endpoint.created_at) { (endpoint.created_at) } }
+                            td { (endpoint.description.as_deref().unwrap_or("—")) }
+                            td { (endpoint_actions(csrf, mode, endpoint)) }
                         }
                     }
                 }
-            }
+            }))
         }
     }
 }

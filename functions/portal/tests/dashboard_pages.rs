@@ -100,6 +100,30 @@ fn at(html: &str, needle: &str) -> usize {
     html.find(needle).unwrap_or_else(|| panic!("{needle:?} is not on the page:\n{html}"))
 }
 
+// Tables.
+
+#[tokio::test]
+async fn each_scrolling_table_is_a_named_region_a_keyboard_can_focus() {
+    let app = app().await;
+    let mut alice = signed_in(&app).await;
+    order(&app, &alice, &product(&app, "Widget", "4.99").await, 1, None).await;
+
+    let wallet = alice.browser.get("/dashboard/sandbox").await;
+    let orders = alice.browser.get("/dashboard/sandbox/orders").await;
+    let keys = alice.browser.get("/dashboard/sandbox/keys").await;
+
+    let ledger = r#"<div class="scroll" tabindex="0" role="region" aria-label="Balance changes, newest first"><table><caption class="visually-hidden">Balance changes, newest first</caption>"#;
+    assert!(wallet.html.contains(ledger), "{}", wallet.html);
+    let listed = r#"<div class="scroll" tabindex="0" role="region" aria-label="Your sandbox orders, newest first">"#;
+    assert!(orders.html.contains(listed), "{}", orders.html);
+    let named = r#"<div class="scroll" tabindex="0" role="region" aria-label="Your sandbox keys"><table><caption class="visually-hidden">Your sandbox keys</caption>"#;
+    assert!(keys.html.contains(named), "a table without a caption before gets one: {}", keys.html);
+    for page in [&wallet, &orders, &keys] {
+        let boxes = page.html.matches(r#"<div class="scroll""#).count();
+        assert_eq!(page.html.matches(r#"<div class="scroll" tabindex="0" role="region" aria-label=""#).count(), boxes);
+    }
+}
+
 // Orders.
 
 #[tokio::test]

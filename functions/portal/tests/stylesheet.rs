@@ -1,6 +1,6 @@
 //! The stylesheet's colours against WCAG 1.4.11 (non-text contrast, at least 3:1), computed
 //! from portal.css itself, and the layout rule that keeps hidden table labels inside their
-//! scrolling box.
+//! scrolling box, and the outline such a box shows when focused.
 
 const CSS: &str = include_str!("../assets/portal.css");
 
@@ -50,4 +50,12 @@ fn a_scrolling_box_positions_the_hidden_labels_inside_it() {
         CSS.contains(".scroll { overflow-x: auto; position: relative; }"),
         "without it a visually hidden header widens the page"
     );
+}
+
+#[test]
+fn a_focused_scrolling_box_shows_the_focus_outline() {
+    let outline =
+        colour_after("a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 3px solid ");
+    let boxes = colour_after(".scroll:focus, .chart-frame:focus { outline: 3px solid ");
+    assert_eq!(boxes, outline, "the same outline as every other focus stop");
 }

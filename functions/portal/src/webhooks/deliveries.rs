@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 use steller::domain::{DeliveryAttempt, EventRecord, Mode};
 
-use crate::page::csrf_field;
+use crate::page::{Caption, csrf_field, scroll_table};
 
 /// The events, newest first; the redeliver buttons only when there is a queue to send to.
 pub(super) fn table(csrf: &str, mode: Mode, events: &[EventRecord], can_redeliver: bool) -> Markup {
@@ -12,31 +12,28 @@ pub(super) fn table(csrf: &str, mode: Mode, events: &[EventRecord], can_redelive
         @if events.is_empty() {
             p.muted { "No " (mode) " events yet. Each order, top-up and wallet credit makes one." }
         } @else {
-            div.scroll {
-                table {
-                    caption.visually-hidden { "The newest " (mode) " events and their delivery attempts, newest first" }
-                    thead { tr { th scope="col" { "Event" } th scope="col" { "Type" } th scope="col" { "Created" }
-                        th scope="col" { "Attempts" } th scope="col" { span.visually-hidden { "Action" } } } }
-                    tbody {
-                        @for record in events {
-                            tr {
-                                td { code { (record.event.id) } }
-                                td { code { (record.event.kind) } }
-                                td { time datetime=(record.event.created_at) { (record.event.created_at) } }
-                                td { (attempts(record)) }
-                                td {
-                                    @if can_redeliver {
-                                        form.inline method="post" action={ "/dashboard/" (mode) "/events/" (record.event.id) "/redeliver" } {
-                                            (csrf_field(csrf))
-                                            button type="submit" aria-label={ "Redeliver event " (record.event.id) } { "Redeliver" }
-                                        }
+            (scroll_table(&format!("The newest {mode} events and their delivery attempts, newest first"), Caption::Hidden, html! {
+                thead { tr { th scope="col" { "Event" } th scope="col" { "Type" } th scope="col" { "Created" }
+                    th scope="col" { "Attempts" } th scope="col" { span.visually-hidden { "Action" } } } }
+                tbody {
+                    @for record in events {
+                        tr {
+                            td { code { (record.event.id) } }
+                            td { code { (record.event.kind) } }
+                            td { time datetime=(record.event.created_at) { (record.event.created_at) } }
+                            td { (attempts(record)) }
+                            td {
+                                @if can_redeliver {
+                                    form.inline method="post" action={ "/dashboard/" (mode) "/events/" (record.event.id) "/redeliver" } {
+                                        (csrf_field(csrf))
+                                        button type="submit" aria-label={ "Redeliver event " (record.event.id) } { "Redeliver" }
                                     }
                                 }
                             }
                         }
                     }
                 }
-            }
+            }))
         }
     }
 }
