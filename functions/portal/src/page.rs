@@ -17,15 +17,26 @@ pub(crate) enum Nav<'a> {
     Operator { csrf: &'a str },
 }
 
-/// A whole page: `title` in the tab and as the heading, `body` in `<main>`.
+/// What the tab of a page answering an error starts with: a screen reader reads the title
+/// first, so the error is known before the page is read (WCAG 2.4.2, as GOV.UK does).
+const ERROR_TITLE: &str = "Error: ";
+
+/// A whole page: `title` in the tab and as the heading, `body` in `<main>`. Sent with an
+/// error status (a form again with its errors, a conflict), its tab says "Error: " first
+/// (`as_page`).
 pub(crate) fn page(title: &str, nav: Nav<'_>, body: Markup) -> Markup {
+    framed(title, title, nav, body)
+}
+
+/// A whole page whose tab (`tab`) may say more than its heading (`title`).
+fn framed(tab: &str, title: &str, nav: Nav<'_>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Steller" }
+                title { (tab) " · Steller" }
                 link rel="stylesheet" href="/assets/portal.css";
                 script src="/assets/portal.js" defer {}
             }
@@ -245,24 +256,47 @@ impl ErrorPage {
 
 impl IntoResponse for ErrorPage {
     fn into_response(self) -> Response {
-        let body = page(self.title, Nav::Visitor, html! { p { (self.message) } p { a href="/" { "Home" } } });
+        let tab = format!("{ERROR_TITLE}{}", self.title);
+        let body = framed(&tab, self.title, Nav::Visitor, html! { p { (self.message) } p { a href="/" { "Home" } } });
         (self.status, body).into_response()
     }
 }
 
 /// An error response that is not a page (an extractor's plain-text rejection) becomes the
-/// page for its status; pages, redirects and successes pass as they are.
+/// page for its status, and a page sent with an error status (a form again with its
+/// errors, 422; a conflict, 409) gets "Error: " at the start of its title; redirects and
+/// successes pass as they are.
 pub(crate) async fn as_page(response: Response) -> Response {
     let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
     let is_page = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
-    if (status.is_client_error() || status.is_server_error()) && !is_page {
-        ErrorPage::for_status(status).into_response()
-    } else {
-        response
+    if !is_page {
+        return ErrorPage::for_status(status).into_response();
     }
+    titled_as_error(response).await
+}
+
+/// `response`, a page, with "Error: " at the start of its `<title>` unless it is there. The
+/// handler chose the status after drawing the page, so the title is set here, once for all.
+async fn titled_as_error(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    // A page is a string already in memory: reading it cannot fail or be large.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ErrorPage::for_status(parts.status).into_response();
+    };
+    let html = String::from_utf8_lossy(&bytes);
+    let titled = if html.contains(&format!("<title>{ERROR_TITLE}")) {
+        html.into_owned()
+    } else {
+        html.replacen("<title>", &format!("<title>{ERROR_TITLE}"), 1)
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(titled))
 }
 
 impl From<steller::store::StoreError> for ErrorPage {

@@ -63,6 +63,28 @@ async fn a_sign_up_with_bad_fields_names_each_next_to_its_input_and_keeps_what_w
 }
 
 #[tokio::test]
+async fn a_page_answering_an_error_says_error_first_in_its_title_and_only_then() {
+    let app = app().await;
+    let mut visitor = Visitor::new(&app);
+    let form = visitor.get("/signup").await;
+    let token = form.hidden("form_token").expect("a token");
+
+    let refused = visitor.post("/signup", &[("form_token", &token), ("company_name", ""), ("email", "")]).await;
+    let missing = visitor.get("/no-such-page").await;
+    let expired = visitor.post("/signup", &[("company_name", "Acme"), ("email", "dev@acme.example")]).await;
+
+    assert!(form.html.contains("<title>Sign up · Steller</title>"), "{}", form.html);
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("<title>Error: Sign up · Steller</title>"), "{}", refused.html);
+    assert!(refused.html.contains("<h1>Sign up</h1>"), "the heading stays the page's name");
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.html.contains("<title>Error: Not found · Steller</title>"), "{}", missing.html);
+    assert!(missing.html.contains("<h1>Not found</h1>"), "{}", missing.html);
+    assert!(expired.status.is_client_error(), "{}", expired.status);
+    assert_eq!(expired.html.matches("Error: ").count(), 1, "said once: {}", expired.html);
+}
+
+#[tokio::test]
 async fn a_sign_up_with_a_taken_email_says_so_next_to_the_email() {
     let app = app().await;
     Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
@@ -444,7 +466,7 @@ async fn an_invalid_address_at_the_ops_door_shows_the_ops_form_again() {
 
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains("Ops email") && page.html.contains("/ops/signin/key"), "{}", page.html);
-    assert!(page.html.contains("<title>Ops sign-in · Steller</title>"));
+    assert!(page.html.contains("<title>Error: Ops sign-in · Steller</title>"));
     assert!(page.html.contains("value=\"not an address\""), "what was typed is kept");
     assert!(page.html.contains("id=\"email-error\""), "the error is next to the email");
     assert!(!page.html.contains("dev@acme.example"), "no partner example at the ops door");
