@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
-use steller::domain::{IdempotencyKey, KeyId, KeyName, KeySummary, NewKey};
-use steller::store::{IdempotencyScope, Limit, PageRequest, StoreError, StoredResponse};
+use steller::domain::{KeyId, KeyName, KeySummary, NewKey};
+use steller::store::{Limit, PageRequest};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, page, scroll_table, submission_token};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, page, scroll_table};
+use crate::submission::{claim_once, submission_token};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct KeyForm {
@@ -136,25 +137,16 @@ pub(crate) async fn create(
         },
     };
     let new = NewKey::generate(mode, name);
-    // The key is shown once, so a second sending of the same form (a double click, a
-    // reload of this page) must make none: the form's token is claimed first, with one
-    // conditional write only one sending can win. The store's key creation takes no
-    // idempotency record, so the claim is its own write; should the creation then fail,
-    // the form is used up and the page says to open a fresh one.
-    if !values.submission.trim().is_empty() {
-        let scope = IdempotencyScope {
-            partner: owner.partner,
-            mode,
-            key: IdempotencyKey::parse(values.submission.trim()).map_err(|_| ErrorPage::forged())?,
-            fingerprint: format!("portal POST /dashboard/{mode}/keys"),
-        };
-        let claim = StoredResponse { status: 200, body: new.summary.id.to_string() };
-        match state.store.keep_first_answer(&scope, &claim).await {
-            Ok(()) => {}
-            Err(StoreError::KeyUsed(_)) => return Err(ErrorPage::already_sent(&format!("/dashboard/{mode}/keys"))),
-            Err(other) => return Err(other.into()),
-        }
-    }
+    // The key is shown once: a second sending of the same form makes none.
+    claim_once(
+        &state,
+        owner.partner,
+        mode,
+        &values.submission,
+        &format!("/dashboard/{mode}/keys"),
+        new.summary.id.to_string(),
+    )
+    .await?;
     state.store.create_key(&owner.partner, &new).await?;
     tracing::info!(key_id = %new.summary.id, %mode, "key created in the portal");
     let form = key_form(&owner.csrf(), mode, &submission_token(), "", None);

@@ -18,6 +18,7 @@ mod page;
 mod requests;
 mod signin;
 mod signup;
+mod submission;
 mod top_ups;
 mod usage;
 mod webhooks;

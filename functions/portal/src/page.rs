@@ -107,12 +107,6 @@ pub(crate) fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
-/// A fresh one-time token for a form that creates something, made when the form is
-/// shown: the same form sent twice carries the same token, so the second is known.
-pub(crate) fn submission_token() -> String {
-    format!("portal_form_{:032x}", rand::random::<u128>())
-}
-
 /// A labelled input with its error (if any) right under it, tied to it for screen readers.
 pub(crate) fn field(
     label: &str,

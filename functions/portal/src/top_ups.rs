@@ -21,9 +21,8 @@ use steller::store::{Completion, IdempotencyScope, Page, PriorUse, Render, Store
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, PageQuery, older, title_case};
-use crate::page::{
-    Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, page, scroll_table, submission_token,
-};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, page, scroll_table};
+use crate::submission::submission_token;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct TopUpForm {

@@ -15,15 +15,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
-use steller::domain::{
-    Endpoint, EndpointId, EndpointStatus, EventId, IdempotencyKey, Mode, SECRET_OVERLAP_HOURS, Timestamp,
-};
-use steller::store::{IdempotencyScope, Limit, PageRequest, StoreError, StoredResponse};
+use steller::domain::{Endpoint, EndpointId, EndpointStatus, EventId, Mode, SECRET_OVERLAP_HOURS, Timestamp};
+use steller::store::{Limit, PageRequest, StoreError};
 use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, page, scroll_table, submission_token};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, page, scroll_table};
+use crate::submission::{claim_once, submission_token};
 use form::{EndpointForm, Problems};
 
 /// The form of a button that changes one thing: its CSRF token only.
@@ -227,25 +226,8 @@ pub(crate) async fn create(
         Ok(new) => new,
         Err(problems) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &values.submission, problems).await,
     };
-    // The secret is shown once, so a second sending of the same form (a double click, a
-    // reload of this page) must make no second endpoint: the form's token is claimed first,
-    // with one conditional write only one sending can win, as for keys. The store's
-    // endpoint creation takes no idempotency record, so the claim is its own write; should
-    // the creation then fail, the form is used up and a fresh one is drawn.
-    if !values.submission.trim().is_empty() {
-        let scope = IdempotencyScope {
-            partner: owner.partner,
-            mode,
-            key: IdempotencyKey::parse(values.submission.trim()).map_err(|_| ErrorPage::forged())?,
-            fingerprint: format!("portal POST {}", webhooks_path(mode)),
-        };
-        let claim = StoredResponse { status: 200, body: new.url.clone() };
-        match state.store.keep_first_answer(&scope, &claim).await {
-            Ok(()) => {}
-            Err(StoreError::KeyUsed(_)) => return Err(ErrorPage::already_sent(&webhooks_path(mode))),
-            Err(other) => return Err(other.into()),
-        }
-    }
+    // The secret is shown once: a second sending of the same form makes no endpoint.
+    claim_once(&state, owner.partner, mode, &values.submission, &webhooks_path(mode), new.url.clone()).await?;
     let endpoint = match state.store.create_endpoint(&new).await {
         Ok(endpoint) => endpoint,
         Err(StoreError::InvalidState(reason)) => {
