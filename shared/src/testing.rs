@@ -20,6 +20,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use utoipa_axum::router::OpenApiRouter;
 
 use self::emails::Mailbox;
@@ -53,6 +55,40 @@ pub fn capture_logs() {
     let writer = tracing_subscriber::fmt::TestWriter::new;
     let subscriber = crate::telemetry::text_subscriber(crate::telemetry::filter(), writer);
     let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber);
+}
+
+/// Everything the process logs once it is installed, as plain text: the local server's
+/// subscriber (`telemetry::text_subscriber`: `levels`, capped by `body_cap`) without its
+/// colours, writing here. It installs the process's global subscriber, so a test binary
+/// that uses it holds one test.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn install(levels: tracing_subscriber::EnvFilter) -> Self {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        let text =
+            tracing_subscriber::fmt::layer().with_ansi(false).with_target(false).with_writer(move || writer.clone());
+        tracing_subscriber::registry().with(levels).with(crate::telemetry::body_cap()).with(text).init();
+        logs
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A partner signed up straight through `store` (the write `POST /api/public/signup`

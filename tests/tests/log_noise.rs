@@ -3,50 +3,15 @@
 //! and the order that outlasted races says how many it lost. One test in this binary:
 //! it installs the process's global subscriber.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use futures::future::join_all;
 use serde_json::json;
 use steller::telemetry::DEFAULT_FILTER;
-use steller::testing::TestApp;
+use steller::testing::{CapturedLogs, TestApp};
 use tracing_subscriber::EnvFilter;
-
-/// Everything logged, as text, with the filter Lambda and the local server default to.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture() -> Self {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(EnvFilter::new(DEFAULT_FILTER))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        logs
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn orders_racing_on_one_wallet_log_no_warning_and_count_the_races_they_lost() {
-    let logs = Logs::capture();
+    let logs = CapturedLogs::install(EnvFilter::new(DEFAULT_FILTER));
     let app = TestApp::embedded(orders::routes()).await;
     steller::seed::seed_products(&app.db.store).await.expect("the catalog is seeded");
     let product = steller::seed::products().expect("the seed parses")[0].clone();

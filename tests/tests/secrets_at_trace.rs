@@ -4,47 +4,13 @@
 //! builds holds them at `debug` whatever `RUST_LOG` says. One test in this binary: it
 //! installs the process's global subscriber.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use serde_json::json;
-use steller::telemetry::text_subscriber;
-use steller::testing::TestApp;
+use steller::testing::{CapturedLogs, TestApp};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::util::SubscriberInitExt;
-
-/// Everything logged, as text.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    /// The local server's subscriber, as `RUST_LOG=trace` makes it, writing here.
-    fn capture_at_trace() -> Self {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        text_subscriber(EnvFilter::new("trace"), move || writer.clone()).init();
-        logs
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_trace_a_webhook_secret_written_and_read_back_is_never_logged() {
-    let logs = Logs::capture_at_trace();
+    let logs = CapturedLogs::install(EnvFilter::new("trace"));
     let app = TestApp::embedded(webhooks::routes()).await;
     let partner = app.new_partner().await;
 

@@ -3,47 +3,12 @@
 //! email service is down, or it refuses the address. One test in this binary: it
 //! installs the process's global subscriber.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use async_trait::async_trait;
 use steller::domain::{Email as Address, SignInCode};
 use steller::email::{Email, EmailError, EmailSender};
 use steller::telemetry::DEFAULT_FILTER;
-use steller::testing::TestApp;
+use steller::testing::{CapturedLogs, TestApp};
 use tracing_subscriber::EnvFilter;
-
-/// Everything logged, as text, with the filter Lambda and the local server default to.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture() -> Self {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(EnvFilter::new(DEFAULT_FILTER))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        logs
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// An email service that refuses every email as SES does an unverified recipient: its
 /// message names the address.
@@ -92,7 +57,7 @@ async fn ask_for_a_code(app: &TestApp, email: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_code_never_reaches_the_log_nor_does_its_address() {
-    let logs = Logs::capture();
+    let logs = CapturedLogs::install(EnvFilter::new(DEFAULT_FILTER));
     let app = TestApp::embedded(steller_local::routes()).await;
     let partner = app.new_partner().await;
 
