@@ -224,6 +224,24 @@ async fn twenty_three_orders_page_by_ten_each_exactly_once_newest_first(app: Tes
     app.get("/api/orders?cursor=bm90LWEtY3Vyc29y", &partner.key).await.assert_problem(400, "malformed_request");
 }
 
+/// Places `command` from rounds of 8 fresh instances at once (a store each, as Lambda
+/// instances, through `proxy`) until some order lost a race (the first round almost
+/// always has one), at most 10 rounds; how many orders were placed.
+async fn place_until_a_race_is_lost(through: &Store, proxy: &ThrottlingProxy, command: &PlaceOrder) -> usize {
+    let mut placed = 0;
+    for _round in 0..10 {
+        let instances: Vec<Store> = (0..8).map(|_| through.another_instance()).collect();
+        for placing in join_all(instances.iter().map(|store| store.place_order(command, None))).await {
+            placing.expect("the wallet pays for every order");
+            placed += 1;
+        }
+        if proxy.calls("TransactWriteItems") > placed {
+            break;
+        }
+    }
+    placed
+}
+
 /// Eight instances (a store each, as Lambda instances) ordering on one wallet at once,
 /// none remembering a balance: every transaction must be built on a wallet read during
 /// its round. A race lost during the request means the wallet is busy, so after its
@@ -235,19 +253,7 @@ async fn a_race_lost_during_the_request_is_tried_again_from_a_fresh_read(app: Te
     let through = app.db.through(&proxy).await;
     let command = cheapest_order(&partner.id);
 
-    // Rounds of 8 fresh instances until some order lost a race (the first almost always
-    // has one).
-    let mut placed = 0;
-    for _round in 0..10 {
-        let instances: Vec<Store> = (0..8).map(|_| through.another_instance()).collect();
-        for placing in join_all(instances.iter().map(|store| store.place_order(&command, None))).await {
-            placing.expect("the wallet pays for every order");
-            placed += 1;
-        }
-        if proxy.calls("TransactWriteItems") > placed {
-            break;
-        }
-    }
+    let placed = place_until_a_race_is_lost(&through, &proxy, &command).await;
 
     let transactions = proxy.calls("TransactWriteItems");
     assert!(transactions > placed, "some order lost a race: {transactions} transactions for {placed} orders");
@@ -272,19 +278,7 @@ async fn orders_that_lost_races_are_listed_in_created_at_order(app: TestApp) {
     let through = app.db.through(&proxy).await;
     let command = cheapest_order(&partner.id);
 
-    // Rounds of 8 fresh instances until some order lost a race (and paused before its
-    // next round).
-    let mut placed = 0;
-    for _round in 0..10 {
-        let instances: Vec<Store> = (0..8).map(|_| through.another_instance()).collect();
-        for placing in join_all(instances.iter().map(|store| store.place_order(&command, None))).await {
-            placing.expect("the wallet pays for every order");
-            placed += 1;
-        }
-        if proxy.calls("TransactWriteItems") > placed {
-            break;
-        }
-    }
+    let placed = place_until_a_race_is_lost(&through, &proxy, &command).await;
     assert!(proxy.calls("TransactWriteItems") > placed, "some order lost a race");
 
     let time_of = |item: &serde_json::Value| -> Timestamp {
