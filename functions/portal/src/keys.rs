@@ -3,7 +3,7 @@
 //! keys are made: signing in proved the owner reads the account's email.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -28,6 +28,12 @@ pub(crate) struct KeyForm {
     name: String,
 }
 
+/// `?revoked=` after a key is revoked: the key to confirm above the form.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Revoked {
+    revoked: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RevokeForm {
     #[serde(default)]
@@ -40,15 +46,20 @@ async fn keys_page(
     mode: steller::domain::Mode,
     form: Markup,
     created: Option<&NewKey>,
+    revoked: Option<KeyId>,
 ) -> Result<Markup, ErrorPage> {
     // Keys are few; the whole list fits the largest page.
     let page_request = PageRequest { limit: Limit::LARGEST, after: None };
     let keys = state.store.list_keys(&owner.partner, Some(mode), &page_request).await?;
+    // Only a key of this list that is revoked is confirmed: an id that is another
+    // partner's, another mode's or still active shows nothing.
+    let revoked = revoked.and_then(|id| keys.items.iter().find(|key| key.id == id && key.revoked_at.is_some()));
     let csrf = owner.csrf();
     Ok(page(
         &format!("{} API keys", title_case(mode)),
         Nav::Partner { mode, csrf: &csrf },
         html! {
+            @if let Some(key) = revoked { (revoked_notice(key)) }
             @if let Some(new) = created {
                 div.secret role="region" aria-label="Your new API key" {
                     p.warning { strong { "Copy this key now: it is shown only once." } " We keep only its hash." }
@@ -69,6 +80,18 @@ async fn keys_page(
             }))
         },
     ))
+}
+
+fn revoked_notice(key: &KeySummary) -> Markup {
+    html! {
+        div.notice role="status" {
+            p {
+                "Key "
+                @if let Some(name) = &key.name { "“" (name) "” (" code { (key.id) } ")" } @else { code { (key.id) } }
+                " was revoked; it stops working at once."
+            }
+        }
+    }
 }
 
 fn key_row(csrf: &str, mode: steller::domain::Mode, key: &KeySummary) -> Markup {
@@ -112,9 +135,11 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     owner: Owner,
     DashboardMode(mode): DashboardMode,
+    Query(shown): Query<Revoked>,
 ) -> Result<Markup, ErrorPage> {
+    let revoked = shown.revoked.as_deref().and_then(|raw| raw.parse::<KeyId>().ok());
     let form = key_form(&owner.csrf(), mode, &submission_token(), "", None);
-    keys_page(&state, &owner, mode, form, None).await
+    keys_page(&state, &owner, mode, form, None, revoked).await
 }
 
 pub(crate) async fn create(
@@ -131,7 +156,7 @@ pub(crate) async fn create(
             Err(error) => {
                 let form =
                     key_form(&owner.csrf(), mode, &values.submission, &values.name, Some(&format!("Name {error}")));
-                let body = keys_page(&state, &owner, mode, form, None).await?;
+                let body = keys_page(&state, &owner, mode, form, None, None).await?;
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
             }
         },
@@ -150,7 +175,7 @@ pub(crate) async fn create(
     state.store.create_key(&owner.partner, &new).await?;
     tracing::info!(key_id = %new.summary.id, %mode, "key created in the portal");
     let form = key_form(&owner.csrf(), mode, &submission_token(), "", None);
-    Ok(keys_page(&state, &owner, mode, form, Some(&new)).await?.into_response())
+    Ok(keys_page(&state, &owner, mode, form, Some(&new), None).await?.into_response())
 }
 
 pub(crate) async fn revoke(
@@ -163,5 +188,5 @@ pub(crate) async fn revoke(
     owner.check(&values.csrf)?;
     state.store.revoke_key(&owner.partner, Some(mode), &id).await?;
     tracing::info!(key_id = %id, "key revoked in the portal");
-    Ok(Redirect::to(&format!("/dashboard/{mode}/keys")).into_response())
+    Ok(Redirect::to(&format!("/dashboard/{mode}/keys?revoked={id}")).into_response())
 }

@@ -283,7 +283,39 @@ async fn the_owner_makes_a_live_key_shown_once_and_revokes_it() {
     let revoked = visitor.post(&format!("/dashboard/live/keys/{id}/revoke"), &[("csrf", &csrf)]).await;
 
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let confirmed = format!("/dashboard/live/keys?revoked={id}");
+    assert_eq!(revoked.location(), Some(confirmed.as_str()));
     assert_eq!(app.state.store.principal(&key).await.expect("looked up"), None, "the key no longer works");
+    let shown = visitor.get(&confirmed).await;
+    assert!(
+        shown.html.contains(&format!(
+            r#"<div class="notice" role="status"><p>Key “production” (<code>{id}</code>) was revoked; it stops working at once.</p></div>"#
+        )),
+        "{}",
+        shown.html
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_flag_that_names_no_revoked_key_of_the_list_shows_no_confirmation() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&app, "/signin", "dev@acme.example").await;
+    let csrf = visitor.get("/dashboard/sandbox/keys").await.hidden("csrf").expect("a token");
+    visitor.post("/dashboard/sandbox/keys", &[("csrf", &csrf), ("name", "ci")]).await;
+    let listed = visitor.get("/dashboard/sandbox/keys").await;
+    let start =
+        listed.html.find("/dashboard/sandbox/keys/key_").expect("a revoke form") + "/dashboard/sandbox/keys/".len();
+    let active = &listed.html[start..start + 30];
+
+    for flag in [active, "key_01ARZ3NDEKTSV4RRFFQ69G5FAV", "%3Cscript%3Ealert(1)%3C/script%3E", ""] {
+        let page = visitor.get(&format!("/dashboard/sandbox/keys?revoked={flag}")).await;
+
+        assert_eq!(page.status, StatusCode::OK, "{flag}: {}", page.html);
+        assert!(!page.html.contains(r#"role="status""#), "{flag}: {}", page.html);
+        assert!(!page.html.contains("<script>alert"), "never echoed: {}", page.html);
+    }
 }
 
 #[tokio::test]
