@@ -25,6 +25,21 @@ pub(crate) struct CancelForm {
     csrf: String,
 }
 
+/// `?cancelled=` after a cancel: the order to confirm at the top of its page.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Cancelled {
+    cancelled: Option<String>,
+}
+
+/// What the order's page says above its facts about the cancel just tried.
+#[derive(Debug, Clone, Copy)]
+enum Outcome<'a> {
+    Nothing,
+    Cancelled,
+    /// Why the cancel failed.
+    Refused(&'a str),
+}
+
 /// Product names by id, for the products of `orders`. An order keeps its product's id
 /// whatever becomes of the catalog, so a product no longer there has no name: the page
 /// shows its id.
@@ -102,13 +117,8 @@ pub(crate) async fn list(
     ))
 }
 
-/// The order's page; `refused` is why a cancel just failed, shown above the facts.
-async fn order_page(
-    state: &AppState,
-    owner: &Owner,
-    order: &Order,
-    refused: Option<&str>,
-) -> Result<Markup, ErrorPage> {
+/// The order's page, with the outcome of a cancel just tried above the facts.
+async fn order_page(state: &AppState, owner: &Owner, order: &Order, outcome: Outcome<'_>) -> Result<Markup, ErrorPage> {
     let names = product_names(state, std::slice::from_ref(order)).await?;
     let mode = order.mode;
     let csrf = owner.csrf();
@@ -116,8 +126,15 @@ async fn order_page(
         &format!("{} order", title_case(mode)),
         Nav::Partner { mode, csrf: &csrf },
         html! {
-            @if let Some(refused) = refused {
-                div.summary role="alert" { p { "The order was not cancelled: " (refused) ". Nothing changed." } }
+            @match outcome {
+                Outcome::Nothing => {}
+                Outcome::Cancelled => div.notice role="status" {
+                    p { "Order " code { (order.id) } " was cancelled and its total, " (money(order.total))
+                        ", refunded to your " (mode) " wallet." }
+                },
+                Outcome::Refused(reason) => div.summary role="alert" {
+                    p { "The order was not cancelled: " (reason) ". Nothing changed." }
+                },
             }
             dl.facts {
                 dt { "Order" } dd { code { (order.id) } }
@@ -159,14 +176,20 @@ pub(crate) async fn detail(
     owner: Owner,
     DashboardMode(mode): DashboardMode,
     ItemId(id): ItemId<OrderId>,
+    Query(shown): Query<Cancelled>,
 ) -> Result<Markup, ErrorPage> {
     let order = state.store.order(&owner.partner, mode, &id).await?;
-    order_page(&state, &owner, &order, None).await
+    // The confirmation is a courtesy: only this order's own id, once it is cancelled,
+    // shows one; any other value shows none.
+    let confirmed = shown.cancelled.as_deref().and_then(|raw| raw.parse::<OrderId>().ok()) == Some(id)
+        && order.status == OrderStatus::Cancelled;
+    let outcome = if confirmed { Outcome::Cancelled } else { Outcome::Nothing };
+    order_page(&state, &owner, &order, outcome).await
 }
 
-/// Cancels and refunds, then shows the order (303, so a reload does not post again). An
-/// order already cancelled is 409 with its page saying why; another partner's or mode's
-/// is the 404 page, as the API's `NotFound`.
+/// Cancels and refunds, then shows the order with a confirmation (303, so a reload does
+/// not post again). An order already cancelled is 409 with its page saying why; another
+/// partner's or mode's is the 404 page, as the API's `NotFound`.
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     owner: Owner,
@@ -178,11 +201,11 @@ pub(crate) async fn cancel(
     match state.store.cancel_order(&owner.partner, mode, &id).await {
         Ok(order) => {
             tracing::info!(order_id = %id, refunded = %order.total, "order cancelled in the portal");
-            Ok(Redirect::to(&order_path(mode, &id)).into_response())
+            Ok(Redirect::to(&format!("{}?cancelled={id}", order_path(mode, &id))).into_response())
         }
         Err(StoreError::InvalidState(reason)) => {
             let order = state.store.order(&owner.partner, mode, &id).await?;
-            let body = order_page(&state, &owner, &order, Some(&reason)).await?;
+            let body = order_page(&state, &owner, &order, Outcome::Refused(&reason)).await?;
             Ok((StatusCode::CONFLICT, body).into_response())
         }
         Err(other) => Err(other.into()),

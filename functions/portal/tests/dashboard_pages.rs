@@ -217,9 +217,18 @@ async fn cancelling_refunds_once_and_shows_the_order_and_a_second_cancel_is_409(
     let cancelled = alice.browser.post(&format!("{path}/cancel"), &[("csrf", &csrf)]).await;
 
     assert_eq!(cancelled.status, StatusCode::SEE_OTHER, "{}", cancelled.html);
-    assert_eq!(cancelled.location(), Some(path.as_str()));
+    let confirmed = format!("{path}?cancelled={}", order.id);
+    assert_eq!(cancelled.location(), Some(confirmed.as_str()));
     assert_eq!(balance(&app, &alice, Mode::Sandbox).await, "1000.00", "refunded");
-    let page = alice.browser.get(&path).await;
+    let page = alice.browser.get(&confirmed).await;
+    assert!(
+        page.html.contains(&format!(
+            r#"<div class="notice" role="status"><p>Order <code>{}</code> was cancelled and its total, <span class="money">9.98 USD</span>, refunded to your sandbox wallet.</p></div>"#,
+            order.id
+        )),
+        "{}",
+        page.html
+    );
     assert!(page.html.contains(r#"<span class="status-cancelled">cancelled</span>"#), "{}", page.html);
     assert!(page.html.contains("(refunded)") && !page.html.contains("/cancel\""), "no cancel form any more");
 
@@ -229,6 +238,30 @@ async fn cancelling_refunds_once_and_shows_the_order_and_a_second_cancel_is_409(
     assert!(again.html.contains("The order was not cancelled: the order is already cancelled."), "{}", again.html);
     assert!(again.html.contains(&order.id.to_string()), "the order's page, with the reason");
     assert_eq!(balance(&app, &alice, Mode::Sandbox).await, "1000.00", "refunded once");
+}
+
+#[tokio::test]
+async fn a_cancelled_flag_that_is_not_this_cancelled_orders_id_shows_no_confirmation() {
+    let app = app().await;
+    let mut alice = signed_in(&app).await;
+    let widget = product(&app, "Widget", "4.99").await;
+    let completed = order(&app, &alice, &widget, 1, None).await;
+    let cancelled = order(&app, &alice, &widget, 1, None).await;
+    let csrf = alice.csrf.clone();
+    alice.browser.post(&format!("/dashboard/sandbox/orders/{}/cancel", cancelled.id), &[("csrf", &csrf)]).await;
+
+    for (shown, flag) in [
+        (&completed.id, completed.id.to_string()),
+        (&cancelled.id, completed.id.to_string()),
+        (&cancelled.id, "%3Cscript%3Ealert(1)%3C/script%3E".to_owned()),
+        (&cancelled.id, String::new()),
+    ] {
+        let page = alice.browser.get(&format!("/dashboard/sandbox/orders/{shown}?cancelled={flag}")).await;
+
+        assert_eq!(page.status, StatusCode::OK, "{flag}: {}", page.html);
+        assert!(!page.html.contains(r#"role="status""#), "{shown} {flag}: {}", page.html);
+        assert!(!page.html.contains("<script>alert"), "never echoed: {}", page.html);
+    }
 }
 
 #[tokio::test]
