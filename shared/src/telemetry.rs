@@ -73,19 +73,20 @@ fn lambda_targets(rust_log: Option<&str>) -> Targets {
 
 /// Human-readable logs for the local server and the CLI.
 pub fn init_text() {
-    let _ = text_subscriber(filter(), std::io::stdout).try_init();
+    let _ = text_subscriber(filter(), true, std::io::stdout).try_init();
 }
 
 /// The local server's subscriber at `levels` (`filter()`: `RUST_LOG` or the default),
-/// capped by `body_cap`, writing text to `writer`: what `init_text` installs.
-pub fn text_subscriber<W>(levels: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+/// capped by `body_cap`, writing text to `writer`, in colour if `ansi`: what `init_text`
+/// installs.
+pub fn text_subscriber<W>(levels: EnvFilter, ansi: bool, writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     tracing_subscriber::registry()
         .with(levels)
         .with(body_cap())
-        .with(tracing_subscriber::fmt::layer().with_target(false).with_writer(writer))
+        .with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_target(false).with_writer(writer))
 }
 
 tokio::task_local! {
@@ -152,13 +153,13 @@ mod tests {
         for rust_log in ["trace", "aws_smithy_runtime=trace,dynoxide=trace,trace"] {
             let json = json_subscriber(Some(rust_log), sink);
             assert_eq!(tracing::subscriber::with_default(json, || (quiet(), engine(), ours())), (false, false, true));
-            let text = text_subscriber(EnvFilter::new(rust_log), sink);
+            let text = text_subscriber(EnvFilter::new(rust_log), false, sink);
             assert_eq!(tracing::subscriber::with_default(text, || (quiet(), engine(), ours())), (false, false, true));
         }
         let debug = || tracing::enabled!(target: "aws_smithy_runtime::client::orchestrator", Level::DEBUG);
-        let text = text_subscriber(EnvFilter::new("aws_smithy_runtime=debug"), sink);
+        let text = text_subscriber(EnvFilter::new("aws_smithy_runtime=debug"), false, sink);
         assert!(tracing::subscriber::with_default(text, debug), "debug is still there when asked for");
-        let text = text_subscriber(EnvFilter::new("warn"), sink);
+        let text = text_subscriber(EnvFilter::new("warn"), false, sink);
         assert!(!tracing::subscriber::with_default(text, debug), "the cap never raises a level");
     }
 

@@ -20,7 +20,6 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -53,8 +52,7 @@ pub fn aws_emulator_endpoint() -> String {
 /// test fails: the cause of an unexpected 500 is there.
 pub fn capture_logs() {
     let writer = tracing_subscriber::fmt::TestWriter::new;
-    let subscriber = crate::telemetry::text_subscriber(crate::telemetry::filter(), writer);
-    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber);
+    let _ = crate::telemetry::text_subscriber(crate::telemetry::filter(), true, writer).try_init();
 }
 
 /// Everything the process logs once it is installed, as plain text: the local server's
@@ -68,9 +66,7 @@ impl CapturedLogs {
     pub fn install(levels: tracing_subscriber::EnvFilter) -> Self {
         let logs = CapturedLogs::default();
         let writer = logs.clone();
-        let text =
-            tracing_subscriber::fmt::layer().with_ansi(false).with_target(false).with_writer(move || writer.clone());
-        tracing_subscriber::registry().with(levels).with(crate::telemetry::body_cap()).with(text).init();
+        crate::telemetry::text_subscriber(levels, false, move || writer.clone()).init();
         logs
     }
 

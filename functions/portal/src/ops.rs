@@ -14,7 +14,7 @@ use steller::AppState;
 use steller::domain::{
     ApiKey, KeyRole, Principal, RejectionReason, SessionId, SessionOwner, Timestamp, TopUpId, TopUpRequest, TopUpStatus,
 };
-use steller::store::{Page, PageRequest};
+use steller::store::{Page, PageRequest, StoreError};
 
 use crate::auth::{Loopback, Operator, SESSION_COOKIE, check_form_token, form_token, private_cookie};
 use crate::dashboard::{ItemId, PageQuery, older};
@@ -273,10 +273,11 @@ async fn reason_missing(
     typed: &str,
     error: &str,
 ) -> Result<Response, ErrorPage> {
-    let request = state.store.top_up_by_id(id).await?;
-    if request.status != TopUpStatus::Pending {
-        return Ok(conflict(operator, &format!("the top-up request is already {}", request.status.as_str())));
-    }
+    let request = match steller::store::pending(state.store.top_up_by_id(id).await?) {
+        Ok(request) => request,
+        Err(StoreError::InvalidState(decided)) => return Ok(conflict(operator, &decided)),
+        Err(other) => return Err(other.into()),
+    };
     let csrf = operator.csrf();
     let reason_id = format!("reason-{id}");
     let body = html! {

@@ -123,13 +123,19 @@ pub(crate) fn field(
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
+    // What the browser may fill in: an email field is the person's own address; the
+    // emailed sign-in code is offered by phones and password managers, on a digit keypad.
+    let (autocomplete, inputmode) = match (kind, name) {
+        ("email", _) => (Some("email"), None),
+        (_, "code") => (Some("one-time-code"), Some("numeric")),
+        _ => (None, None),
+    };
     html! {
         div.field.invalid[error.is_some()] {
             label for=(name) { (label) }
             @if let Some(hint) = hint { p.hint #(hint_id) { (hint) } }
-            // An email field is the person's own address: the browser may fill it in.
             input #(name) name=(name) type=(kind) value=(value)
-                autocomplete=[(kind == "email").then_some("email")]
+                autocomplete=[autocomplete] inputmode=[inputmode]
                 aria-invalid=[error.map(|_| "true")]
                 aria-describedby=[(!described.is_empty()).then_some(described.as_str())];
             @if let Some(error) = error { p.error #(error_id) { (error) } }

@@ -125,25 +125,10 @@ fn code_entry(door: Door, token: &str, email: &str, error: Option<&str>) -> Mark
         form method="post" action={ (door.path) "/code" } novalidate {
             input type="hidden" name="form_token" value=(token);
             input type="hidden" name="email" value=(email);
-            (code_field(error))
+            (field("Code from the email", "code", "text", "", error, Some("Six digits.")))
             button type="submit" { "Sign in" }
         }
         p { a href=(door.path) { "Use another address, or ask for a new code" } }
-    }
-}
-
-/// The code's input, as `page::field` draws one, plus what lets phones and password
-/// managers offer the emailed code (`one-time-code`) and a digit keypad.
-fn code_field(error: Option<&str>) -> Markup {
-    let described = if error.is_some() { "code-error code-hint" } else { "code-hint" };
-    html! {
-        div.field.invalid[error.is_some()] {
-            label for="code" { "Code from the email" }
-            p.hint id="code-hint" { "Six digits." }
-            input #code name="code" type="text" value="" autocomplete="one-time-code" inputmode="numeric"
-                aria-invalid=[error.map(|_| "true")] aria-describedby=(described);
-            @if let Some(error) = error { p.error id="code-error" { (error) } }
-        }
     }
 }
 

@@ -176,11 +176,6 @@ fn endpoint_actions(csrf: &str, mode: Mode, endpoint: &Endpoint) -> Markup {
     }
 }
 
-/// A page showing a secret: no cache may keep it, so neither Back nor a proxy shows it again.
-fn showing_secret(body: Markup) -> Response {
-    (steller::http::NO_STORE, body).into_response()
-}
-
 fn blank_form(owner: &Owner, state: &AppState, mode: Mode) -> Markup {
     let values = EndpointForm::default();
     form::render(&owner.csrf(), &submission_token(), mode, state.webhook_urls, &values, &Problems::default())
@@ -237,7 +232,8 @@ pub(crate) async fn create(
     };
     tracing::info!(endpoint_id = %endpoint.id, %mode, "webhook endpoint created in the portal");
     let banner = Banner::Secret { endpoint: &endpoint, rotated: false };
-    Ok(showing_secret(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner).await?))
+    // Like every portal page, it is never stored (`http::headers`), so no cache keeps the secret.
+    Ok(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner).await?.into_response())
 }
 
 /// Gives the endpoint a new secret and shows it, this once; the old one keeps signing for
@@ -253,7 +249,8 @@ pub(crate) async fn rotate(
     let endpoint = state.store.rotate_secret(&owner.partner, mode, &id).await?;
     tracing::info!(endpoint_id = %id, %mode, "webhook secret rotated in the portal");
     let banner = Banner::Secret { endpoint: &endpoint, rotated: true };
-    Ok(showing_secret(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner).await?))
+    // Like every portal page, it is never stored (`http::headers`), so no cache keeps the secret.
+    Ok(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner).await?.into_response())
 }
 
 /// Removes the endpoint, then shows the page saying so (303, so a reload does not post

@@ -17,7 +17,7 @@ pub type NoStore = [(HeaderName, HeaderValue); 1];
 /// What a portal page may load: its own stylesheet and script from `/assets/`, nothing
 /// inline (no `style` attribute, no inline script), no plugin, no other origin; its forms
 /// post only to the portal, and no other page may frame it (clickjacking).
-pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                                form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// What the Swagger UI page may load: its vendored files from `/api/public/docs/` (no
@@ -31,12 +31,10 @@ pub const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 
 /// An API answer is data, never a document to render or frame.
 const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// The headers of a page: `policy` as its Content-Security-Policy.
-pub fn page_headers(policy: &'static str) -> [(HeaderName, HeaderValue); 2] {
-    [
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy)),
-        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-    ]
+/// The header of a page with a policy of its own (the docs page): `policy` as its
+/// Content-Security-Policy. The layers below add the rest, `X-Frame-Options` included.
+pub fn page_headers(policy: &'static str) -> [(HeaderName, HeaderValue); 1] {
+    [(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy))]
 }
 
 /// Pages: the page policy and `X-Frame-Options` (for browsers without `frame-ancestors`),

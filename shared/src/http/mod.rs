@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::{API_KEY_HEADER, OpsCaller, PUBLIC_PREFIX, PartnerCaller, RATE_LIMIT_HEADER, RATE_LIMIT_POLICY_HEADER};
 pub use edge::{REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
-pub use headers::{DOCS_POLICY, NO_STORE, NoStore, PAGE_POLICY, page_headers};
+pub use headers::{DOCS_POLICY, NO_STORE, NoStore, page_headers};
 pub use idempotency::{
     IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, fingerprint, idempotency_scope, idempotent,
 };

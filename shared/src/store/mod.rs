@@ -37,6 +37,7 @@ pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRe
 pub use rate_limits::Admission;
 pub use retry::RetryPolicy;
 pub use sessions::{Asked, Redeemed};
+pub use top_ups::pending;
 pub use webhooks::MAX_ENDPOINTS;
 
 use self::layout::Key;

@@ -247,8 +247,9 @@ impl Store {
     }
 }
 
-/// `request`, if it still waits for a decision; otherwise `InvalidState` naming its status.
-fn pending(request: TopUpRequest) -> Result<TopUpRequest, StoreError> {
+/// `request`, if it still waits for a decision; otherwise `InvalidState` naming its status
+/// (what a decision on it answers, and the console says before asking for a reason).
+pub fn pending(request: TopUpRequest) -> Result<TopUpRequest, StoreError> {
     if request.status != TopUpStatus::Pending {
         return Err(StoreError::InvalidState(format!("the top-up request is already {}", request.status.as_str())));
     }
