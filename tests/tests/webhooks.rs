@@ -117,15 +117,27 @@ impl Receiver {
 
     /// Waits (up to 20 s) until `count` requests have arrived, and returns them.
     async fn wait_for(&self, count: usize) -> Vec<Received> {
-        let started = Instant::now();
-        loop {
-            let seen = self.seen();
-            if seen.len() >= count {
-                return seen;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "{} of {count} deliveries arrived", seen.len());
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        wait_until(count, "deliveries arrived", || self.seen()).await
+    }
+
+    /// Waits (up to 20 s) until `count` requests have been answered, and returns when
+    /// each answer left. A request is seen before it is answered, so a test comparing
+    /// answers waits for these, not for [`Receiver::wait_for`].
+    async fn wait_answered(&self, count: usize) -> Vec<Instant> {
+        wait_until(count, "deliveries answered", || self.answered.lock().expect("not poisoned").clone()).await
+    }
+}
+
+/// Polls `read` until it holds `count` entries, failing after 20 s with what it holds.
+async fn wait_until<T>(count: usize, what: &str, read: impl Fn() -> Vec<T>) -> Vec<T> {
+    let started = Instant::now();
+    loop {
+        let entries = read();
+        if entries.len() >= count {
+            return entries;
         }
+        assert!(started.elapsed() < Duration::from_secs(20), "{} of {count} {what}", entries.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -565,12 +577,9 @@ async fn a_slow_endpoint_holds_up_no_other(app: TestApp) {
     an_order(&app, &partner).await;
 
     slow.wait_for(1).await;
-    fast.wait_for(1).await;
-    let fast_answered = fast.answered.lock().expect("not poisoned")[0];
+    let fast_answered = fast.wait_answered(1).await[0];
     assert!(slow.answered.lock().expect("not poisoned").is_empty(), "the slow endpoint is still answering");
-    slow.wait_for(1).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let slow_answered = slow.answered.lock().expect("not poisoned")[0];
+    let slow_answered = slow.wait_answered(1).await[0];
     assert!(fast_answered < slow_answered, "the fast endpoint was served while the slow one took its time");
 }
 
