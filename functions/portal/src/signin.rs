@@ -8,7 +8,7 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 use maud::{Markup, html};
@@ -154,10 +154,11 @@ pub(crate) async fn ask(door: Door, state: AppState, jar: CookieJar, values: Ema
     let code = SignInCode::generate();
     match state.store.issue_sign_in_code(door.audience, &email, &code, Timestamp::now()).await? {
         Asked::Kept => {}
-        Asked::TooOften => {
+        Asked::TooOften { retry_after } => {
             tracing::info!(door = door.name, "sign-in code refused: the address was sent the most codes in the window");
             let body = too_often_form(door, &values.form_token, email.as_str());
-            return Ok((StatusCode::TOO_MANY_REQUESTS, page(CODE_TITLE, nav(), body)).into_response());
+            let wait = [(header::RETRY_AFTER, retry_after.to_string())];
+            return Ok((StatusCode::TOO_MANY_REQUESTS, wait, page(CODE_TITLE, nav(), body)).into_response());
         }
     }
     if may_open(door, &state, &email).await?.is_some() {

@@ -424,6 +424,8 @@ async fn a_sixth_code_within_the_hour_is_refused_at_either_door_and_not_emailed(
         let sixth = visitor.ask_code(door, email).await;
 
         assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS, "{}", sixth.html);
+        let retry_after = sixth.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        assert!(matches!(retry_after, Some(3590..=3600)), "the window of an hour ends in {retry_after:?} s");
         assert!(sixth.html.contains("role=\"alert\"") && sixth.html.contains("No new code was sent"), "{}", sixth.html);
         assert_eq!(app.outbox().len(), before + 5, "no sixth email at {door}");
         let signed_in = visitor.type_code(door, email, &fifth).await;

@@ -5,7 +5,8 @@
 //! every read treats an expired one as gone, since TTL deletes lazily.
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::accounts::push_email_verified;
 use super::item::{Item, item, read};
@@ -21,8 +22,9 @@ pub enum Asked {
     /// The code is kept, replacing any earlier one (and its count of wrong tries).
     Kept,
     /// The address was sent `CODES_PER_WINDOW` codes in this window already: nothing
-    /// changed, and a code sent earlier still works.
-    TooOften,
+    /// changed, and a code sent earlier still works. The window ends in `retry_after`
+    /// seconds (at least 1), when the next ask is kept.
+    TooOften { retry_after: u32 },
 }
 
 /// What redeeming a code came to.
@@ -128,12 +130,22 @@ impl Store {
             .condition_expression("codes < :most")
             .expression_attribute_values(":one", number(1))
             .expression_attribute_values(":most", number(i64::from(CODES_PER_WINDOW)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match in_window {
             Ok(_) => Ok(Asked::Kept),
-            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(Asked::TooOften),
-            Err(error) => Err(StoreError::from_sdk(error)),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    let window_start =
+                        failed.item.as_ref().map(|item| read(item).number("window_start")).transpose()?;
+                    // Without the item (gone between the two calls) the window's end is
+                    // unknown, and the whole window is an upper bound.
+                    let ends_in = window_start.map_or(window, |start| start + window - at.unix_seconds());
+                    Ok(Asked::TooOften { retry_after: u32::try_from(ends_in.clamp(1, window)).unwrap_or(1) })
+                }
+                _ => Err(StoreError::from_sdk(error)),
+            },
         }
     }
 
