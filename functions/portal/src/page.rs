@@ -13,8 +13,16 @@ use steller::domain::{Mode, Money};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav<'a> {
     Visitor,
-    Partner { mode: Mode, csrf: &'a str },
-    Operator { csrf: &'a str },
+    /// Pages that do not know who is reading (an error answered before or without the
+    /// session): links that suit anyone, signed in or not.
+    Anyone,
+    Partner {
+        mode: Mode,
+        csrf: &'a str,
+    },
+    Operator {
+        csrf: &'a str,
+    },
 }
 
 /// What the tab of a page answering an error starts with: a screen reader reads the title
@@ -64,6 +72,10 @@ fn navigation(nav: Nav<'_>) -> Markup {
         Nav::Visitor => html! {
             a href="/signup" { "Sign up" }
             a href="/signin" { "Sign in" }
+            a href="/api/public/docs" { "Docs" }
+        },
+        Nav::Anyone => html! {
+            a href="/" { "Home" }
             a href="/api/public/docs" { "Docs" }
         },
         Nav::Partner { mode, csrf } => {
@@ -257,7 +269,9 @@ impl ErrorPage {
 impl IntoResponse for ErrorPage {
     fn into_response(self) -> Response {
         let tab = format!("{ERROR_TITLE}{}", self.title);
-        let body = framed(&tab, self.title, Nav::Visitor, html! { p { (self.message) } p { a href="/" { "Home" } } });
+        // An error page is drawn without reading the session, so its links suit anyone:
+        // "/" takes a signed-in reader on to their dashboard.
+        let body = framed(&tab, self.title, Nav::Anyone, html! { p { (self.message) } p { a href="/" { "Home" } } });
         (self.status, body).into_response()
     }
 }

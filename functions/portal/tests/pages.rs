@@ -85,6 +85,23 @@ async fn a_page_answering_an_error_says_error_first_in_its_title_and_only_then()
 }
 
 #[tokio::test]
+async fn an_error_page_offers_a_signed_in_partner_no_sign_in_link() {
+    let app = app().await;
+    let mut partner = Visitor::new(&app);
+    partner.sign_up("Acme", "dev@acme.example").await;
+    partner.sign_in(&app, "/signin", "dev@acme.example").await;
+
+    let missing = partner.get("/dashboard/sandbox/no-such-page").await;
+
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(!missing.html.contains("href=\"/signin\""), "{}", missing.html);
+    assert!(!missing.html.contains("href=\"/signup\""), "{}", missing.html);
+    assert!(missing.html.contains("<a href=\"/\">Home</a>"), "{}", missing.html);
+    let home = partner.get("/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER, "home takes the partner on to the dashboard");
+}
+
+#[tokio::test]
 async fn a_sign_up_with_a_taken_email_says_so_next_to_the_email() {
     let app = app().await;
     Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
