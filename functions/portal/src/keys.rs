@@ -14,7 +14,7 @@ use steller::store::{Limit, PageRequest};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, notice, page, scroll_table};
 use crate::submission::{claim_once, submission_token};
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,15 +83,11 @@ async fn keys_page(
 }
 
 fn revoked_notice(key: &KeySummary) -> Markup {
-    html! {
-        div.notice role="status" {
-            p {
-                "Key "
-                @if let Some(name) = &key.name { "“" (name) "” (" code { (key.id) } ")" } @else { code { (key.id) } }
-                " was revoked; it stops working at once."
-            }
-        }
-    }
+    notice(html! {
+        "Key "
+        @if let Some(name) = &key.name { "“" (name) "” (" code { (key.id) } ")" } @else { code { (key.id) } }
+        " was revoked; it stops working at once."
+    })
 }
 
 fn key_row(csrf: &str, mode: steller::domain::Mode, key: &KeySummary) -> Markup {

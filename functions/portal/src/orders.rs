@@ -17,7 +17,7 @@ use steller::store::StoreError;
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, PageQuery, older, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, money, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, alert, csrf_field, money, notice, page, scroll_table};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CancelForm {
@@ -128,13 +128,11 @@ async fn order_page(state: &AppState, owner: &Owner, order: &Order, outcome: Out
         html! {
             @match outcome {
                 Outcome::Nothing => {}
-                Outcome::Cancelled => div.notice role="status" {
-                    p { "Order " code { (order.id) } " was cancelled and its total, " (money(order.total))
-                        ", refunded to your " (mode) " wallet." }
-                },
-                Outcome::Refused(reason) => div.summary role="alert" {
-                    p { "The order was not cancelled: " (reason) ". Nothing changed." }
-                },
+                Outcome::Cancelled => (notice(html! {
+                    "Order " code { (order.id) } " was cancelled and its total, " (money(order.total))
+                    ", refunded to your " (mode) " wallet."
+                })),
+                Outcome::Refused(reason) => (alert(html! { "The order was not cancelled: " (reason) ". Nothing changed." })),
             }
             dl.facts {
                 dt { "Order" } dd { code { (order.id) } }

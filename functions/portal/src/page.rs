@@ -155,6 +155,18 @@ pub(crate) fn field(
     }
 }
 
+/// What the action just taken did, announced politely to a screen reader
+/// (`role="status"`): a key revoked, an order cancelled, a request received.
+pub(crate) fn notice(message: Markup) -> Markup {
+    html! { div.notice role="status" { p { (message) } } }
+}
+
+/// Why the action just taken did nothing, announced at once (`role="alert"`), styled as
+/// a form's error summary.
+pub(crate) fn alert(message: Markup) -> Markup {
+    html! { div.summary role="alert" { p { (message) } } }
+}
+
 /// A list of what is wrong, at the top of a form, for whoever reads from the top.
 pub(crate) fn error_summary(errors: &[(&str, String)]) -> Markup {
     html! {

@@ -21,7 +21,7 @@ use steller::store::{Completion, IdempotencyScope, Page, PriorUse, Render, Store
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, PageQuery, older, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, notice, page, scroll_table};
 use crate::submission::submission_token;
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,17 +133,18 @@ fn note_field(value: &str, error: Option<&str>) -> Markup {
 
 /// What happened to the request just made, in words.
 fn confirmation(request: &TopUpRequest) -> Markup {
-    html! {
-        div.notice role="status" {
-            @match request.status {
-                TopUpStatus::Approved => p { "Your top-up of " (money(request.amount)) " was approved and credited to your "
-                    (request.mode) " wallet." },
-                TopUpStatus::Pending => p { "We received your request for " (money(request.amount))
-                    ". It stays pending until ops find your payment; we email you when it is decided." },
-                TopUpStatus::Rejected => p { "Your request for " (money(request.amount)) " was rejected." },
+    notice(html! {
+        @match request.status {
+            TopUpStatus::Approved => {
+                "Your top-up of " (money(request.amount)) " was approved and credited to your " (request.mode) " wallet."
             }
+            TopUpStatus::Pending => {
+                "We received your request for " (money(request.amount))
+                ". It stays pending until ops find your payment; we email you when it is decided."
+            }
+            TopUpStatus::Rejected => { "Your request for " (money(request.amount)) " was rejected." }
         }
-    }
+    })
 }
 
 fn requests_table(mode: Mode, requests: &Page<TopUpRequest>) -> Markup {

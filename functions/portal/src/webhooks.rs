@@ -21,7 +21,7 @@ use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, alert, csrf_field, notice, page, scroll_table};
 use crate::submission::{claim_once, submission_token};
 use form::{EndpointForm, Problems};
 
@@ -111,8 +111,8 @@ fn banner_markup(banner: Banner<'_>) -> Markup {
                     }
                 }
             }
-            Banner::Notice(text) => div.notice role="status" { p { (text) } },
-            Banner::Alert(text) => div.summary role="alert" { p { (text) } },
+            Banner::Notice(text) => (notice(html! { (text) })),
+            Banner::Alert(text) => (alert(html! { (text) })),
         }
     }
 }
