@@ -22,6 +22,7 @@ on_both_engines!(
     a_request_refused_before_its_key_is_read_still_gets_the_first_answer,
     a_key_expires_after_24_hours,
     a_malformed_key_is_a_bad_request,
+    a_form_token_makes_one_key_or_endpoint_however_often_it_is_sent,
 );
 
 async fn keyed_order(app: &TestApp, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
@@ -347,4 +348,50 @@ mod records {
 
 fn scope_with(scope: &steller::store::IdempotencyScope, fingerprint: &str) -> steller::store::IdempotencyScope {
     steller::store::IdempotencyScope { fingerprint: fingerprint.into(), ..scope.clone() }
+}
+
+/// The portal records a form's token in the transaction that makes the key or endpoint
+/// (`Store::create_key_once`, `Store::create_endpoint_once`): eight sendings at once of
+/// one form make one, and the others are told the token was used.
+async fn a_form_token_makes_one_key_or_endpoint_however_often_it_is_sent(app: TestApp) {
+    use steller::domain::{EventType, IdempotencyKey, Mode, NewEndpoint, NewKey, PartnerId};
+    use steller::store::{FormToken, IdempotencyScope, PageRequest, StoreError};
+    let partner: PartnerId = app.new_partner().await.id.parse().expect("a partner id");
+    let store = &app.state.store;
+    let token = |path: &str| FormToken {
+        scope: IdempotencyScope {
+            partner,
+            mode: Mode::Sandbox,
+            key: IdempotencyKey::parse(&format!("portal_form_{path}")).expect("a token"),
+            fingerprint: format!("portal POST {path}"),
+        },
+        made: "made".into(),
+    };
+    let keys_before = store.list_keys(&partner, Some(Mode::Sandbox), &PageRequest::default()).await.expect("keys");
+
+    let (key_form, endpoint_form) = (token("keys"), token("webhooks"));
+    let keys = (0..8).map(|_| async {
+        let new = NewKey::generate(Mode::Sandbox, None);
+        store.create_key_once(&partner, &new, Some(&key_form)).await
+    });
+    let endpoints = (0..8).map(|_| async {
+        let new = NewEndpoint {
+            partner_id: partner,
+            mode: Mode::Sandbox,
+            url: "https://hooks.example/once".into(),
+            events: vec![EventType::OrderCreated],
+            description: None,
+        };
+        store.create_endpoint_once(&new, Some(&endpoint_form)).await.map(|_| ())
+    });
+    let (keys, endpoints) = futures::join!(futures::future::join_all(keys), futures::future::join_all(endpoints));
+
+    for (what, outcomes) in [("key", keys), ("endpoint", endpoints)] {
+        assert_eq!(outcomes.iter().filter(|outcome| outcome.is_ok()).count(), 1, "one {what}: {outcomes:?}");
+        let used = outcomes.iter().filter(|outcome| matches!(outcome, Err(StoreError::KeyUsed(_)))).count();
+        assert_eq!(used, 7, "the other sendings of the {what} form are told it was sent: {outcomes:?}");
+    }
+    let keys_after = store.list_keys(&partner, Some(Mode::Sandbox), &PageRequest::default()).await.expect("keys");
+    assert_eq!(keys_after.items.len(), keys_before.items.len() + 1);
+    assert_eq!(store.endpoints(&partner, Mode::Sandbox).await.expect("endpoints").len(), 1);
 }

@@ -15,7 +15,7 @@ use steller::store::{Limit, PageRequest};
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
 use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, notice, page, scroll_table};
-use crate::submission::{claim_once, submission_token};
+use crate::submission::{form_token, refused, submission_token};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct KeyForm {
@@ -159,16 +159,9 @@ pub(crate) async fn create(
     };
     let new = NewKey::generate(mode, name);
     // The key is shown once: a second sending of the same form makes none.
-    claim_once(
-        &state,
-        owner.partner,
-        mode,
-        &values.submission,
-        &format!("/dashboard/{mode}/keys"),
-        new.summary.id.to_string(),
-    )
-    .await?;
-    state.store.create_key(&owner.partner, &new).await?;
+    let path = format!("/dashboard/{mode}/keys");
+    let token = form_token(owner.partner, mode, &values.submission, &path, new.summary.id.to_string())?;
+    state.store.create_key_once(&owner.partner, &new, token.as_ref()).await.map_err(|error| refused(error, &path))?;
     tracing::info!(key_id = %new.summary.id, %mode, "key created in the portal");
     let form = key_form(&owner.csrf(), mode, &submission_token(), "", None);
     Ok(keys_page(&state, &owner, mode, form, Some(&new), None).await?.into_response())

@@ -2,13 +2,13 @@
 //! click, a reload of the answer) creates one thing.
 //!
 //! Top-ups pass the token to the store as the request's idempotency key, so a repeat is
-//! a replay of the first answer. Keys and webhook endpoints show a secret once and their
-//! creation takes no idempotency record: the token is claimed first, with one
-//! conditional write only one sending can win ([`claim_once`]).
+//! a replay of the first answer. Keys and webhook endpoints show a secret once, so there
+//! is no answer to replay: the token is recorded in the transaction that makes the key or
+//! endpoint ([`form_token`]), which only one sending can commit. A creation that fails
+//! records nothing, and the form can be sent again.
 
-use steller::AppState;
 use steller::domain::{IdempotencyKey, Mode, PartnerId};
-use steller::store::{IdempotencyScope, StoreError, StoredResponse};
+use steller::store::{FormToken, IdempotencyScope, StoreError};
 
 use crate::page::ErrorPage;
 
@@ -18,32 +18,31 @@ pub(crate) fn submission_token() -> String {
     format!("portal_form_{:032x}", rand::random::<u128>())
 }
 
-/// Claims the token `submission` of the form posted to `path` for `partner` in `mode`;
-/// `made` names what the first sending makes. A second sending of the same form gets
-/// the "already sent" page (409), linking back to `path`. Should the creation fail after
-/// the claim, the form is used up and a fresh one is needed. A form without a token (a
-/// page drawn before tokens) is not claimed.
-pub(crate) async fn claim_once(
-    state: &AppState,
+/// The token `submission` of the form posted to `path` for `partner` in `mode`, to record
+/// in the transaction that makes what the form creates; `made` names it. `None` for a
+/// form without a token (a page drawn before tokens). A token that is not one of ours is
+/// a forged form.
+pub(crate) fn form_token(
     partner: PartnerId,
     mode: Mode,
     submission: &str,
     path: &str,
     made: String,
-) -> Result<(), ErrorPage> {
+) -> Result<Option<FormToken>, ErrorPage> {
     let submission = submission.trim();
     if submission.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    let scope = IdempotencyScope {
-        partner,
-        mode,
-        key: IdempotencyKey::parse(submission).map_err(|_| ErrorPage::forged())?,
-        fingerprint: format!("portal POST {path}"),
-    };
-    match state.store.keep_first_answer(&scope, &StoredResponse { status: 200, body: made }).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::KeyUsed(_)) => Err(ErrorPage::already_sent(path)),
-        Err(other) => Err(other.into()),
+    let key = IdempotencyKey::parse(submission).map_err(|_| ErrorPage::forged())?;
+    let scope = IdempotencyScope { partner, mode, key, fingerprint: format!("portal POST {path}") };
+    Ok(Some(FormToken { scope, made }))
+}
+
+/// The page for a store error of a creation from a form: its token already used is the
+/// "already sent" page (409), linking back to `path`.
+pub(crate) fn refused(error: StoreError, path: &str) -> ErrorPage {
+    match error {
+        StoreError::KeyUsed(_) => ErrorPage::already_sent(path),
+        other => other.into(),
     }
 }

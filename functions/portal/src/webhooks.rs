@@ -22,7 +22,7 @@ use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
 use crate::page::{Caption, ErrorPage, Nav, alert, csrf_field, notice, page, scroll_table};
-use crate::submission::{claim_once, submission_token};
+use crate::submission::{form_token, refused, submission_token};
 use form::{EndpointForm, Problems};
 
 /// The form of a button that changes one thing: its CSRF token only.
@@ -222,13 +222,14 @@ pub(crate) async fn create(
         Err(problems) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &values.submission, problems).await,
     };
     // The secret is shown once: a second sending of the same form makes no endpoint.
-    claim_once(&state, owner.partner, mode, &values.submission, &webhooks_path(mode), new.url.clone()).await?;
-    let endpoint = match state.store.create_endpoint(&new).await {
+    let token = form_token(owner.partner, mode, &values.submission, &webhooks_path(mode), new.url.clone())?;
+    let endpoint = match state.store.create_endpoint_once(&new, token.as_ref()).await {
         Ok(endpoint) => endpoint,
+        // Nothing was recorded: the same form (and token) may be sent again.
         Err(StoreError::InvalidState(reason)) => {
-            return refuse(StatusCode::CONFLICT, &submission_token(), Problems::general(reason)).await;
+            return refuse(StatusCode::CONFLICT, &values.submission, Problems::general(reason)).await;
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(refused(other, &webhooks_path(mode))),
     };
     tracing::info!(endpoint_id = %endpoint.id, %mode, "webhook endpoint created in the portal");
     let banner = Banner::Secret { endpoint: &endpoint, rotated: false };

@@ -368,6 +368,38 @@ async fn rotating_shows_a_new_secret_once_and_says_the_old_one_signs_for_24_hour
 }
 
 #[tokio::test]
+async fn a_form_refused_for_the_cap_can_be_sent_again_once_there_is_room() {
+    let (app, _queue) = app().await;
+    let mut alice = signed_in(&app).await;
+    let mut hooks = Vec::new();
+    for n in 0..MAX_ENDPOINTS {
+        let url = format!("https://hooks.example/{n}");
+        hooks.push(endpoint(&app, &alice, Mode::Sandbox, &url, &[EventType::OrderCreated]).await);
+    }
+    let token = alice.browser.get("/dashboard/sandbox/webhooks").await.hidden("submission").expect("a token");
+    let form = [
+        ("csrf", alice.csrf.as_str()),
+        ("submission", token.as_str()),
+        ("url", "https://hooks.example/more"),
+        ("events", "order.created"),
+    ];
+    let refused = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
+    assert_eq!(refused.hidden("submission"), Some(token.clone()), "the refused form keeps its token: nothing was made");
+    let path = format!("/dashboard/sandbox/webhooks/{}/delete", hooks[0].id);
+    assert_eq!(alice.browser.post(&path, &[("csrf", &alice.csrf)]).await.status, StatusCode::SEE_OTHER);
+
+    let again = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
+
+    assert_eq!(again.status, StatusCode::OK, "the refusal did not use the form up: {}", again.html);
+    assert!(shown_secret(&again).is_some(), "the new endpoint's secret, shown once");
+    assert_eq!(endpoint_count(&app, &alice, Mode::Sandbox).await, MAX_ENDPOINTS);
+    let twice = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.html);
+    assert!(twice.html.contains("This form was already sent"), "now it is used: {}", twice.html);
+}
+
+#[tokio::test]
 async fn deleting_removes_the_endpoint_and_the_page_says_so() {
     let (app, _queue) = app().await;
     let mut alice = signed_in(&app).await;

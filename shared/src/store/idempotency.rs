@@ -131,6 +131,25 @@ impl<T> Completion<T> {
     }
 }
 
+/// A form's one-time token, recorded in the transaction that makes what the form creates
+/// (a key, a webhook endpoint), which show a secret once and have no answer to replay. A
+/// second sending of the form finds the token used (`KeyUsed`) and makes nothing; a
+/// creation that fails records nothing, so the same form may be sent again.
+#[derive(Debug, Clone)]
+pub struct FormToken {
+    pub scope: IdempotencyScope,
+    /// What the first sending made (its id or URL), kept with the token.
+    pub made: String,
+}
+
+impl FormToken {
+    /// Adds the token's record to `transaction`; its slot fails when the token was used.
+    pub(crate) fn push(&self, transaction: &mut Transaction) -> Result<Slot, StoreError> {
+        let (record, values) = completed_record(&self.scope, &StoredResponse { status: 200, body: self.made.clone() });
+        transaction.put_if(record, KEY_IS_FREE, values)
+    }
+}
+
 /// The record of `scope`'s key completed with `response`, and the values `KEY_IS_FREE`
 /// needs.
 fn completed_record(

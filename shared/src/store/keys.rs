@@ -9,7 +9,7 @@ use super::layout::Key;
 use super::page::Listing;
 use super::rate_limits::{RATE_LIMIT, principal_of};
 use super::transaction::Transaction;
-use super::{Page, PageError, PageRequest, Store, StoreError, layout};
+use super::{FormToken, Page, PageError, PageRequest, PriorUse, Store, StoreError, layout};
 use crate::domain::{ApiKey, KeyId, KeySummary, Mode, NewKey, PartnerId, Principal, RequestsPerSecond, Timestamp};
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
@@ -74,6 +74,17 @@ impl Store {
     /// override is still the one read, so a key created while ops change it cannot keep
     /// the old one (`rate_limits`); it is tried again, a bounded number of times.
     pub async fn create_key(&self, partner: &PartnerId, new: &NewKey) -> Result<(), StoreError> {
+        self.create_key_once(partner, new, None).await
+    }
+
+    /// [`Store::create_key`], recording `form`'s token in the same transaction when the
+    /// key comes from a form: a token already used is `KeyUsed`, and no key is made.
+    pub async fn create_key_once(
+        &self,
+        partner: &PartnerId,
+        new: &NewKey,
+        form: Option<&FormToken>,
+    ) -> Result<(), StoreError> {
         let mode = new.summary.mode;
         let attribute = super::rate_limits::profile_override(mode);
         for _ in 0..3 {
@@ -90,14 +101,23 @@ impl Store {
                     None => check.condition_expression("attribute_exists(pk) AND attribute_not_exists(#quota)"),
                 }
             })?;
+            let token = form.map(|form| form.push(&mut transaction)).transpose()?;
             let outcome = self
                 .transact(transaction, |cancelled| {
-                    if cancelled.failed(unchanged) { StoreError::Contended } else { cancelled.unexpected() }
+                    if cancelled.failed(unchanged) {
+                        StoreError::Contended
+                    } else if token.is_some_and(|token| cancelled.failed(token)) {
+                        StoreError::KeyUsed(PriorUse::InProgress)
+                    } else {
+                        cancelled.unexpected()
+                    }
                 })
                 .await;
-            match outcome {
-                Err(StoreError::Contended) => continue,
-                other => return other,
+            match (outcome, form) {
+                (Err(StoreError::Contended), _) => continue,
+                // Which use holds the token, read now.
+                (Err(StoreError::KeyUsed(_)), Some(form)) => return Err(self.key_taken(&form.scope).await),
+                (other, _) => return other,
             }
         }
         Err(StoreError::Contended)

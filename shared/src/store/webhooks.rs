@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::item::{Item, item, read};
 use super::transaction::{Slot, Transaction};
-use super::{Page, PageError, PageRequest, Store, StoreError, layout};
+use super::{FormToken, Page, PageError, PageRequest, PriorUse, Store, StoreError, layout};
 use crate::domain::{
     DeliveryAttempt, Endpoint, EndpointId, EndpointStatus, Event, EventId, EventRecord, EventType, MAX_ATTEMPTS_KEPT,
     Mode, NewEndpoint, PartnerId, SECRET_OVERLAP_HOURS, Timestamp, WebhookSecret,
@@ -185,8 +185,26 @@ impl Store {
     /// Registers an endpoint with a fresh secret. A partner has at most `MAX_ENDPOINTS`
     /// in a mode (`InvalidState` beyond), however many are made at once.
     pub async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint, StoreError> {
+        self.create_endpoint_once(new, None).await
+    }
+
+    /// [`Store::create_endpoint`], recording `form`'s token in the same transaction when
+    /// the endpoint comes from a form: a token already used is `KeyUsed`, and no endpoint
+    /// is made.
+    pub async fn create_endpoint_once(
+        &self,
+        new: &NewEndpoint,
+        form: Option<&FormToken>,
+    ) -> Result<Endpoint, StoreError> {
         let present = self.endpoints(&new.partner_id, new.mode).await?.len();
         if present >= MAX_ENDPOINTS {
+            // A form sent again after its first sending made the 16th endpoint: say so,
+            // not that there is no room.
+            if let Some(form) = form
+                && let Some(prior) = self.prior_use(&form.scope).await?
+            {
+                return Err(StoreError::KeyUsed(prior));
+            }
             return Err(too_many_endpoints());
         }
         let endpoint = Endpoint {
@@ -208,11 +226,24 @@ impl Store {
         // read 15. The mode's count, raised in the endpoint's own transaction on condition
         // that it is below the cap, is what holds the cap.
         let counted = count_endpoints(&mut transaction, &new.partner_id, new.mode, present, 1)?;
-        self.transact(transaction, |cancelled| {
-            if cancelled.failed(counted) { too_many_endpoints() } else { cancelled.unexpected() }
-        })
-        .await?;
-        Ok(endpoint)
+        let token = form.map(|form| form.push(&mut transaction)).transpose()?;
+        let outcome = self
+            .transact(transaction, |cancelled| {
+                if cancelled.failed(counted) {
+                    too_many_endpoints()
+                } else if token.is_some_and(|token| cancelled.failed(token)) {
+                    StoreError::KeyUsed(PriorUse::InProgress)
+                } else {
+                    cancelled.unexpected()
+                }
+            })
+            .await;
+        match (outcome, form) {
+            (Ok(()), _) => Ok(endpoint),
+            // Which use holds the token, read now.
+            (Err(StoreError::KeyUsed(_)), Some(form)) => Err(self.key_taken(&form.scope).await),
+            (Err(error), _) => Err(error),
+        }
     }
 
     /// Every endpoint of the partner in `mode` (at most `MAX_ENDPOINTS`): what an event is
