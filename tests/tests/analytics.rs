@@ -179,7 +179,7 @@ async fn once_a_full_receive_shows_a_backlog_the_workers_of_a_run_receive_at_the
     let db = TestDatabase::embedded().await;
     let queue = InProcessQueue::new();
     send_all(&queue, (0..100).map(|n| record(n, partner()))).await;
-    let slow = SlowReceives::new(&queue);
+    let slow = SlowReceives::waiting_for(&queue, 4);
 
     let summary = drain_with(&slow, &db.request_log_table, BUDGET, 4).await;
 
@@ -189,7 +189,7 @@ async fn once_a_full_receive_shows_a_backlog_the_workers_of_a_run_receive_at_the
     assert!(queue.is_empty());
 
     send_all(&queue, (100..200).map(|n| record(n, partner()))).await;
-    let slow = SlowReceives::new(&queue);
+    let slow = SlowReceives::waiting_for(&queue, DRAIN_WORKERS);
     drain(&slow, &db.request_log_table, BUDGET).await;
     assert_eq!(slow.most(), DRAIN_WORKERS, "drain runs DRAIN_WORKERS at once");
 }
@@ -394,16 +394,24 @@ impl RequestLogSource for DeletesFailAfter {
 }
 
 /// A queue whose receives take a while, counting the most that were waiting at once.
+/// Each receive waits 20 ms, then until `together` receives are waiting (at most 500 ms
+/// more): a worker busy writing its batch on a loaded machine still meets the others'
+/// receives, so the count says how many the drain runs at once, not how fast it wrote.
 #[derive(Debug)]
 struct SlowReceives {
     queue: InProcessQueue,
+    together: usize,
     in_flight: AtomicUsize,
     most: AtomicUsize,
 }
 
 impl SlowReceives {
     fn new(queue: &InProcessQueue) -> Self {
-        SlowReceives { queue: queue.clone(), in_flight: AtomicUsize::new(0), most: AtomicUsize::new(0) }
+        Self::waiting_for(queue, 1)
+    }
+
+    fn waiting_for(queue: &InProcessQueue, together: usize) -> Self {
+        SlowReceives { queue: queue.clone(), together, in_flight: AtomicUsize::new(0), most: AtomicUsize::new(0) }
     }
 
     fn most(&self) -> usize {
@@ -417,6 +425,10 @@ impl RequestLogSource for SlowReceives {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(20)).await;
+        let until = std::time::Instant::now() + Duration::from_millis(500);
+        while self.in_flight.load(Ordering::SeqCst) < self.together && std::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.queue.receive(max).await
     }

@@ -123,9 +123,9 @@ fn get(path: &str, extra: &[u8]) -> Vec<u8> {
 }
 
 /// Waits for the server to close `stream`, asserting it does so within `CLOSED_WITHIN`,
-/// and answers how long that took and what it sent first.
-async fn time_until_closed(mut stream: TcpStream) -> (Duration, Vec<u8>) {
-    let started = Instant::now();
+/// and answers how long that took since `started` (taken before connecting, so never
+/// after the server's own clock started) and what it sent first.
+async fn time_until_closed(mut stream: TcpStream, started: Instant) -> (Duration, Vec<u8>) {
     let mut read = Vec::new();
     let closed = tokio::time::timeout(CLOSED_WITHIN, stream.read_to_end(&mut read)).await;
     assert!(closed.is_ok(), "the stalled client is still connected after {CLOSED_WITHIN:?}");
@@ -179,10 +179,11 @@ async fn a_control_byte_in_a_header_value_or_a_name_that_is_no_token_is_400_prob
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stalls_in_its_request_line_is_disconnected_within_the_timeout() {
     let server = Server::start().await;
+    let started = Instant::now();
     let mut stream = server.connect().await;
     stream.write_all(b"GET /api/prod").await.expect("half a request line is sent");
 
-    let (waited, read) = time_until_closed(stream).await;
+    let (waited, read) = time_until_closed(stream, started).await;
 
     assert!(waited >= CLIENT_TIMEOUT - Duration::from_millis(200), "closed after {waited:?}, before the timeout");
     assert!(read.is_empty(), "nothing is answered to half a request: {:?}", String::from_utf8_lossy(&read));
@@ -199,7 +200,7 @@ async fn a_connection_carries_one_request_so_every_head_is_checked_before_hyper(
     pipelined.extend(get("/api/products", format!("x-padding: {}\r\n", "a".repeat(80 * 1024)).as_bytes()));
     stream.write_all(&pipelined).await.expect("sent");
 
-    let (_, read) = time_until_closed(stream).await;
+    let (_, read) = time_until_closed(stream, Instant::now()).await;
 
     let answer = Answer::parse(&read);
     answer.assert_problem(404, "not_found");
@@ -217,7 +218,7 @@ async fn a_client_that_stalls_in_its_body_is_disconnected_within_the_timeout() {
                 content-length: 100\r\n\r\n{\"company_name\": ";
     stream.write_all(head.as_bytes()).await.expect("the head and part of the body are sent");
 
-    let (_, read) = time_until_closed(stream).await;
+    let (_, read) = time_until_closed(stream, Instant::now()).await;
 
     Answer::parse(&read).assert_problem(400, "malformed_request");
     server.stop().await;

@@ -389,7 +389,7 @@ async fn the_local_server_delivers_webhooks_and_retries_on_a_shortened_schedule(
     use std::time::{Duration, Instant};
 
     let server = Server::start(Options { webhook_retry_scale: 0.001, ..in_memory(None) }).await;
-    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let received = Arc::new(Mutex::new(Vec::<(String, Instant)>::new()));
     let seen = received.clone();
     let receiver = axum::Router::new().route(
         "/hooks",
@@ -397,7 +397,8 @@ async fn the_local_server_delivers_webhooks_and_retries_on_a_shortened_schedule(
             let seen = seen.clone();
             async move {
                 let mut seen = seen.lock().expect("not poisoned");
-                seen.push(headers.get("webhook-id").and_then(|id| id.to_str().ok()).unwrap_or_default().to_owned());
+                let id = headers.get("webhook-id").and_then(|id| id.to_str().ok()).unwrap_or_default().to_owned();
+                seen.push((id, Instant::now()));
                 // The first delivery fails.
                 if seen.len() == 1 { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
             }
@@ -416,12 +417,20 @@ async fn the_local_server_delivers_webhooks_and_retries_on_a_shortened_schedule(
     let started = Instant::now();
     server.call(reqwest::Method::POST, "/api/orders", key, Some(order)).await;
     while received.lock().expect("not poisoned").len() < 2 {
-        // Far below the sweep's 30 s and the unscaled 5 s first pause: the mechanism, not a timing.
-        assert!(started.elapsed() < Duration::from_secs(4), "deliveries: {:?}", received.lock().expect("not poisoned"));
+        // Below the sweep's 30 s: the order's own dispatch delivered it.
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "deliveries: {:?}",
+            received.lock().expect("not poisoned")
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let ids = received.lock().expect("not poisoned").clone();
-    assert!(ids[0].starts_with("evt_") && ids[0] == ids[1], "the retry carries the same webhook-id: {ids:?}");
+    let deliveries = received.lock().expect("not poisoned").clone();
+    let [(first, failed_at), (retry, retried_at)] = &deliveries[..2] else { unreachable!("two deliveries") };
+    assert!(first.starts_with("evt_") && first == retry, "the retry carries the same webhook-id: {deliveries:?}");
+    // Far below the unscaled 5 s first pause: the shortened schedule, not a timing.
+    let pause = retried_at.duration_since(*failed_at);
+    assert!(pause < Duration::from_secs(4), "the retry came {pause:?} after the failure");
     server.stop().await;
 }

@@ -47,10 +47,9 @@ async fn the_record_is_sent_after_the_response_and_before_the_next_invocation() 
     let mut answers = Vec::new();
     for _ in 0..2 {
         let answer = lambda.invoke(http_event("GET", "/api/wallet", "$default", Some(&key), None, false)).await;
-        let answered = Instant::now();
         let answer = answer.response();
         assert_eq!(answer["statusCode"], 200, "{answer}");
-        answers.push((answered, answer));
+        answers.push(answer);
     }
     // Init's poll, one after each of the two invocations.
     let calls = wait_for_next_polls(&lambda, 3).await;
@@ -60,9 +59,11 @@ async fn the_record_is_sent_after_the_response_and_before_the_next_invocation() 
     let posted: Vec<Instant> =
         calls.iter().filter(|(_, call)| matches!(call, RuntimeCall::Response(_))).map(|(at, _)| *at).collect();
     assert_eq!(posted.len(), 2, "{calls:?}");
-    for (n, ((send, posted), (answered, answer))) in sends.iter().zip(&posted).zip(&answers).enumerate() {
+    for (n, ((send, posted), answer)) in sends.iter().zip(&posted).zip(&answers).enumerate() {
+        // The emulator hands the caller the response as it is posted, so a send that starts
+        // after the post never held the caller up. (Comparing the caller's own clock with
+        // the send's end would measure how late a loaded machine woke the test.)
         assert!(send.arrived > *posted, "invocation {n}: the send started before the response was posted");
-        assert!(*answered < send.answered, "invocation {n}: the caller waited for the send");
         let next = calls
             .iter()
             .find(|(at, call)| *call == RuntimeCall::Next && at > posted)
