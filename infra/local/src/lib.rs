@@ -84,6 +84,9 @@ pub struct Options {
 pub struct Running {
     pub address: SocketAddr,
     pub dynamodb: String,
+    /// The URL the DynamoDB answers on (the embedded engine's own loopback port, new at
+    /// every start), for `steller-ops --endpoint`.
+    pub dynamodb_endpoint: String,
     /// Where emails go: printed to the console, or SES at the endpoint.
     pub email: String,
     /// Where the request log goes, for the banner: `in-process queue` or `SQS <url>`.
@@ -193,6 +196,7 @@ pub async fn serve(
     let running = Running {
         address: listener.local_addr()?,
         dynamodb,
+        dynamodb_endpoint: endpoint.clone(),
         email: email_described,
         request_log,
         log_queue: log_queue.clone(),

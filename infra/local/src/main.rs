@@ -55,6 +55,7 @@ fn banner(running: &Running) {
     println!("Request log         {}", running.request_log);
     println!("Analytics           {}", running.analytics);
     println!("Webhooks            delivered in process (docs/webhooks.md)");
+    println!("Ops CLI             steller-ops --endpoint {}  (docs/ops.md)", running.dynamodb_endpoint);
     println!("Try it              curl -s -X POST {url}/api/public/signup -H 'content-type: application/json' \\");
     println!("                      -d '{{\"company_name\": \"Acme\", \"email\": \"dev@acme.example\"}}'");
     println!("Press Ctrl-C to stop.");

@@ -28,6 +28,14 @@ async fn the_binary_prints_its_urls_serves_requests_and_stops_on_ctrl_c() {
     assert_eq!(catalog, format!("Catalog             {seeded} products (infra/seed/products.json)"));
     let email = lines.next().expect("an email line").expect("readable");
     assert_eq!(email, "Email               printed here (outbox)");
+    // The embedded engine's URL, for steller-ops: it answers, with the server's tables.
+    let ops = lines.find(|line| line.as_ref().is_ok_and(|line| line.starts_with("Ops CLI"))).expect("an ops line");
+    let ops = ops.expect("readable");
+    let engine = ops.split_whitespace().nth(4).expect("a URL").to_owned();
+    assert!(ops.contains("steller-ops --endpoint http://127.0.0.1:") && ops.ends_with("(docs/ops.md)"), "{ops}");
+    let sdk = steller::aws::for_endpoint(&engine).await;
+    let tables = steller::aws::dynamodb(&sdk).list_tables().send().await.expect("the engine answers at the URL");
+    assert!(tables.table_names().iter().any(|name| name == "steller-local-domain"), "{tables:?}");
 
     let http = reqwest::Client::new();
     let response = http

@@ -181,7 +181,11 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::TopUps(TopUpsCommand::Approve { id, by, target }) => {
             let by = by.decider()?;
             let (store, email, config) = target.store_and_notifier().await?;
-            let approved = store.approve_top_up(&top_ups::parse_id(&id)?, &by).await.context("approving")?;
+            let id = top_ups::parse_id(&id)?;
+            let approved = store
+                .approve_top_up(&id, &by)
+                .await
+                .map_err(|error| top_ups::decision_error("approving", &id, error))?;
             println!("approved  {}", top_ups::line(&approved));
             steller::notices::top_up_decided(&*email, &config, &store, &approved).await;
         }
@@ -189,7 +193,11 @@ async fn main() -> anyhow::Result<ExitCode> {
             let by = by.decider()?;
             let (store, email, config) = target.store_and_notifier().await?;
             let reason = top_ups::parse_reason(&reason)?;
-            let rejected = store.reject_top_up(&top_ups::parse_id(&id)?, &by, &reason).await.context("rejecting")?;
+            let id = top_ups::parse_id(&id)?;
+            let rejected = store
+                .reject_top_up(&id, &by, &reason)
+                .await
+                .map_err(|error| top_ups::decision_error("rejecting", &id, error))?;
             println!("rejected  {}", top_ups::line(&rejected));
             steller::notices::top_up_decided(&*email, &config, &store, &rejected).await;
         }

@@ -56,8 +56,10 @@ impl DomainTable {
     }
 
     fn table_name(&self) -> anyhow::Result<String> {
-        match (&self.endpoint, &self.table) {
-            (_, Some(table)) => Ok(table.clone()),
+        // An empty name (`--table "$TABLE"` after a failed lookup, `STELLER_TABLE=`) is none.
+        let table = self.table.as_deref().map(str::trim).filter(|table| !table.is_empty());
+        match (&self.endpoint, table) {
+            (_, Some(table)) => Ok(table.to_owned()),
             (Some(_), None) => Ok(TableNames::new(self.table_prefix.as_str()).domain()),
             (None, None) => anyhow::bail!(NO_TABLE),
         }

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use steller::Store;
 use steller::domain::{Decider, OperatorName, RejectionReason, TextError, TopUpId, TopUpRequest, TopUpStatus};
-use steller::store::{Limit, PageRequest};
+use steller::store::{Limit, PageRequest, StoreError};
 
 /// Why a decision stops before it is made: every decision records who made it, and the
 /// CLI has no key to tell it who is at the keyboard.
@@ -30,6 +30,18 @@ impl Operator {
             Err(TextError::Missing) => anyhow::bail!(NO_OPERATOR),
             Err(error) => anyhow::bail!("--by {error} (nothing was approved or rejected)"),
         }
+    }
+}
+
+/// The error of a decision (`what`: "approving", "rejecting") of request `id`: one that is
+/// not there says where to look, as the key commands do.
+pub fn decision_error(what: &str, id: &TopUpId, error: StoreError) -> anyhow::Error {
+    match error {
+        StoreError::NotFound => anyhow::anyhow!(
+            "there is no live top-up request {id} (`steller-ops top-ups list` shows the pending ones; a sandbox \
+             request is approved as it is made and is never decided; nothing was approved or rejected)"
+        ),
+        other => anyhow::Error::new(other).context(format!("{what} {id}")),
     }
 }
 

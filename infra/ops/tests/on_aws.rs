@@ -107,6 +107,11 @@ async fn without_an_endpoint_a_command_needs_the_tables_exact_name_and_never_gue
             "{args:?}: {stderr}"
         );
     }
+    // An empty name, as `--table "$TABLE"` gives when the stack lookup failed, is no name.
+    for (args, env) in [(&["audit", "--table", ""][..], &[][..]), (&["audit"], &[("STELLER_TABLE", " ")])] {
+        let stderr = failed(&on_aws(&db.endpoint, args, env));
+        assert!(stderr.contains("pass --table NAME (the stack's DomainTableName output)"), "{args:?}: {stderr}");
+    }
     let written = db.store.client().scan().table_name(local.domain()).send().await.expect("scanned");
     assert_eq!(written.count, 0, "nothing reached the table the default prefix names");
 }

@@ -97,6 +97,24 @@ async fn top_ups_are_listed_approved_once_and_rejected_from_the_command_line() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn deciding_a_request_that_is_not_a_live_one_says_where_to_look_and_decides_nothing() {
+    let db = TestDatabase::embedded().await;
+    let unknown = TopUpId::generate().to_string();
+
+    for args in [
+        &["top-ups", "approve", unknown.as_str(), "--by", "alice"][..],
+        &["top-ups", "reject", unknown.as_str(), "--reason", "No transfer arrived", "--by", "alice"],
+    ] {
+        let refused = ops(&db, args);
+
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(&format!("there is no live top-up request {unknown}")), "{args:?}: {stderr}");
+        assert!(stderr.contains("`steller-ops top-ups list`") && stderr.contains("nothing was approved"), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_cli_decision_records_the_operator_named_by_by_or_else_user() {
     let db = TestDatabase::embedded().await;
     let (_, first) = live_request(&db, "300.00").await;
