@@ -659,14 +659,16 @@ fn the_inline_python_verification_in_the_docs_accepts_a_signed_delivery() {
     let harness = format!(
         "{snippet}\nimport sys\nheaders = {{'webhook-id': {id:?}, 'webhook-timestamp': '{now}', 'webhook-signature': {signatures:?}}}\n\
          body = {body:?}.encode()\n\
-         print(verify({secret:?}, headers, body), verify({secret:?}, headers, body + b' '))\n"
+         unsigned = {{'webhook-id': {id:?}, 'webhook-timestamp': 'soon'}}\n\
+         print(verify({secret:?}, headers, body), verify({secret:?}, headers, body + b' '),\n\
+               verify({secret:?}, {{}}, body), verify({secret:?}, unsigned, body))\n"
     );
 
     let run = Command::new("python3").arg("-c").arg(&harness).output().expect("python3 runs");
 
     let printed = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "the snippet runs: {}\n{harness}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(printed.trim(), "True False", "accepted as signed, refused altered");
+    assert_eq!(printed.trim(), "True False False False", "accepted as signed; refused altered, or unsigned");
 }
 
 /// docs/examples/webhook_receiver.py, the receiver docs/webhooks.md shows, verifies real
