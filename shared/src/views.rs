@@ -13,7 +13,7 @@ pub struct OrderView {
     id: String,
     #[schema(example = "prd_01JD2X8Q9V4K7M3N5P6R8S0T2W")]
     product_id: String,
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 1000)]
     quantity: u32,
     #[schema(value_type = String, example = "4.99")]
     unit_price: Money,

@@ -162,12 +162,28 @@ fn merge(wrong_type: Vec<(String, FieldError)>, own: Vec<FieldError>) -> Vec<Fie
     errors
 }
 
-/// serde's message without its " at line 1 column 9" suffix, which means nothing to a partner.
+/// serde's message without its " at line 1 column 9" suffix, which means nothing to a
+/// partner, and with a Rust type it expected (`i64`, `u32`, `f64`) in JSON's words.
 fn data_message(error: &serde_json::Error) -> String {
     let text = error.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
+    let text = match text.rfind(" at line ") {
+        Some(at) => &text[..at],
+        None => text.as_str(),
+    };
+    match text.rsplit_once(", expected ") {
+        Some((found, expected)) => format!("{found}, expected {}", in_json_words(expected)),
+        None => text.to_owned(),
+    }
+}
+
+/// What serde expected, as a partner reading JSON would say it.
+fn in_json_words(expected: &str) -> &str {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => {
+            "an integer"
+        }
+        "f32" | "f64" => "a number",
+        other => other,
     }
 }
 
@@ -229,6 +245,17 @@ mod tests {
         assert!(errors[0].1.starts_with("invalid type: integer `5`"), "not `is required`: {}", errors[0].1);
         assert_eq!(errors[1].1, "must be positive");
         assert!(errors[2].1.starts_with("invalid type: sequence"), "{}", errors[2].1);
+    }
+
+    #[test]
+    fn a_type_error_says_what_json_was_expected_not_which_rust_type() {
+        let errors = fields_of(parse::<Body>(br#"{"name": "a", "count": "5"}"#));
+
+        assert_eq!(errors, [("count".to_owned(), "invalid type: string \"5\", expected an integer".to_owned())]);
+        let errors = fields_of(parse::<Body>(br#"{"name": "a", "count": 1.5}"#));
+        assert_eq!(errors[0].1, "invalid type: floating point `1.5`, expected an integer");
+        let errors = fields_of(parse::<Body>(br#"{"name": true, "count": 1}"#));
+        assert_eq!(errors[0].1, "invalid type: boolean `true`, expected a string", "serde's own words stay");
     }
 
     #[test]
