@@ -23,6 +23,11 @@ pub enum OpsKeysCommand {
         #[command(flatten)]
         target: DomainTable,
     },
+    /// Lists the ops keys registered before the ops list existed (they have no list
+    /// entry, so `list` does not show them, `revoke` cannot find them and they cannot open
+    /// the ops console), printing each. One scan of the table; running it again lists
+    /// nothing new.
+    Adopt(DomainTable),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +75,13 @@ pub async fn ops_keys(command: OpsKeysCommand) -> anyhow::Result<()> {
                 other => anyhow::Error::new(other).context(format!("revoking ops key {key_id}")),
             })?;
             println!("revoked  {}", ops_line(&revoked));
+        }
+        OpsKeysCommand::Adopt(target) => {
+            let adopted = target.store().await?.adopt_unlisted_ops_keys().await.context("listing unlisted ops keys")?;
+            for key in &adopted {
+                println!("listed   {}", ops_line(key));
+            }
+            println!("{} listed now", crate::count(adopted.len(), "unlisted ops key", "unlisted ops keys"));
         }
     }
     Ok(())

@@ -89,6 +89,59 @@ async fn an_ops_key_revoked_by_id_stops_working_and_is_listed_revoked() {
     assert_eq!(again, revoked, "revoking again changes nothing");
 }
 
+/// An ops key as versions before the ops list registered it: a lookup item only.
+async fn unlisted_ops_key(db: &TestDatabase, name: Option<&str>) -> (ApiKey, KeyId) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let key = ApiKey::generate(steller::domain::KeyRole::Ops);
+    let id = KeyId::generate();
+    let text = |value: &str| AttributeValue::S(value.to_owned());
+    let mut put = db
+        .store
+        .client()
+        .put_item()
+        .table_name(db.store.table())
+        .item("pk", text(&format!("APIKEY#{}", key.hash().as_str())))
+        .item("sk", text("APIKEY"))
+        .item("role", text("ops"))
+        .item("key_id", text(&id.to_string()))
+        .item("created_at", text("2026-10-01T09:00:00.000Z"));
+    if let Some(name) = name {
+        put = put.item("name", text(name));
+    }
+    put.send().await.expect("the lookup is written");
+    (key, id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_keys_from_before_the_list_are_adopted_once_then_listed_and_revoked_by_id() {
+    let db = TestDatabase::embedded().await;
+    let (listed, _) = create_ops_key(&db, "listed");
+    let (old, old_id) = unlisted_ops_key(&db, Some("ci-2025")).await;
+    let (nameless, nameless_id) = unlisted_ops_key(&db, None).await;
+    assert!(!stdout(&ops(&db, &["ops-keys", "list"])).contains(&old_id.to_string()), "not listed before");
+    let old_id_text = old_id.to_string();
+    let revoke_old = ["ops-keys", "revoke", old_id_text.as_str()];
+    let refused = ops(&db, &revoke_old);
+    assert!(stderr_of_failure(&refused).contains("there is no ops key"));
+
+    let adopted = stdout(&ops(&db, &["ops-keys", "adopt"]));
+
+    assert!(adopted.contains(&format!("listed   {old_id}  ci-2025")), "{adopted}");
+    assert!(adopted.contains(&format!("listed   {nameless_id}  registered before the ops list")), "{adopted}");
+    assert!(adopted.contains("stl_ops_…") && adopted.ends_with("2 unlisted ops keys listed now\n"), "{adopted}");
+    assert!(!adopted.contains(listed.expose()) && !adopted.contains(old.expose()), "no key is printed");
+    let again = stdout(&ops(&db, &["ops-keys", "adopt"]));
+    assert_eq!(again, "0 unlisted ops keys listed now\n", "adopting twice lists nothing new");
+    let list = stdout(&ops(&db, &["ops-keys", "list"]));
+    assert!(list.contains(&old_id.to_string()) && list.contains("3 ops keys, 0 revoked"), "{list}");
+    assert!(db.store.ops_key_unrevoked(&old_id).await.expect("read"), "it may open the console now");
+
+    assert!(works(&db, &old).await);
+    stdout(&ops(&db, &revoke_old));
+    assert!(!works(&db, &old).await, "revoked by id, it stops working");
+    assert!(works(&db, &nameless).await && works(&db, &listed).await, "the others still work");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn revoking_an_ops_key_that_is_not_there_fails_and_says_so() {
     let db = TestDatabase::embedded().await;

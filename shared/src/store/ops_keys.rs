@@ -8,6 +8,14 @@ use super::item::{Item, item, read};
 use super::{Limit, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{ApiKey, KeyId, KeyRole, OpsKeySummary, Timestamp};
 
+/// The name an adopted ops key gets when its lookup kept none.
+#[cfg(feature = "tooling")]
+const UNLISTED_NAME: &str = "registered before the ops list";
+
+/// The prefix an adopted ops key is shown with: only its hash was kept.
+#[cfg(feature = "tooling")]
+const UNKNOWN_PREFIX: &str = "stl_ops_…";
+
 /// An ops key's list entry. Like a partner's, it keeps `key_hash` so that revoking can
 /// delete the lookup item.
 fn list_entry(id: &KeyId, name: &str, prefix: &str, hash: &str, created_at: Timestamp) -> Item {
@@ -94,6 +102,13 @@ impl Store {
         let created_at = lookup.time_opt("created_at")?.unwrap_or_else(Timestamp::now);
         let name = lookup.s_opt("name")?.unwrap_or(name);
         let entry = list_entry(&key_id, name, &api_key.prefix(), api_key.hash().as_str(), created_at);
+        self.put_list_entry(entry).await?;
+        Ok(key_id)
+    }
+
+    /// Writes an ops list entry unless one exists: whether this call wrote it (another
+    /// registration or adoption of the same key may have, in between).
+    async fn put_list_entry(&self, entry: Item) -> Result<bool, StoreError> {
         let written = self
             .client
             .put_item()
@@ -103,10 +118,9 @@ impl Store {
             .send()
             .await;
         match written {
-            Ok(_) => Ok(key_id),
-            // Written by a parallel registration of the same key in between.
+            Ok(_) => Ok(true),
             Err(error) if error.as_service_error().is_some_and(PutItemError::is_conditional_check_failed_exception) => {
-                Ok(key_id)
+                Ok(false)
             }
             Err(error) => Err(StoreError::from_sdk(error)),
         }
@@ -131,6 +145,58 @@ impl Store {
     pub async fn ops_key_unrevoked(&self, key_id: &KeyId) -> Result<bool, StoreError> {
         let Some(entry) = self.get(&layout::ops_key(key_id)).await? else { return Ok(false) };
         Ok(read(&entry).time_opt("revoked_at")?.is_none())
+    }
+
+    /// Lists every ops key registered before the ops list existed, which has a lookup item
+    /// and no list entry, so that it can be listed, revoked by id and can open the console,
+    /// and answers those it listed (oldest first). Its name is the lookup's, or says it
+    /// predates the list; its prefix is unknown (`stl_ops_…`: only the key's hash was
+    /// kept). One consistent scan of the table, so tooling only; running it again lists
+    /// nothing new.
+    #[cfg(feature = "tooling")]
+    pub async fn adopt_unlisted_ops_keys(&self) -> Result<Vec<OpsKeySummary>, StoreError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let text = |value: &str| AttributeValue::S(value.to_owned());
+        let mut lookups = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("#sk = :lookup AND #role = :ops")
+                .expression_attribute_names("#sk", layout::SK)
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":lookup", text(&layout::key_lookup("").sk))
+                .expression_attribute_values(":ops", text(KeyRole::Ops.as_str()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            lookups.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let mut adopted = Vec::new();
+        for lookup in &lookups {
+            let found = read(lookup);
+            let key_id: KeyId = found.parsed("key_id")?;
+            if self.get(&layout::ops_key(&key_id)).await?.is_some() {
+                continue;
+            }
+            let hash = found.s(layout::PK)?.trim_start_matches(layout::key_lookup("").pk.as_str()).to_owned();
+            let created_at = found.time_opt("created_at")?.unwrap_or_else(Timestamp::now);
+            let name = found.s_opt("name")?.unwrap_or(UNLISTED_NAME);
+            let entry = list_entry(&key_id, name, UNKNOWN_PREFIX, &hash, created_at);
+            if self.put_list_entry(entry.clone()).await? {
+                adopted.push(ops_summary_from(&entry)?);
+            }
+        }
+        adopted.sort_by_key(|key| key.created_at);
+        Ok(adopted)
     }
 
     /// Every entry of the ops list, newest first, page by page: ops keys are few, but a
