@@ -200,32 +200,20 @@ impl Store {
     /// `StoreError::Corrupt` naming it.
     pub async fn audit(&self) -> Result<AuditReport, StoreError> {
         let mut ledgers = Ledgers::default();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
+        self.scan_each(
+            |scan| {
                 // Only what the audit reads: fewer bytes on the wire (a scan is billed for
                 // whole items all the same).
-                .projection_expression("#pk, #sk, #balance, #amount")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_names("#balance", "balance")
-                .expression_attribute_names("#amount", "amount")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in page.items() {
-                ledgers.add(item)?;
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(ledgers.into_report());
-            }
-        }
+                scan.projection_expression("#pk, #sk, #balance, #amount")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_names("#balance", "balance")
+                    .expression_attribute_names("#amount", "amount")
+            },
+            |item| ledgers.add(item),
+        )
+        .await?;
+        Ok(ledgers.into_report())
     }
 }
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::item::{Item, item, read};
 use super::layout::Key;
-use super::transaction::{Slot, Transaction};
+use super::transaction::{Cancelled, Slot, Transaction};
 use super::{Store, StoreError, layout};
 use crate::domain::{IdempotencyKey, Mode, PartnerId, Timestamp};
 
@@ -144,7 +144,7 @@ pub struct FormToken {
 
 impl FormToken {
     /// Adds the token's record to `transaction`; its slot fails when the token was used.
-    pub(crate) fn push(&self, transaction: &mut Transaction) -> Result<Slot, StoreError> {
+    fn push(&self, transaction: &mut Transaction) -> Result<Slot, StoreError> {
         let (record, values) = completed_record(&self.scope, &StoredResponse { status: 200, body: self.made.clone() });
         transaction.put_if(record, KEY_IS_FREE, values)
     }
@@ -194,6 +194,28 @@ impl Store {
             Ok(Some(prior)) => StoreError::KeyUsed(prior),
             Ok(None) => StoreError::Contended,
             Err(error) => error,
+        }
+    }
+
+    /// Commits `transaction`, with `form`'s token recorded in it when the work comes from a
+    /// form: a token already used is `KeyUsed` with the use that holds it, and any other
+    /// cancellation is what `on_cancelled` makes of it.
+    pub(crate) async fn transact_once(
+        &self,
+        mut transaction: Transaction,
+        form: Option<&FormToken>,
+        on_cancelled: impl Fn(&Cancelled) -> StoreError,
+    ) -> Result<(), StoreError> {
+        let token = form.map(|form| form.push(&mut transaction)).transpose()?;
+        let outcome = self
+            .transact(transaction, |cancelled| match token {
+                Some(token) if cancelled.failed(token) => StoreError::KeyUsed(PriorUse::InProgress),
+                _ => on_cancelled(cancelled),
+            })
+            .await;
+        match (outcome, form) {
+            (Err(StoreError::KeyUsed(_)), Some(form)) => Err(self.key_taken(&form.scope).await),
+            (outcome, _) => outcome,
         }
     }
 

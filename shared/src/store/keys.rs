@@ -9,7 +9,7 @@ use super::layout::Key;
 use super::page::Listing;
 use super::rate_limits::{RATE_LIMIT, principal_of};
 use super::transaction::Transaction;
-use super::{FormToken, Page, PageError, PageRequest, PriorUse, Store, StoreError, layout};
+use super::{FormToken, Page, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{ApiKey, KeyId, KeySummary, Mode, NewKey, PartnerId, Principal, RequestsPerSecond, Timestamp};
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
@@ -101,23 +101,14 @@ impl Store {
                     None => check.condition_expression("attribute_exists(pk) AND attribute_not_exists(#quota)"),
                 }
             })?;
-            let token = form.map(|form| form.push(&mut transaction)).transpose()?;
             let outcome = self
-                .transact(transaction, |cancelled| {
-                    if cancelled.failed(unchanged) {
-                        StoreError::Contended
-                    } else if token.is_some_and(|token| cancelled.failed(token)) {
-                        StoreError::KeyUsed(PriorUse::InProgress)
-                    } else {
-                        cancelled.unexpected()
-                    }
+                .transact_once(transaction, form, |cancelled| {
+                    if cancelled.failed(unchanged) { StoreError::Contended } else { cancelled.unexpected() }
                 })
                 .await;
-            match (outcome, form) {
-                (Err(StoreError::Contended), _) => continue,
-                // Which use holds the token, read now.
-                (Err(StoreError::KeyUsed(_)), Some(form)) => return Err(self.key_taken(&form.scope).await),
-                (other, _) => return other,
+            match outcome {
+                Err(StoreError::Contended) => continue,
+                other => return other,
             }
         }
         Err(StoreError::Contended)

@@ -227,6 +227,29 @@ impl Store {
         &self.client
     }
 
+    /// Hands `each` every item of a consistent scan of the table, as `configure` narrows
+    /// it (a filter, a projection), page by page. A scan reads the whole table: tooling
+    /// only.
+    #[cfg(feature = "tooling")]
+    pub(crate) async fn scan_each(
+        &self,
+        configure: impl Fn(
+            aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+        ) -> aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+        mut each: impl FnMut(&item::Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut start = None;
+        loop {
+            let scan = configure(self.client.scan().table_name(&self.table).consistent_read(true));
+            let page = scan.set_exclusive_start_key(start).send().await.map_err(StoreError::from_sdk)?;
+            page.items().iter().try_for_each(&mut each)?;
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
     /// A new transaction on this store's table; `what` names it in unexpected failures.
     pub(crate) fn transaction(&self, what: &'static str) -> Transaction {
         Transaction::new(what, &self.table)

@@ -158,28 +158,20 @@ impl Store {
         use aws_sdk_dynamodb::types::AttributeValue;
         let text = |value: &str| AttributeValue::S(value.to_owned());
         let mut lookups = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression("#sk = :lookup AND #role = :ops")
-                .expression_attribute_names("#sk", layout::SK)
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":lookup", text(&layout::key_lookup("").sk))
-                .expression_attribute_values(":ops", text(KeyRole::Ops.as_str()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            lookups.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        self.scan_each(
+            |scan| {
+                scan.filter_expression("#sk = :lookup AND #role = :ops")
+                    .expression_attribute_names("#sk", layout::SK)
+                    .expression_attribute_names("#role", "role")
+                    .expression_attribute_values(":lookup", text(&layout::key_lookup("").sk))
+                    .expression_attribute_values(":ops", text(KeyRole::Ops.as_str()))
+            },
+            |item| {
+                lookups.push(item.clone());
+                Ok(())
+            },
+        )
+        .await?;
         let mut adopted = Vec::new();
         for lookup in &lookups {
             let found = read(lookup);

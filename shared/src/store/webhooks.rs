@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::item::{Item, item, read};
 use super::transaction::{Slot, Transaction};
-use super::{FormToken, Page, PageError, PageRequest, PriorUse, Store, StoreError, layout};
+use super::{FormToken, Page, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{
     DeliveryAttempt, Endpoint, EndpointId, EndpointStatus, Event, EventId, EventRecord, EventType, MAX_ATTEMPTS_KEPT,
     Mode, NewEndpoint, PartnerId, SECRET_OVERLAP_HOURS, Timestamp, WebhookSecret,
@@ -226,24 +226,11 @@ impl Store {
         // read 15. The mode's count, raised in the endpoint's own transaction on condition
         // that it is below the cap, is what holds the cap.
         let counted = count_endpoints(&mut transaction, &new.partner_id, new.mode, present, 1)?;
-        let token = form.map(|form| form.push(&mut transaction)).transpose()?;
-        let outcome = self
-            .transact(transaction, |cancelled| {
-                if cancelled.failed(counted) {
-                    too_many_endpoints()
-                } else if token.is_some_and(|token| cancelled.failed(token)) {
-                    StoreError::KeyUsed(PriorUse::InProgress)
-                } else {
-                    cancelled.unexpected()
-                }
-            })
-            .await;
-        match (outcome, form) {
-            (Ok(()), _) => Ok(endpoint),
-            // Which use holds the token, read now.
-            (Err(StoreError::KeyUsed(_)), Some(form)) => Err(self.key_taken(&form.scope).await),
-            (Err(error), _) => Err(error),
-        }
+        self.transact_once(transaction, form, |cancelled| {
+            if cancelled.failed(counted) { too_many_endpoints() } else { cancelled.unexpected() }
+        })
+        .await?;
+        Ok(endpoint)
     }
 
     /// Every endpoint of the partner in `mode` (at most `MAX_ENDPOINTS`): what an event is
@@ -447,28 +434,19 @@ impl Store {
     #[cfg(feature = "tooling")]
     pub async fn undispatched_events(&self) -> Result<Vec<EventRecord>, StoreError> {
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(sk, :event) AND attribute_not_exists(dispatched_at)")
-                .expression_attribute_values(":event", AttributeValue::S(layout::EVENT.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in page.items() {
+        self.scan_each(
+            |scan| {
+                scan.filter_expression("begins_with(sk, :event) AND attribute_not_exists(dispatched_at)")
+                    .expression_attribute_values(":event", AttributeValue::S(layout::EVENT.to_owned()))
+            },
+            |item| {
                 found.push(event_from(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                found.sort_by_key(|record| record.event.id);
-                return Ok(found);
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
+        found.sort_by_key(|record| record.event.id);
+        Ok(found)
     }
 
     /// Marks the event handed to the delivery queue, so the in-process sweep passes it by.
