@@ -73,6 +73,7 @@ async fn each_order_operation_awaits_no_more_calls_than_its_budget() {
         Money::parse("995.00").expect("money"),
         "four orders paid, one refunded, one top-up made elsewhere"
     );
+    function.assert_policy_allows_every_call("OrdersFunction");
 }
 
 /// The partner whose key `key` is.

@@ -21,4 +21,5 @@ async fn a_signup_awaits_its_transaction_only() {
         assert!(started.elapsed() < std::time::Duration::from_secs(10), "the email and the record are sent");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    function.assert_policy_allows_every_call("SignupFunction");
 }

@@ -337,7 +337,16 @@ pub async fn assert_function_answers(binary: &str, probes: &[Probe]) {
     let partner_key = sandbox_key(&db).await;
     let ops_key = crate::domain::ApiKey::generate(crate::domain::KeyRole::Ops);
     db.store.register_ops_key(&ops_key, "lambda test").await.expect("the ops key is registered");
-    let lambda = LambdaProcess::start(binary, &db).await;
+    // Its calls go through a recording proxy, to be checked against its IAM policy.
+    let proxy = super::throttling::ThrottlingProxy::start(&db.endpoint, &[]).await;
+    let config = db.config();
+    let resources = HashMap::from([
+        ("DomainTable", config.table.clone()),
+        ("RequestLogTable", config.request_log_table.unwrap_or_default()),
+        ("RequestLogQueue", String::new()),
+        ("WebhookDeliveryQueue", String::new()),
+    ]);
+    let lambda = LambdaProcess::deployed(binary, proxy.endpoint(), &resources).await;
     let mut wrong = Vec::new();
     for probe in probes {
         let key = match probe.caller {
@@ -354,6 +363,9 @@ pub async fn assert_function_answers(binary: &str, probes: &[Probe]) {
         }
     }
     assert!(wrong.is_empty(), "{binary} answered (plain, base64 body, named stage):\n{}", wrong.join("\n"));
+    let name = std::path::Path::new(binary).file_name().and_then(|name| name.to_str()).unwrap_or(binary);
+    let function = crate::schema::function_running(name).unwrap_or_else(|error| panic!("{error}"));
+    super::call_budget::assert_policy_allows(&function.logical_id, &proxy.operations());
 }
 
 /// Checks a function binary answers a route as API Gateway sends it: a plain event, one

@@ -77,6 +77,11 @@ impl ThrottlingProxy {
         log.iter().filter(|(at, _)| *at >= from && *at <= to).map(|(_, operation)| operation.clone()).collect()
     }
 
+    /// Every operation that reached the proxy, by name.
+    pub fn operations(&self) -> std::collections::BTreeSet<String> {
+        self.seen.calls.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect()
+    }
+
     /// How many calls of `operation` reached the proxy.
     pub fn calls(&self, operation: &str) -> usize {
         self.seen.calls.lock().unwrap_or_else(PoisonError::into_inner).get(operation).copied().unwrap_or(0)
