@@ -30,6 +30,9 @@ use form::{EndpointForm, Problems};
 pub(crate) struct ActionForm {
     #[serde(default)]
     csrf: String,
+    /// The rotate form's one-time token (`submission::form_token`).
+    #[serde(default)]
+    submission: String,
 }
 
 /// `?done=` after a delete or a redelivery: what to confirm at the top of the page.
@@ -166,6 +169,9 @@ fn endpoint_actions(csrf: &str, mode: Mode, endpoint: &Endpoint) -> Markup {
     html! {
         form.inline method="post" action={ (path) "/rotate" } {
             (csrf_field(csrf))
+            // Sent again (a reload of the answer), the form rotates nothing: a second
+            // rotation would end the secret the receiver still holds at once.
+            input type="hidden" name="submission" value=(submission_token());
             button type="submit" aria-label={ "Rotate the secret of " (endpoint.url) } { "Rotate secret" }
         }
         " "
@@ -247,7 +253,13 @@ pub(crate) async fn rotate(
     Form(values): Form<ActionForm>,
 ) -> Result<Response, ErrorPage> {
     owner.check(&values.csrf)?;
-    let endpoint = state.store.rotate_secret(&owner.partner, mode, &id).await?;
+    let path = format!("{}/{id}/rotate", webhooks_path(mode));
+    let token = form_token(owner.partner, mode, &values.submission, &path, id.to_string())?;
+    let endpoint = state
+        .store
+        .rotate_secret_once(&owner.partner, mode, &id, token.as_ref())
+        .await
+        .map_err(|error| refused(error, &webhooks_path(mode)))?;
     tracing::info!(endpoint_id = %id, %mode, "webhook secret rotated in the portal");
     let banner = Banner::Secret { endpoint: &endpoint, rotated: true };
     // Like every portal page, it is never stored (`http::headers`), so no cache keeps the secret.

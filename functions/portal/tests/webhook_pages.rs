@@ -101,6 +101,18 @@ async fn endpoint_count(app: &TestApp, owner: &Owner, mode: Mode) -> usize {
 }
 
 /// The signing secret a page shows, if it shows one.
+/// The one-time token of the form on `page` that posts to `action`.
+fn token_of(page: &Page, action: &str) -> Option<String> {
+    let form = page.html.split(&format!(r#"action="{action}""#)).nth(1)?.split("</form>").next()?;
+    let rest = form.split(r#"name="submission" value=""#).nth(1)?;
+    Some(rest.split('"').next()?.to_owned())
+}
+
+/// The create form's one-time token (each endpoint's rotate form has its own).
+fn create_token(page: &Page) -> Option<String> {
+    token_of(page, "/dashboard/sandbox/webhooks")
+}
+
 fn shown_secret(page: &Page) -> Option<String> {
     let start = page.html.find("whsec_")?;
     let end = page.html[start..].find('"')? + start;
@@ -209,7 +221,7 @@ async fn the_same_endpoint_form_sent_twice_makes_one_endpoint_and_says_the_form_
     let (app, _queue) = app().await;
     let mut alice = signed_in(&app).await;
     let shown = alice.browser.get("/dashboard/sandbox/webhooks").await;
-    let token = shown.hidden("submission").expect("the form carries a one-time token");
+    let token = create_token(&shown).expect("the form carries a one-time token");
     let form = [
         ("csrf", alice.csrf.as_str()),
         ("submission", token.as_str()),
@@ -226,7 +238,7 @@ async fn the_same_endpoint_form_sent_twice_makes_one_endpoint_and_says_the_form_
     assert!(again.html.contains("This form was already sent"), "{}", again.html);
     assert!(shown_secret(&again).is_none(), "no secret the second time");
     assert_eq!(endpoint_count(&app, &alice, Mode::Sandbox).await, 1, "one endpoint");
-    let fresh = first.hidden("submission").expect("the answer's form has its own token");
+    let fresh = create_token(&first).expect("the answer's form has its own token");
     assert_ne!(fresh, token);
 }
 
@@ -376,7 +388,7 @@ async fn a_form_refused_for_the_cap_can_be_sent_again_once_there_is_room() {
         let url = format!("https://hooks.example/{n}");
         hooks.push(endpoint(&app, &alice, Mode::Sandbox, &url, &[EventType::OrderCreated]).await);
     }
-    let token = alice.browser.get("/dashboard/sandbox/webhooks").await.hidden("submission").expect("a token");
+    let token = create_token(&alice.browser.get("/dashboard/sandbox/webhooks").await).expect("a token");
     let form = [
         ("csrf", alice.csrf.as_str()),
         ("submission", token.as_str()),
@@ -385,7 +397,7 @@ async fn a_form_refused_for_the_cap_can_be_sent_again_once_there_is_room() {
     ];
     let refused = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
-    assert_eq!(refused.hidden("submission"), Some(token.clone()), "the refused form keeps its token: nothing was made");
+    assert_eq!(create_token(&refused), Some(token.clone()), "the refused form keeps its token: nothing was made");
     let path = format!("/dashboard/sandbox/webhooks/{}/delete", hooks[0].id);
     assert_eq!(alice.browser.post(&path, &[("csrf", &alice.csrf)]).await.status, StatusCode::SEE_OTHER);
 
@@ -397,6 +409,32 @@ async fn a_form_refused_for_the_cap_can_be_sent_again_once_there_is_room() {
     let twice = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
     assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.html);
     assert!(twice.html.contains("This form was already sent"), "now it is used: {}", twice.html);
+}
+
+#[tokio::test]
+async fn a_rotate_form_sent_again_rotates_nothing_so_the_old_secret_keeps_signing() {
+    let (app, _queue) = app().await;
+    let mut alice = signed_in(&app).await;
+    let hook = endpoint(&app, &alice, Mode::Sandbox, "https://hooks.example/rotate", &[EventType::OrderCreated]).await;
+    let page = alice.browser.get("/dashboard/sandbox/webhooks").await;
+    let token = create_token(&page).expect("a token");
+    let action = format!("/dashboard/sandbox/webhooks/{}/rotate", hook.id);
+    let rotate_token = token_of(&page, &action).expect("the rotate form carries a one-time token");
+    assert_ne!(rotate_token, token, "its own, not the create form's");
+    let form = [("csrf", alice.csrf.as_str()), ("submission", rotate_token.as_str())];
+
+    let first = alice.browser.post(&action, &form).await;
+    let reloaded = alice.browser.post(&action, &form).await;
+
+    assert_eq!(first.status, StatusCode::OK, "{}", first.html);
+    let shown = shown_secret(&first).expect("the new secret, shown once");
+    assert_eq!(reloaded.status, StatusCode::CONFLICT, "{}", reloaded.html);
+    assert!(reloaded.html.contains("This form was already sent"), "{}", reloaded.html);
+    assert!(shown_secret(&reloaded).is_none(), "no other secret");
+    let stored = app.state.store.endpoint(&alice.partner, Mode::Sandbox, &hook.id).await.expect("the endpoint");
+    assert_eq!(stored.secret.expose(), shown, "the secret shown is the one that signs");
+    let previous = stored.previous_secret.as_ref().map(|(secret, _)| secret.expose());
+    assert_eq!(previous, Some(hook.secret.expose()), "the secret the receiver holds still signs");
 }
 
 #[tokio::test]

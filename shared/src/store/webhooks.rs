@@ -286,6 +286,19 @@ impl Store {
         mode: Mode,
         id: &EndpointId,
     ) -> Result<Endpoint, StoreError> {
+        self.rotate_secret_once(partner, mode, id, None).await
+    }
+
+    /// [`Store::rotate_secret`], recording `form`'s token in the rotation's transaction
+    /// when it comes from a form: the same form sent again (a reload of the answer) is
+    /// `KeyUsed` and rotates nothing, so the secret the receiver holds keeps signing.
+    pub async fn rotate_secret_once(
+        &self,
+        partner: &PartnerId,
+        mode: Mode,
+        id: &EndpointId,
+        form: Option<&FormToken>,
+    ) -> Result<Endpoint, StoreError> {
         // A failed condition means a parallel rotation won: rotate again from its secret.
         loop {
             let current = self.endpoint(partner, mode, id).await?;
@@ -307,7 +320,7 @@ impl Store {
                     .expression_attribute_values(":until", text(&until.unwrap_or_default()))
             })?;
             let written = self
-                .transact(transaction, |cancelled| {
+                .transact_once(transaction, form, |cancelled| {
                     if cancelled.failed(unchanged) { StoreError::Contended } else { cancelled.unexpected() }
                 })
                 .await;
