@@ -79,6 +79,12 @@ async fn sign_up_by_keyboard(browser: &Browser, server: &LocalServer, email: &st
     assert!(key.starts_with("stl_sandbox_"), "a sandbox key: {key}");
     let curl = browser.text("#curl").await;
     assert!(curl.contains(&key) && curl.contains(&format!("{}/api/wallet", server.base)), "a ready call: {curl}");
+    // Drawn hidden (without JavaScript they could do nothing), the copy buttons are shown
+    // by the portal's script.
+    for target in ["api-key", "curl"] {
+        let button = browser.find(&format!("button[data-copy='{target}']")).await;
+        assert!(button.is_displayed().await.expect("displayed or not"), "the {target} copy button is shown");
+    }
     review(browser, "signup-key-shown").await;
     key
 }
@@ -388,7 +394,12 @@ async fn a_partner_adds_an_endpoint_sees_its_secret_once_rotates_it_and_deletes_
     browser.screenshot("phone-webhooks").await;
     browser.desktop().await;
 
-    // 5. Deleting it: back to the page, which says so.
+    // 5. Deleting it takes a second click: the first opens the warning.
+    let delete = browser.find("form[action$='/delete'] button").await;
+    assert!(!delete.is_displayed().await.expect("displayed or not"), "no delete on one click");
+    browser.find("details.confirm summary").await.click().await.expect("the warning opens");
+    assert!(browser.text("details.confirm[open]").await.contains("cannot be undone"));
+    // Then back to the page, which says so.
     browser.click("form[action$='/delete'] button").await;
     assert_eq!(browser.path().await, "/dashboard/sandbox/webhooks?done=deleted");
     assert!(browser.text("[role=status]").await.contains("The endpoint was deleted"));

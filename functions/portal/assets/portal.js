@@ -1,5 +1,10 @@
 // Steller portal: the only script. Copy buttons (`data-copy="<element id>"`) put a key
-// or a command on the clipboard; without JavaScript the text is still there to select.
+// or a command on the clipboard. They are drawn hidden, and shown here: without
+// JavaScript they could do nothing, and the text is still there to select.
+for (const button of document.querySelectorAll("button[data-copy][hidden]")) {
+  button.hidden = false;
+}
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;

@@ -14,7 +14,9 @@ use steller::store::{Limit, PageRequest};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, notice, page, scroll_table};
+use crate::page::{
+    Caption, ErrorPage, Nav, confirmed, copy_button, csrf_field, error_summary, field, notice, page, scroll_table,
+};
 use crate::submission::{form_token, refused, submission_token};
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,18 +68,22 @@ async fn keys_page(
                     label for="new-key" { "New " (new.summary.mode) " key" }
                     div.copy {
                         input #new-key readonly value=(new.key.expose());
-                        button type="button" data-copy="new-key" { "Copy" }
+                        (copy_button("new-key", "Copy"))
                     }
                 }
             }
             h2 { "Create a " (mode) " key" }
             (form)
             h2 { "Your " (mode) " keys" }
-            (scroll_table(&format!("Your {mode} keys"), Caption::Hidden, html! {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Starts with" } th scope="col" { "Created" }
-                    th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Action" } } } }
-                tbody { @for key in &keys.items { (key_row(&csrf, mode, key)) } }
-            }))
+            @if keys.items.is_empty() {
+                p.muted { "No " (mode) " keys yet: create one above." }
+            } @else {
+                (scroll_table(&format!("Your {mode} keys"), Caption::Hidden, html! {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Starts with" } th scope="col" { "Created" }
+                        th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Action" } } } }
+                    tbody { @for key in &keys.items { (key_row(&csrf, mode, key)) } }
+                }))
+            }
         },
     ))
 }
@@ -104,10 +110,17 @@ fn key_row(csrf: &str, mode: steller::domain::Mode, key: &KeySummary) -> Markup 
             }
             td {
                 @if key.revoked_at.is_none() {
-                    form.inline method="post" action={ "/dashboard/" (mode) "/keys/" (key.id) "/revoke" } {
-                        (csrf_field(csrf))
-                        button.danger type="submit" aria-label={ "Revoke key " (key.prefix) } { "Revoke" }
-                    }
+                    (confirmed(
+                        "Revoke…",
+                        &format!("Revoke key {}", key.prefix),
+                        "Every call made with this key is refused from the next one on. This cannot be undone.",
+                        html! {
+                            form.inline method="post" action={ "/dashboard/" (mode) "/keys/" (key.id) "/revoke" } {
+                                (csrf_field(csrf))
+                                button.danger type="submit" { "Revoke " code { (key.prefix) "…" } }
+                            }
+                        },
+                    ))
                 }
             }
         }

@@ -155,6 +155,25 @@ pub(crate) fn field(
     }
 }
 
+/// An action that cannot be undone, behind a second click and with no script: a
+/// disclosure whose summary (`label`, read out as `described`) opens `warning` and the
+/// `form` that does it.
+pub(crate) fn confirmed(label: &str, described: &str, warning: &str, form: Markup) -> Markup {
+    html! {
+        details.confirm {
+            summary aria-label=(described) { (label) }
+            div.confirm-body { p { (warning) } (form) }
+        }
+    }
+}
+
+/// A button that copies the value of the element `target` (an id) to the clipboard. It
+/// is drawn hidden and shown by portal.js: without JavaScript it could do nothing, and
+/// the text beside it is there to select.
+pub(crate) fn copy_button(target: &str, label: &str) -> Markup {
+    html! { button type="button" data-copy=(target) hidden { (label) } }
+}
+
 /// What the action just taken did, announced politely to a screen reader
 /// (`role="status"`): a key revoked, an order cancelled, a request received.
 pub(crate) fn notice(message: Markup) -> Markup {

@@ -13,7 +13,7 @@ use steller::domain::{Applicant, CompanyName, ContactName, Email, SignUp};
 use steller::store::StoreError;
 
 use crate::auth::{Loopback, check_form_token, form_token};
-use crate::page::{ErrorPage, Nav, error_summary, field, money, page};
+use crate::page::{ErrorPage, Nav, copy_button, error_summary, field, money, page};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct SignupForm {
@@ -106,12 +106,12 @@ fn created(signup: &SignUp, origin: &str) -> Markup {
                 label for="api-key" { "Sandbox API key" }
                 div.copy {
                     input #api-key readonly value=(key);
-                    button type="button" data-copy="api-key" { "Copy" }
+                    (copy_button("api-key", "Copy"))
                 }
             }
             h2 { "Try it" }
             pre { code #curl { (curl) } }
-            button type="button" data-copy="curl" { "Copy the call" }
+            (copy_button("curl", "Copy the call"))
             p { "Next: " a href="/signin" { "sign in" } " with a code sent to " strong { (signup.partner.email) }
                 " to see your dashboard and make live keys." }
         },

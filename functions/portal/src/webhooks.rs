@@ -21,7 +21,7 @@ use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{Caption, ErrorPage, Nav, alert, csrf_field, notice, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, alert, confirmed, copy_button, csrf_field, notice, page, scroll_table};
 use crate::submission::{form_token, refused, submission_token};
 use form::{EndpointForm, Problems};
 
@@ -110,7 +110,7 @@ fn banner_markup(banner: Banner<'_>) -> Markup {
                     label for="new-secret" { "Signing secret" }
                     div.copy {
                         input #new-secret readonly value=(endpoint.secret.expose());
-                        button type="button" data-copy="new-secret" { "Copy" }
+                        (copy_button("new-secret", "Copy"))
                     }
                 }
             }
@@ -175,10 +175,17 @@ fn endpoint_actions(csrf: &str, mode: Mode, endpoint: &Endpoint) -> Markup {
             button type="submit" aria-label={ "Rotate the secret of " (endpoint.url) } { "Rotate secret" }
         }
         " "
-        form.inline method="post" action={ (path) "/delete" } {
-            (csrf_field(csrf))
-            button.danger type="submit" aria-label={ "Delete the endpoint " (endpoint.url) } { "Delete" }
-        }
+        (confirmed(
+            "Delete…",
+            &format!("Delete the endpoint {}", endpoint.url),
+            "Nothing more is sent to this endpoint, and its secret stops working. This cannot be undone.",
+            html! {
+                form.inline method="post" action={ (path) "/delete" } {
+                    (csrf_field(csrf))
+                    button.danger type="submit" { "Delete the endpoint" }
+                }
+            },
+        ))
     }
 }
 

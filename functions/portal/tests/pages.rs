@@ -34,7 +34,11 @@ async fn signing_up_shows_the_sandbox_key_once_with_a_copy_button_and_a_curl_cal
     let key = ApiKey::parse(key).expect("a whole sandbox key");
     assert!(matches!(app.state.store.principal(&key).await, Ok(Some(Principal::Partner { mode: Mode::Sandbox, .. }))));
     assert!(page.html.contains("shown only once"));
-    assert!(page.html.contains("data-copy=\"api-key\""), "a copy button for the key");
+    assert!(
+        page.html.contains(r#"<button type="button" data-copy="api-key" hidden>Copy</button>"#),
+        "a copy button for the key, hidden until the script shows it (it does nothing without): {}",
+        page.html
+    );
     assert!(page.html.contains("curl -s http://127.0.0.1:3000/api/wallet"), "a ready call, for this host");
     assert!(page.html.contains("1000.00 USD"), "the sandbox credit, as the API writes money");
     assert_eq!(app.outbox().len(), 1, "the welcome email");
@@ -282,6 +286,11 @@ async fn the_owner_makes_a_live_key_shown_once_and_revokes_it() {
     visitor.sign_in(&app, "/signin", "dev@acme.example").await;
     let keys = visitor.get("/dashboard/live/keys").await;
     let csrf = keys.hidden("csrf").expect("a token");
+    assert!(
+        keys.html.contains("No live keys yet: create one above.") && !keys.html.contains("<table"),
+        "{}",
+        keys.html
+    );
 
     let forged = visitor.post("/dashboard/live/keys", &[("csrf", "forged"), ("name", "x")]).await;
     let created = visitor.post("/dashboard/live/keys", &[("csrf", &csrf), ("name", "production")]).await;
@@ -294,6 +303,10 @@ async fn the_owner_makes_a_live_key_shown_once_and_revokes_it() {
     assert!(matches!(app.state.store.principal(&key).await, Ok(Some(Principal::Partner { mode: Mode::Live, .. }))));
     let listed = visitor.get("/dashboard/live/keys").await;
     assert!(!listed.html.contains(key.expose()), "a listing never shows the key again");
+    let confirm =
+        format!(r#"<details class="confirm"><summary aria-label="Revoke key {}">Revoke…</summary>"#, key.prefix());
+    let (opened, revoke) = (listed.html.find(&confirm), listed.html.find("/revoke\""));
+    assert!(opened.is_some() && opened < revoke, "revoking takes a second click, after a warning: {}", listed.html);
     let start = listed.html.find("/dashboard/live/keys/key_").expect("a revoke form") + "/dashboard/live/keys/".len();
     let id = &listed.html[start..start + 30];
 

@@ -442,6 +442,10 @@ async fn deleting_removes_the_endpoint_and_the_page_says_so() {
     let (app, _queue) = app().await;
     let mut alice = signed_in(&app).await;
     let hook = endpoint(&app, &alice, Mode::Sandbox, "https://hooks.example/gone", &[EventType::OrderCreated]).await;
+    let listed = alice.browser.get("/dashboard/sandbox/webhooks").await;
+    let confirm = r#"<details class="confirm"><summary aria-label="Delete the endpoint https://hooks.example/gone">Delete…</summary>"#;
+    let (opened, delete) = (listed.html.find(confirm), listed.html.find(&format!("{}/delete\"", hook.id)));
+    assert!(opened.is_some() && opened < delete, "deleting takes a second click, after a warning: {}", listed.html);
 
     let deleted =
         alice.browser.post(&format!("/dashboard/sandbox/webhooks/{}/delete", hook.id), &[("csrf", &alice.csrf)]).await;
