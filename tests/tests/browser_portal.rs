@@ -381,6 +381,12 @@ async fn a_partner_adds_an_endpoint_sees_its_secret_once_rotates_it_and_deletes_
     assert!(rotated.starts_with("whsec_") && rotated != secret, "a new secret");
     assert!(browser.text(".secret").await.contains("for 24 hours"), "{}", browser.text(".secret").await);
     review(&browser, "webhooks-rotated").await;
+    // At desktop width every table fits its box: no action hides behind a sideways scroll.
+    let hidden = browser
+        .script("return [...document.querySelectorAll('.scroll')].map(box => box.scrollWidth - box.clientWidth)")
+        .await;
+    let hidden: Vec<i64> = hidden.as_array().expect("a list").iter().filter_map(Value::as_i64).collect();
+    assert!(!hidden.is_empty() && hidden.iter().all(|px| *px <= 0), "table boxes scroll by {hidden:?} px");
     browser.goto(&format!("{}/dashboard/sandbox/webhooks", server.base)).await;
     assert!(browser.driver().find(By::Css("#new-secret")).await.is_err(), "no secret once the page is reloaded");
     assert!(!browser.text("body").await.contains(&rotated), "the secret is never shown again");

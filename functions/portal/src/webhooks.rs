@@ -127,17 +127,21 @@ fn endpoints_table(csrf: &str, mode: Mode, endpoints: &[Endpoint]) -> Markup {
             p.muted { "No " (mode) " endpoints yet: add one below." }
         } @else {
             (scroll_table(&format!("Your {mode} webhook endpoints, newest first"), Caption::Hidden, html! {
-                thead { tr { th scope="col" { "URL" } th scope="col" { "Events" } th scope="col" { "Status" }
-                    th scope="col" { "Created" } th scope="col" { "Description" }
+                // Four columns, so the actions stay in sight at desktop width: what names
+                // the endpoint (its description, id and creation) goes under its URL.
+                thead { tr { th scope="col" { "Endpoint" } th scope="col" { "Events" } th scope="col" { "Status" }
                     th scope="col" { span.visually-hidden { "Actions" } } } }
                 tbody {
                     @for endpoint in endpoints {
                         tr {
-                            td { code { (endpoint.url) } br; span.muted { code { (endpoint.id) } } }
+                            td {
+                                code { (endpoint.url) }
+                                @if let Some(description) = &endpoint.description { br; (description) }
+                                br; span.muted { code { (endpoint.id) } ", created "
+                                    time datetime=(endpoint.created_at) { (endpoint.created_at) } }
+                            }
                             td { @for kind in &endpoint.events { code { (kind) } " " } }
                             td { (status(endpoint, now)) }
-                            td { time datetime=(endpoint.created_at) { (endpoint.created_at) } }
-                            td { (endpoint.description.as_deref().unwrap_or("—")) }
                             td { (endpoint_actions(csrf, mode, endpoint)) }
                         }
                     }

@@ -13,14 +13,17 @@ pub(super) fn table(csrf: &str, mode: Mode, events: &[EventRecord], can_redelive
             p.muted { "No " (mode) " events yet. Each order, top-up and wallet credit makes one." }
         } @else {
             (scroll_table(&format!("The newest {mode} events and their delivery attempts, newest first"), Caption::Hidden, html! {
-                thead { tr { th scope="col" { "Event" } th scope="col" { "Type" } th scope="col" { "Created" }
-                    th scope="col" { "Attempts" } th scope="col" { span.visually-hidden { "Action" } } } }
+                // Three columns, so the redeliver button stays in sight at desktop width.
+                thead { tr { th scope="col" { "Event" } th scope="col" { "Attempts" }
+                    th scope="col" { span.visually-hidden { "Action" } } } }
                 tbody {
                     @for record in events {
                         tr {
-                            td { code { (record.event.id) } }
-                            td { code { (record.event.kind) } }
-                            td { time datetime=(record.event.created_at) { (record.event.created_at) } }
+                            td {
+                                code { (record.event.kind) } br;
+                                span.muted { code { (record.event.id) } br;
+                                    time datetime=(record.event.created_at) { (record.event.created_at) } }
+                            }
                             td { (attempts(record)) }
                             td {
                                 @if can_redeliver {
