@@ -141,6 +141,11 @@ fn analytics_runs_never_overlap_and_end_before_their_messages_reappear() {
     let function = &template["Resources"]["AnalyticsFunction"]["Properties"];
     assert_eq!(function["ReservedConcurrentExecutions"].as_u64(), Some(1), "one run at a time");
     let timeout = function["Timeout"].as_u64().expect("a timeout");
+    assert_eq!(
+        function["EventInvokeConfig"]["MaximumRetryAttempts"].as_u64(),
+        Some(0),
+        "a failed run is not retried beside the schedule (a retry counts as a second failed run)"
+    );
     let schedules: Vec<&str> = function["Events"]
         .as_mapping()
         .expect("events")
@@ -359,4 +364,30 @@ fn webhook_deliveries_get_every_attempt_of_the_schedule_then_the_dead_letter_que
     assert!(format!("{:?}", stream["FunctionResponseTypes"]).contains("ReportBatchItemFailures"));
     let filter = format!("{:?}", stream["FilterCriteria"]);
     assert!(filter.contains("INSERT") && filter.contains("EVENT#"), "{filter}");
+}
+
+/// Deliveries wait on partners' servers: their trigger is capped, so a burst to slow
+/// endpoints cannot take the account's concurrency from the API.
+#[test]
+fn webhook_deliveries_run_at_a_bounded_concurrency() {
+    let template = template();
+    let events = &template["Resources"]["WebhookDeliveryFunction"]["Properties"]["Events"];
+    let sqs: Vec<&serde_norway::Value> =
+        events.as_mapping().expect("events").values().filter(|event| event["Type"].as_str() == Some("SQS")).collect();
+    let [deliveries] = sqs[..] else { panic!("one SQS trigger: {sqs:?}") };
+    let most = deliveries["Properties"]["ScalingConfig"]["MaximumConcurrency"].as_u64();
+    assert!(most.is_some_and(|most| (2..=50).contains(&most)), "a cap of 2 to 50: {most:?}");
+}
+
+/// The table that holds the money survives its stack and a stray delete-table call.
+#[test]
+fn the_domain_table_is_protected_from_deletion() {
+    let template = template();
+    let table = &template["Resources"]["DomainTable"];
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(table["Properties"]["DeletionProtectionEnabled"].as_bool(), Some(true));
+    assert_eq!(
+        table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
 }
