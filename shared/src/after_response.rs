@@ -53,15 +53,43 @@ impl Kept {
     /// Runs every kept piece concurrently, and returns when all have ended. A piece that
     /// panics is logged; the others still finish.
     pub async fn run(self) {
-        let mut running = tokio::task::JoinSet::new();
-        for work in self.take() {
-            running.spawn(work);
-        }
+        let mut running = self.spawned();
         while let Some(ended) = running.join_next().await {
             if let Err(error) = ended {
                 tracing::error!(%error, "work after the response panicked");
             }
         }
+    }
+
+    /// [`Kept::run`], stopped at `by` (an invocation's deadline): whether every piece
+    /// ended. Pieces still running then are dropped and logged, so the work never runs
+    /// the invocation past its timeout (which would kill the environment and its caches).
+    pub async fn run_until(self, by: tokio::time::Instant) -> bool {
+        let mut running = self.spawned();
+        let all = async {
+            while let Some(ended) = running.join_next().await {
+                if let Err(error) = ended {
+                    tracing::error!(%error, "work after the response panicked");
+                }
+            }
+        };
+        if tokio::time::timeout_at(by, all).await.is_ok() {
+            return true;
+        }
+        tracing::warn!(
+            unfinished = running.len(),
+            "work after the response was stopped at the invocation's deadline (a request-log record or email is lost)"
+        );
+        running.abort_all();
+        false
+    }
+
+    fn spawned(self) -> tokio::task::JoinSet<()> {
+        let mut running = tokio::task::JoinSet::new();
+        for work in self.take() {
+            running.spawn(work);
+        }
+        running
     }
 }
 
@@ -103,6 +131,29 @@ mod tests {
             tokio::task::yield_now().await;
             done.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    #[tokio::test]
+    async fn work_still_running_at_the_deadline_is_stopped_and_the_rest_finishes() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let (_, kept) = collecting(async {
+            after_response(counting(&done)).await;
+            after_response(async { tokio::time::sleep(std::time::Duration::from_secs(30)).await }).await;
+        })
+        .await;
+        let started = std::time::Instant::now();
+
+        let all = kept.run_until(tokio::time::Instant::now() + std::time::Duration::from_millis(50)).await;
+
+        assert!(!all, "the sleeping piece did not end");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "stopped at the deadline: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(done.load(Ordering::SeqCst), 1, "the quick piece finished");
+        let (_, quick) = collecting(async { after_response(counting(&done)).await }).await;
+        assert!(quick.run_until(tokio::time::Instant::now() + std::time::Duration::from_secs(5)).await);
     }
 
     #[tokio::test]

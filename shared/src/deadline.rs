@@ -27,6 +27,16 @@ pub fn answer_by(deadline: SystemTime, now: SystemTime, now_instant: Instant) ->
     now_instant + left
 }
 
+/// What is kept back from the invocation's deadline for the work after the response:
+/// time to log that it was stopped, and for the runtime to ask for the next invocation.
+pub const FINISH_MARGIN: Duration = Duration::from_millis(100);
+
+/// When the work after an invocation's response must have ended: its deadline less
+/// `FINISH_MARGIN`, on the monotonic clock (so a Lambda never times out over it).
+pub fn finish_by(deadline: SystemTime, now: SystemTime, now_instant: Instant) -> Instant {
+    now_instant + deadline.duration_since(now).unwrap_or_default().saturating_sub(FINISH_MARGIN)
+}
+
 /// Runs `work` with `answer_by` as the request's deadline.
 pub async fn within<F: Future>(answer_by: Instant, work: F) -> F::Output {
     ANSWER_BY.scope(answer_by, work).await

@@ -99,3 +99,25 @@ async fn a_failed_send_changes_no_answer_and_the_function_goes_on() {
     assert!(!queue.sends().is_empty(), "the sends were tried");
     assert!(lambda.is_running(), "a failed send does not stop the function");
 }
+
+/// The work after the response never runs an invocation past its deadline: with 600 ms
+/// given and a record send that would take 2 s (its own limit; the queue takes 5 s), the
+/// function asks for the next invocation long before the send could have ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_work_after_the_response_stops_at_the_invocations_deadline() {
+    let db = TestDatabase::embedded().await;
+    let key = sandbox_key(&db).await;
+    let queue = SlowQueue::start(Duration::from_secs(5), false).await;
+    let lambda = wallet(&db, &queue).await;
+    lambda.set_timeout(Duration::from_millis(600));
+
+    lambda.invoke(http_event("GET", "/api/wallet", "$default", Some(&key), None, false)).await;
+    let calls = wait_for_next_polls(&lambda, 2).await;
+
+    let delivered = calls.iter().find(|(_, call)| matches!(call, RuntimeCall::Delivered(_))).expect("delivered").0;
+    let next = calls.iter().rfind(|(_, call)| *call == RuntimeCall::Next).expect("a poll").0;
+    let waited = next.duration_since(delivered);
+    assert!(waited < Duration::from_millis(1500), "the next poll came {waited:?} after the event, past its deadline");
+    assert_eq!(queue.arrivals().len(), 1, "the record's send was under way when it was stopped");
+    assert!(queue.sends().is_empty(), "and never answered");
+}

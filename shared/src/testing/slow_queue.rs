@@ -25,6 +25,8 @@ struct Queue {
     delay: Duration,
     fail: bool,
     sends: Mutex<Vec<Send>>,
+    /// When each send arrived, answered or not (a caller may give up first).
+    arrivals: Mutex<Vec<Instant>>,
 }
 
 /// The stand-in SQS, serving on a loopback port while it lives.
@@ -37,7 +39,7 @@ pub struct SlowQueue {
 impl SlowQueue {
     /// Answers each send after `delay`; with `fail`, the answer is a 500 `InternalError`.
     pub async fn start(delay: Duration, fail: bool) -> Self {
-        let queue = Arc::new(Queue { delay, fail, sends: Mutex::new(Vec::new()) });
+        let queue = Arc::new(Queue { delay, fail, sends: Mutex::new(Vec::new()), arrivals: Mutex::new(Vec::new()) });
         let app = Router::new().fallback(answer).with_state(queue.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
@@ -48,6 +50,11 @@ impl SlowQueue {
     /// A queue URL on this endpoint.
     pub fn queue_url(&self) -> String {
         format!("{}/000000000000/steller-request-log", self.endpoint)
+    }
+
+    /// When each send arrived so far, including those whose caller gave up waiting.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.queue.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The sends answered so far, in the order they arrived.
@@ -65,6 +72,7 @@ async fn answer(State(queue): State<Arc<Queue>>, headers: HeaderMap, body: Bytes
         return (StatusCode::BAD_REQUEST, format!("the stand-in SQS only takes SendMessage, not {target:?}"))
             .into_response();
     }
+    queue.arrivals.lock().unwrap_or_else(PoisonError::into_inner).push(arrived);
     tokio::time::sleep(queue.delay).await;
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let response = if queue.fail {
