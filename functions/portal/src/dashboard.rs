@@ -15,7 +15,7 @@ use steller::domain::{LedgerEntry, Mode};
 use steller::store::{Cursor, Limit, Page, PageRequest};
 
 use crate::auth::Owner;
-use crate::page::{Caption, ErrorPage, Nav, money, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, Section, money, page, scroll_table};
 
 /// The `{mode}` of a dashboard path; anything else is not a page.
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +89,7 @@ pub(crate) async fn wallet(
     let csrf = owner.csrf();
     Ok(page(
         &format!("{} wallet", title_case(mode)),
-        Nav::Partner { mode, csrf: &csrf },
+        Nav::Partner { mode, csrf: &csrf, section: Section::Wallet },
         html! {
             section.balance aria-label="Balance" {
                 p.figure { (money(wallet.balance)) }

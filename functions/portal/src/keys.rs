@@ -15,7 +15,8 @@ use steller::store::{Limit, PageRequest};
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
 use crate::page::{
-    Caption, ErrorPage, Nav, confirmed, copy_button, csrf_field, error_summary, field, notice, page, scroll_table,
+    Caption, ErrorPage, Nav, Section, confirmed, copy_button, csrf_field, error_summary, field, notice, page,
+    scroll_table,
 };
 use crate::submission::{form_token, refused, submission_token};
 
@@ -59,7 +60,7 @@ async fn keys_page(
     let csrf = owner.csrf();
     Ok(page(
         &format!("{} API keys", title_case(mode)),
-        Nav::Partner { mode, csrf: &csrf },
+        Nav::Partner { mode, csrf: &csrf, section: Section::Keys },
         html! {
             @if let Some(key) = revoked { (revoked_notice(key)) }
             @if let Some(new) = created {

@@ -17,7 +17,7 @@ use steller::store::StoreError;
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, PageQuery, older, title_case};
-use crate::page::{Caption, ErrorPage, Nav, alert, csrf_field, money, notice, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, Section, alert, csrf_field, money, notice, page, scroll_table};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CancelForm {
@@ -88,7 +88,7 @@ pub(crate) async fn list(
     let csrf = owner.csrf();
     Ok(page(
         &format!("{} orders", title_case(mode)),
-        Nav::Partner { mode, csrf: &csrf },
+        Nav::Partner { mode, csrf: &csrf, section: Section::Orders },
         html! {
             @if orders.items.is_empty() {
                 p.muted { "No " (mode) " orders yet. Orders are placed through the API with a " (mode)
@@ -124,7 +124,7 @@ async fn order_page(state: &AppState, owner: &Owner, order: &Order, outcome: Out
     let csrf = owner.csrf();
     Ok(page(
         &format!("{} order", title_case(mode)),
-        Nav::Partner { mode, csrf: &csrf },
+        Nav::Partner { mode, csrf: &csrf, section: Section::Orders },
         html! {
             @match outcome {
                 Outcome::Nothing => {}

@@ -19,10 +19,61 @@ pub(crate) enum Nav<'a> {
     Partner {
         mode: Mode,
         csrf: &'a str,
+        /// Where the reader is: marked in the navigation, and kept when switching mode.
+        section: Section,
     },
     Operator {
         csrf: &'a str,
     },
+}
+
+/// The sections of a partner's dashboard, in the order the navigation lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Wallet,
+    Orders,
+    Keys,
+    TopUps,
+    Usage,
+    Requests,
+    Webhooks,
+}
+
+impl Section {
+    const ALL: [Section; 7] = [
+        Section::Wallet,
+        Section::Orders,
+        Section::Keys,
+        Section::TopUps,
+        Section::Usage,
+        Section::Requests,
+        Section::Webhooks,
+    ];
+
+    /// The section's path under `/dashboard/{mode}`.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Section::Wallet => "",
+            Section::Orders => "/orders",
+            Section::Keys => "/keys",
+            Section::TopUps => "/top-ups",
+            Section::Usage => "/usage",
+            Section::Requests => "/requests",
+            Section::Webhooks => "/webhooks",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Section::Wallet => "Wallet",
+            Section::Orders => "Orders",
+            Section::Keys => "API keys",
+            Section::TopUps => "Top-ups",
+            Section::Usage => "Usage",
+            Section::Requests => "Requests",
+            Section::Webhooks => "Webhooks",
+        }
+    }
 }
 
 /// What the tab of a page answering an error starts with: a screen reader reads the title
@@ -78,22 +129,21 @@ fn navigation(nav: Nav<'_>) -> Markup {
             a href="/" { "Home" }
             a href="/api/public/docs" { "Docs" }
         },
-        Nav::Partner { mode, csrf } => {
-            let base = format!("/dashboard/{mode}");
+        Nav::Partner { mode, csrf, section } => {
             let other = match mode {
                 Mode::Sandbox => Mode::Live,
                 Mode::Live => Mode::Sandbox,
             };
             html! {
-                a href=(base) { "Wallet" }
-                a href={ (base) "/orders" } { "Orders" }
-                a href={ (base) "/keys" } { "API keys" }
-                a href={ (base) "/top-ups" } { "Top-ups" }
-                a href={ (base) "/usage" } { "Usage" }
-                a href={ (base) "/requests" } { "Requests" }
-                a href={ (base) "/webhooks" } { "Webhooks" }
+                @for each in Section::ALL {
+                    a href={ "/dashboard/" (mode) (each.path()) } aria-current=[(each == section).then_some("page")] {
+                        (each.label())
+                    }
+                }
                 span.mode { "Mode: " strong.{ "mode-" (mode) } { (mode) } }
-                a.switch href={ "/dashboard/" (other) } { "Switch to " (other) }
+                // The same section in the other mode: a partner switching on the keys page
+                // means the other mode's keys.
+                a.switch href={ "/dashboard/" (other) (section.path()) } { "Switch to " (other) }
                 (sign_out(csrf))
             }
         }

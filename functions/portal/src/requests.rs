@@ -16,7 +16,7 @@ use steller::store::Page;
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, PageQuery, title_case};
-use crate::page::{Caption, ErrorPage, Nav, error_summary, field, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, Section, error_summary, field, page, scroll_table};
 
 /// The list's query besides its cursor: the filters (blank means any, as a form sends
 /// every field) and an id pasted into the find box.
@@ -144,7 +144,7 @@ pub(crate) async fn list(
     Query(cursor): Query<PageQuery>,
 ) -> Result<Response, ErrorPage> {
     let csrf = owner.csrf();
-    let nav = Nav::Partner { mode, csrf: &csrf };
+    let nav = Nav::Partner { mode, csrf: &csrf, section: Section::Requests };
     if let Some(pasted) = given(query.request_id.as_deref()).map(pasted_id) {
         return Ok(match LoggedRequestId::parse(pasted) {
             Ok(id) => Redirect::to(&format!("{}/{id}", requests_path(mode))).into_response(),
@@ -190,7 +190,7 @@ pub(crate) async fn detail(
     ItemId(raw): ItemId<String>,
 ) -> Result<Response, ErrorPage> {
     let csrf = owner.csrf();
-    let nav = Nav::Partner { mode, csrf: &csrf };
+    let nav = Nav::Partner { mode, csrf: &csrf, section: Section::Requests };
     let Some(table) = state.request_log_table.as_ref() else {
         return Ok(unconfigured(mode, nav));
     };

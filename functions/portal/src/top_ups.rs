@@ -21,7 +21,9 @@ use steller::store::{Completion, IdempotencyScope, Page, PriorUse, Render, Store
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, PageQuery, older, title_case};
-use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, notice, page, scroll_table};
+use crate::page::{
+    Caption, ErrorPage, Nav, Section, csrf_field, error_summary, field, money, notice, page, scroll_table,
+};
 use crate::submission::submission_token;
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,7 +192,7 @@ async fn top_ups_page(
     let csrf = owner.csrf();
     Ok(page(
         &format!("{} top-ups", title_case(mode)),
-        Nav::Partner { mode, csrf: &csrf },
+        Nav::Partner { mode, csrf: &csrf, section: Section::TopUps },
         html! {
             @if let Some(request) = requested { (confirmation(request)) }
             (intro(mode))

@@ -16,7 +16,7 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::auth::Owner;
 use crate::charts;
 use crate::dashboard::{DashboardMode, title_case};
-use crate::page::{Caption, ErrorPage, Nav, error_summary, field, page, scroll_table};
+use crate::page::{Caption, ErrorPage, Nav, Section, error_summary, field, page, scroll_table};
 
 /// How many days the page shows when it is not given a range.
 const DEFAULT_DAYS: i64 = 14;
@@ -152,7 +152,7 @@ pub(crate) async fn show(
     Query(query): Query<UsageQuery>,
 ) -> Result<Response, ErrorPage> {
     let csrf = owner.csrf();
-    let nav = Nav::Partner { mode, csrf: &csrf };
+    let nav = Nav::Partner { mode, csrf: &csrf, section: Section::Usage };
     let title = format!("{} usage", title_case(mode));
     let Some(table) = state.request_log_table.as_ref() else {
         let body = html! {

@@ -21,7 +21,9 @@ use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
 use crate::dashboard::{DashboardMode, ItemId, title_case};
-use crate::page::{Caption, ErrorPage, Nav, alert, confirmed, copy_button, csrf_field, notice, page, scroll_table};
+use crate::page::{
+    Caption, ErrorPage, Nav, Section, alert, confirmed, copy_button, csrf_field, notice, page, scroll_table,
+};
 use crate::submission::{form_token, refused, submission_token};
 use form::{EndpointForm, Problems};
 
@@ -75,7 +77,7 @@ async fn webhooks_page(
     let can_redeliver = state.webhooks.is_some();
     Ok(page(
         &format!("{} webhooks", title_case(mode)),
-        Nav::Partner { mode, csrf: &csrf },
+        Nav::Partner { mode, csrf: &csrf, section: Section::Webhooks },
         html! {
             (banner_markup(banner))
             p { "Steller POSTs each change in your " (mode) " account to the endpoints that take its type, signed with the endpoint's secret (Standard Webhooks), and retries a failed delivery for about 28 hours." }

@@ -291,6 +291,12 @@ async fn the_owner_makes_a_live_key_shown_once_and_revokes_it() {
         "{}",
         keys.html
     );
+    assert!(keys.html.contains(r#"<a href="/dashboard/live/keys" aria-current="page">API keys</a>"#), "{}", keys.html);
+    assert!(
+        keys.html.contains(r#"<a class="switch" href="/dashboard/sandbox/keys">Switch to sandbox</a>"#),
+        "switching mode keeps the section: {}",
+        keys.html
+    );
 
     let forged = visitor.post("/dashboard/live/keys", &[("csrf", "forged"), ("name", "x")]).await;
     let created = visitor.post("/dashboard/live/keys", &[("csrf", &csrf), ("name", "production")]).await;

@@ -97,7 +97,8 @@ async fn the_requests_page_lists_the_modes_requests_newest_first_and_nobody_else
     for header in ["Time (UTC)", "Method", "Route", "Status", "Latency (ms)", "Request id"] {
         assert!(html.contains(&format!(r#"scope="col">{header}</th>"#)), "{header}");
     }
-    assert!(html.contains(r#"<a href="/dashboard/sandbox/requests">Requests</a>"#), "in the navigation");
+    let here = r#"<a href="/dashboard/sandbox/requests" aria-current="page">Requests</a>"#;
+    assert!(html.contains(here), "in the navigation, marked as the page the reader is on");
     for field in ["request_id", "status", "route"] {
         assert!(html.contains(&format!(r#"<label for="{field}">"#)), "a labelled {field} field");
     }

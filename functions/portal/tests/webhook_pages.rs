@@ -148,7 +148,10 @@ async fn the_page_lists_the_modes_endpoints_and_its_newest_events_with_each_atte
 
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     let html = &page.html;
-    assert!(html.contains(r#"<a href="/dashboard/sandbox/webhooks">Webhooks</a>"#), "in the dashboard's navigation");
+    assert!(
+        html.contains(r#"<a href="/dashboard/sandbox/webhooks" aria-current="page">Webhooks</a>"#),
+        "in the dashboard's navigation"
+    );
     assert!(html.contains("<code>https://hooks.example/steller</code>") && html.contains(&hook.id.to_string()));
     assert!(html.contains("<code>order.created</code>") && html.contains("order sync &lt;prod&gt;"), "escaped");
     assert!(html.contains(r#"<span class="status-completed">enabled</span>"#));
