@@ -5,6 +5,7 @@
 pub mod call_budget;
 mod emails;
 pub mod lambda;
+pub mod policy;
 mod request_log;
 pub mod slow_queue;
 pub mod stalled;

@@ -64,47 +64,7 @@ impl CountedFunction {
     pub fn assert_policy_allows_every_call(&self, logical_id: &str) {
         let operations = self.proxy.operations();
         assert!(!operations.is_empty(), "{logical_id}: no call was recorded, so nothing was checked");
-        assert_policy_allows(logical_id, &operations);
-    }
-}
-
-/// Asserts that template.yaml's inline policy for function `logical_id` allows each of
-/// `operations` (as the recording proxy names them: `BatchGetItem`, `SendMessage`, …).
-#[track_caller]
-pub fn assert_policy_allows(logical_id: &str, operations: &std::collections::BTreeSet<String>) {
-    let allowed = policy_actions(logical_id);
-    let refused: Vec<String> =
-        operations.iter().map(|operation| iam_action(operation)).filter(|action| !allowed.contains(action)).collect();
-    assert!(
-        refused.is_empty(),
-        "{logical_id} calls {refused:?}, which its policy in template.yaml does not allow (it allows {allowed:?}): \
-         on AWS each would be AccessDenied"
-    );
-}
-
-/// The actions of function `logical_id`'s inline policy in template.yaml.
-fn policy_actions(logical_id: &str) -> std::collections::BTreeSet<String> {
-    let template: serde_norway::Value = serde_norway::from_str(crate::schema::TEMPLATE).expect("template.yaml parses");
-    let statements = template["Resources"][logical_id]["Properties"]["Policies"][0]["Statement"]
-        .as_sequence()
-        .unwrap_or_else(|| panic!("{logical_id} has an inline policy in template.yaml"));
-    statements
-        .iter()
-        .filter_map(|statement| statement["Action"].as_sequence())
-        .flatten()
-        .filter_map(|action| action.as_str().map(str::to_owned))
-        .collect()
-}
-
-/// The IAM action an operation needs. SQS batches are authorised by their one-message
-/// action; everything not SQS or SES is DynamoDB.
-fn iam_action(operation: &str) -> String {
-    match operation {
-        "SendMessage" | "SendMessageBatch" => "sqs:SendMessage".into(),
-        "ReceiveMessage" | "GetQueueAttributes" | "ChangeMessageVisibility" => format!("sqs:{operation}"),
-        "DeleteMessage" | "DeleteMessageBatch" => "sqs:DeleteMessage".into(),
-        "SendEmail" | "SendRawEmail" => format!("ses:{operation}"),
-        other => format!("dynamodb:{other}"),
+        super::policy::assert_policy_allows(logical_id, &operations);
     }
 }
 

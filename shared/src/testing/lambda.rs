@@ -120,6 +120,11 @@ impl LambdaProcess {
     /// `db`'s tables and the default addresses; the request-log queue is left blank (no
     /// queue: this endpoint may have no SQS).
     pub async fn start(path: &str, db: &TestDatabase) -> Self {
+        Self::start_at(path, db, &db.endpoint).await
+    }
+
+    /// As `start`, its AWS calls going to `endpoint` (a recording proxy in front of `db`).
+    pub async fn start_at(path: &str, db: &TestDatabase, endpoint: &str) -> Self {
         let config = db.config();
         let resources = HashMap::from([
             ("DomainTable", config.table.clone()),
@@ -127,7 +132,7 @@ impl LambdaProcess {
             ("RequestLogQueue", String::new()),
             ("WebhookDeliveryQueue", String::new()),
         ]);
-        Self::deployed(path, &db.endpoint, &resources).await
+        Self::deployed(path, endpoint, &resources).await
     }
 
     /// Starts the function binary at `path` with the environment template.yaml gives it,
@@ -339,14 +344,7 @@ pub async fn assert_function_answers(binary: &str, probes: &[Probe]) {
     db.store.register_ops_key(&ops_key, "lambda test").await.expect("the ops key is registered");
     // Its calls go through a recording proxy, to be checked against its IAM policy.
     let proxy = super::throttling::ThrottlingProxy::start(&db.endpoint, &[]).await;
-    let config = db.config();
-    let resources = HashMap::from([
-        ("DomainTable", config.table.clone()),
-        ("RequestLogTable", config.request_log_table.unwrap_or_default()),
-        ("RequestLogQueue", String::new()),
-        ("WebhookDeliveryQueue", String::new()),
-    ]);
-    let lambda = LambdaProcess::deployed(binary, proxy.endpoint(), &resources).await;
+    let lambda = LambdaProcess::start_at(binary, &db, proxy.endpoint()).await;
     let mut wrong = Vec::new();
     for probe in probes {
         let key = match probe.caller {
@@ -365,7 +363,7 @@ pub async fn assert_function_answers(binary: &str, probes: &[Probe]) {
     assert!(wrong.is_empty(), "{binary} answered (plain, base64 body, named stage):\n{}", wrong.join("\n"));
     let name = std::path::Path::new(binary).file_name().and_then(|name| name.to_str()).unwrap_or(binary);
     let function = crate::schema::function_running(name).unwrap_or_else(|error| panic!("{error}"));
-    super::call_budget::assert_policy_allows(&function.logical_id, &proxy.operations());
+    super::policy::assert_policy_allows(&function.logical_id, &proxy.operations());
 }
 
 /// Checks a function binary answers a route as API Gateway sends it: a plain event, one
