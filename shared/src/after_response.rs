@@ -53,12 +53,7 @@ impl Kept {
     /// Runs every kept piece concurrently, and returns when all have ended. A piece that
     /// panics is logged; the others still finish.
     pub async fn run(self) {
-        let mut running = self.spawned();
-        while let Some(ended) = running.join_next().await {
-            if let Err(error) = ended {
-                tracing::error!(%error, "work after the response panicked");
-            }
-        }
+        join_all(&mut self.spawned()).await;
     }
 
     /// [`Kept::run`], stopped at `by` (an invocation's deadline): whether every piece
@@ -66,14 +61,7 @@ impl Kept {
     /// the invocation past its timeout (which would kill the environment and its caches).
     pub async fn run_until(self, by: tokio::time::Instant) -> bool {
         let mut running = self.spawned();
-        let all = async {
-            while let Some(ended) = running.join_next().await {
-                if let Err(error) = ended {
-                    tracing::error!(%error, "work after the response panicked");
-                }
-            }
-        };
-        if tokio::time::timeout_at(by, all).await.is_ok() {
+        if tokio::time::timeout_at(by, join_all(&mut running)).await.is_ok() {
             return true;
         }
         tracing::warn!(
@@ -90,6 +78,15 @@ impl Kept {
             running.spawn(work);
         }
         running
+    }
+}
+
+/// Waits for every piece of `running`; a piece that panics is logged.
+async fn join_all(running: &mut tokio::task::JoinSet<()>) {
+    while let Some(ended) = running.join_next().await {
+        if let Err(error) = ended {
+            tracing::error!(%error, "work after the response panicked");
+        }
     }
 }
 

@@ -96,7 +96,15 @@ pub(crate) fn ledger_entry(partner: &PartnerId, mode: Mode, id: &TransactionId) 
 
 /// partner or ops key lookup: `APIKEY#<sha256 hex of the key>` / `APIKEY`
 pub(crate) fn key_lookup(sha256_hex: &str) -> Key {
-    Key::new(format!("APIKEY#{sha256_hex}"), "APIKEY")
+    Key::new(format!("APIKEY#{sha256_hex}"), KEY_LOOKUP_SK)
+}
+
+/// the sort key of every key lookup
+pub(crate) const KEY_LOOKUP_SK: &str = "APIKEY";
+
+/// the key hash a lookup's partition key holds
+pub(crate) fn key_hash_of_lookup(pk: &str) -> Option<&str> {
+    pk.strip_prefix("APIKEY#")
 }
 
 /// a partner's key list: `PARTNER#<ptn_id>` / `KEY#…`

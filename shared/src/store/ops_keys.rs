@@ -163,7 +163,7 @@ impl Store {
                 scan.filter_expression("#sk = :lookup AND #role = :ops")
                     .expression_attribute_names("#sk", layout::SK)
                     .expression_attribute_names("#role", "role")
-                    .expression_attribute_values(":lookup", text(&layout::key_lookup("").sk))
+                    .expression_attribute_values(":lookup", text(layout::KEY_LOOKUP_SK))
                     .expression_attribute_values(":ops", text(KeyRole::Ops.as_str()))
             },
             |item| {
@@ -176,13 +176,11 @@ impl Store {
         for lookup in &lookups {
             let found = read(lookup);
             let key_id: KeyId = found.parsed("key_id")?;
-            if self.get(&layout::ops_key(&key_id)).await?.is_some() {
-                continue;
-            }
-            let hash = found.s(layout::PK)?.trim_start_matches(layout::key_lookup("").pk.as_str()).to_owned();
+            let hash = found.parsed_with(layout::PK, |pk| layout::key_hash_of_lookup(pk).map(str::to_owned))?;
             let created_at = found.time_opt("created_at")?.unwrap_or_else(Timestamp::now);
             let name = found.s_opt("name")?.unwrap_or(UNLISTED_NAME);
             let entry = list_entry(&key_id, name, UNKNOWN_PREFIX, &hash, created_at);
+            // A key listed already (every key registered since the list) keeps its entry.
             if self.put_list_entry(entry.clone()).await? {
                 adopted.push(ops_summary_from(&entry)?);
             }
