@@ -102,7 +102,8 @@ pub(crate) fn key_lookup(sha256_hex: &str) -> Key {
 /// the sort key of every key lookup
 pub(crate) const KEY_LOOKUP_SK: &str = "APIKEY";
 
-/// the key hash a lookup's partition key holds
+/// the key hash a lookup's partition key holds (for `steller-ops ops-keys adopt`)
+#[cfg(feature = "tooling")]
 pub(crate) fn key_hash_of_lookup(pk: &str) -> Option<&str> {
     pk.strip_prefix("APIKEY#")
 }
