@@ -71,6 +71,7 @@ fn table() -> Vec<Route> {
         (Method::POST, "/dashboard/{mode}/top-ups", post(top_ups::create)),
         (Method::GET, "/dashboard/{mode}/usage", get(usage::show)),
         (Method::GET, "/dashboard/{mode}/requests", get(requests::list)),
+        (Method::POST, "/dashboard/{mode}/requests", post(requests::find)),
         (Method::GET, "/dashboard/{mode}/requests/{id}", get(requests::detail)),
         (Method::GET, "/dashboard/{mode}/webhooks", get(webhooks::list)),
         (Method::POST, "/dashboard/{mode}/webhooks", post(webhooks::create)),

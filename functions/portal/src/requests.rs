@@ -1,9 +1,14 @@
 //! `GET /dashboard/{mode}/requests` and `GET /dashboard/{mode}/requests/{id}`: the
 //! signed-in owner's API requests of the mode, newest first, filtered by status and route
-//! as `GET /api/requests` filters them, and one request found by the `X-Request-Id` a
-//! partner pastes. Both read the request-log table as the API does
-//! (`RequestLogTable::requests`, `RequestLogTable::request`).
+//! as `GET /api/requests` filters them, and one request. Both read the request-log table
+//! as the API does (`RequestLogTable::requests`, `RequestLogTable::request`).
+//!
+//! `POST /dashboard/{mode}/requests` is the find box: it takes the `X-Request-Id` a
+//! partner pastes to that request's page. It posts, so what is pasted never lands in an
+//! address, a browser's history or a log: the box sits where partners paste things, and
+//! now and then what they paste is an API key.
 
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,12 +24,20 @@ use crate::dashboard::{DashboardMode, ItemId, PageQuery, title_case};
 use crate::page::{Caption, ErrorPage, Nav, Section, error_summary, field, page, scroll_table};
 
 /// The list's query besides its cursor: the filters (blank means any, as a form sends
-/// every field) and an id pasted into the find box.
+/// every field).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RequestsQuery {
     status: Option<String>,
     route: Option<String>,
-    request_id: Option<String>,
+}
+
+/// The find box's form: what was pasted, and the session's CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FindForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request_id: String,
 }
 
 fn requests_path(mode: Mode) -> String {
@@ -74,10 +87,17 @@ fn encoded(text: &str) -> String {
         .collect()
 }
 
-fn find_box(mode: Mode, value: &str) -> Markup {
+/// Whether pasted text holds a secret: an API key (`stl_…`) or a webhook signing secret
+/// (`whsec_…`), alone or inside a header line. Such text is never shown back.
+fn holds_a_secret(pasted: &str) -> bool {
+    ["stl_", "whsec_"].iter().any(|prefix| pasted.contains(prefix))
+}
+
+fn find_box(mode: Mode, csrf: &str, value: &str, error: Option<&str>) -> Markup {
     html! {
-        form.find method="get" action=(requests_path(mode)) role="search" aria-label="Find a request" {
-            (field("Find a request by its id", "request_id", "text", value, None,
+        form.find method="post" action=(requests_path(mode)) role="search" aria-label="Find a request" novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            (field("Find a request by its id", "request_id", "text", value, error,
                 Some("Paste the X-Request-Id header of a response, such as req_01JD2X8Q9V4K7M3N5P6R8S0T2W.")))
             button type="submit" { "Find" }
         }
@@ -145,12 +165,6 @@ pub(crate) async fn list(
 ) -> Result<Response, ErrorPage> {
     let csrf = owner.csrf();
     let nav = Nav::Partner { mode, csrf: &csrf, section: Section::Requests };
-    if let Some(pasted) = given(query.request_id.as_deref()).map(pasted_id) {
-        return Ok(match LoggedRequestId::parse(pasted) {
-            Ok(id) => Redirect::to(&format!("{}/{id}", requests_path(mode))).into_response(),
-            Err(_) => not_found(mode, nav, pasted),
-        });
-    }
     let Some(table) = state.request_log_table.as_ref() else {
         return Ok(unconfigured(mode, nav));
     };
@@ -158,14 +172,15 @@ pub(crate) async fn list(
     let filter = match filter(&query) {
         Ok(filter) => filter,
         Err(errors) => {
-            let body = html! { (find_box(mode, "")) h2 { "Filter" } (filters_form(mode, &query, &errors)) };
+            let body =
+                html! { (find_box(mode, &csrf, "", None)) h2 { "Filter" } (filters_form(mode, &query, &errors)) };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&title, nav, body)).into_response());
         }
     };
     let requests = table.requests(&owner.partner, mode, &filter, &cursor.request()?).await?;
     let body = html! {
         p { "Every API request made with a " (mode) " key, newest first. A request shows up about two minutes after it is made, and is kept 90 days." }
-        (find_box(mode, ""))
+        (find_box(mode, &csrf, "", None))
         h2 { "Filter" }
         (filters_form(mode, &query, &[]))
         h2 { "Requests" }
@@ -183,6 +198,39 @@ pub(crate) async fn list(
     Ok(page(&title, nav, body).into_response())
 }
 
+/// The find box: a request id (or its whole header line) goes to that request's page,
+/// whether or not it exists there; anything else is this page again, saying why.
+pub(crate) async fn find(
+    owner: Owner,
+    DashboardMode(mode): DashboardMode,
+    Form(form): Form<FindForm>,
+) -> Result<Response, ErrorPage> {
+    owner.check(&form.csrf)?;
+    let pasted = pasted_id(form.request_id.trim());
+    if let Ok(id) = LoggedRequestId::parse(pasted) {
+        return Ok(Redirect::to(&format!("{}/{id}", requests_path(mode))).into_response());
+    }
+    let csrf = owner.csrf();
+    let nav = Nav::Partner { mode, csrf: &csrf, section: Section::Requests };
+    let (error, shown) = if pasted.is_empty() {
+        ("Paste a request id: the X-Request-Id header of a response.".to_owned(), "")
+    } else if holds_a_secret(pasted) {
+        tracing::info!("a secret was pasted into the request finder; it was not kept or shown");
+        let error = "That is a secret (an API key or a webhook signing secret), not a request id. \
+            It was not kept. If it was shared anywhere, revoke the key or rotate the secret.";
+        (error.to_owned(), "")
+    } else {
+        let shown: String = pasted.chars().take(64).collect();
+        return Ok(not_found(mode, nav, &csrf, &shown));
+    };
+    let body = html! {
+        (error_summary(&[("request_id", error.clone())]))
+        (find_box(mode, &csrf, shown, Some(&error)))
+        p { a href=(requests_path(mode)) { "← All " (mode) " requests" } }
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&format!("{} requests", title_case(mode)), nav, body)).into_response())
+}
+
 pub(crate) async fn detail(
     State(state): State<AppState>,
     owner: Owner,
@@ -195,10 +243,10 @@ pub(crate) async fn detail(
         return Ok(unconfigured(mode, nav));
     };
     let Ok(id) = LoggedRequestId::parse(&raw) else {
-        return Ok(not_found(mode, nav, &raw));
+        return Ok(not_found(mode, nav, &csrf, &raw));
     };
     let Some(request) = table.request(&owner.partner, mode, &id).await? else {
-        return Ok(not_found(mode, nav, id.as_str()));
+        return Ok(not_found(mode, nav, &csrf, id.as_str()));
     };
     let body = html! {
         dl.facts {
@@ -218,8 +266,10 @@ pub(crate) async fn detail(
 
 /// The page for an id that names none of the owner's requests in this mode: why that can
 /// be, and the find box again.
-fn not_found(mode: Mode, nav: Nav<'_>, pasted: &str) -> Response {
-    let shown: String = pasted.chars().take(64).collect();
+fn not_found(mode: Mode, nav: Nav<'_>, csrf: &str, pasted: &str) -> Response {
+    let secret = holds_a_secret(pasted);
+    let shown: String =
+        if secret { "(not shown: it holds a secret)".into() } else { pasted.chars().take(64).collect() };
     let other = match mode {
         Mode::Sandbox => Mode::Live,
         Mode::Live => Mode::Sandbox,
@@ -229,9 +279,13 @@ fn not_found(mode: Mode, nav: Nav<'_>, pasted: &str) -> Response {
         ul {
             li { "A request shows up about two minutes after it is made, and is kept 90 days." }
             li { "Request ids start with " code { "req_" } "; copy the whole " code { "X-Request-Id" } " header of the response." }
-            li { "A request made with a " (other) " key is in your " a href={ (requests_path(other)) "?request_id=" (encoded(pasted)) } { (other) " requests" } "." }
+            @if let Ok(id) = LoggedRequestId::parse(pasted) {
+                li { "A request made with a " (other) " key is in your " a href={ (requests_path(other)) "/" (id) } { (other) " requests" } "." }
+            } @else {
+                li { "A request made with a " (other) " key is in your " a href=(requests_path(other)) { (other) " requests" } "." }
+            }
         }
-        (find_box(mode, pasted))
+        (find_box(mode, csrf, if secret { "" } else { &shown }, None))
         p { a href=(requests_path(mode)) { "← All " (mode) " requests" } }
     };
     (StatusCode::NOT_FOUND, page("Request not found", nav, body)).into_response()
@@ -242,7 +296,7 @@ mod tests {
     use super::*;
 
     fn query(status: Option<&str>, route: Option<&str>) -> RequestsQuery {
-        RequestsQuery { status: status.map(str::to_owned), route: route.map(str::to_owned), request_id: None }
+        RequestsQuery { status: status.map(str::to_owned), route: route.map(str::to_owned) }
     }
 
     #[test]
@@ -250,6 +304,15 @@ mod tests {
         assert_eq!(filter(&query(Some(""), Some("  "))), Ok(RequestFilter::default()));
         let errors = filter(&query(Some("6xx"), Some("orders"))).expect_err("both invalid");
         assert_eq!(errors.iter().map(|(name, _)| *name).collect::<Vec<_>>(), ["status", "route"]);
+    }
+
+    #[test]
+    fn keys_and_signing_secrets_are_told_from_request_ids() {
+        assert!(holds_a_secret("stl_sandbox_0123456789abcdefghijABCDEFGHIJ0123456789"));
+        assert!(holds_a_secret("Authorization: Bearer stl_live_0123456789abcdefghij"));
+        assert!(holds_a_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        assert!(!holds_a_secret("req_01JD2X8Q9V4K7M3N5P6R8S0T2W"));
+        assert!(!holds_a_secret("ord_123"));
     }
 
     #[test]

@@ -165,7 +165,9 @@ async fn a_pasted_request_id_lands_on_that_requests_page() {
     record(&app, &rows).await;
     let id = rows[0].request_id().to_owned();
 
-    let found = alice.browser.get(&format!("/dashboard/sandbox/requests?request_id=+{id}+")).await;
+    let csrf = alice.session.csrf_token();
+    let found =
+        alice.browser.post("/dashboard/sandbox/requests", &[("csrf", &csrf), ("request_id", &format!(" {id} "))]).await;
 
     assert_eq!(found.status, StatusCode::SEE_OTHER, "{}", found.html);
     let location = found.location().expect("a redirect").to_owned();
@@ -193,23 +195,58 @@ async fn an_unknown_malformed_or_other_partners_id_is_a_friendly_not_found_page(
     let rows = [row(1, &bob, Mode::Sandbox, "/api/wallet", 200), row(2, &alice, Mode::Live, "/api/wallet", 200)];
     record(&app, &rows).await;
     let unknown = LoggedRequestId::made_at(Timestamp::now(), 42).to_string();
+    let csrf = alice.session.csrf_token();
 
     let pages = [
         alice.browser.get(&format!("/dashboard/sandbox/requests/{unknown}")).await,
         alice.browser.get(&format!("/dashboard/sandbox/requests/{}", rows[0].request_id())).await,
         alice.browser.get(&format!("/dashboard/sandbox/requests/{}", rows[1].request_id())).await,
-        alice.browser.get("/dashboard/sandbox/requests?request_id=ord_123%3Cscript%3E").await,
+        alice.browser.post("/dashboard/sandbox/requests", &[("csrf", &csrf), ("request_id", "ord_123<script>")]).await,
     ];
 
-    for page in pages {
+    for page in &pages {
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.html);
         assert!(page.html.contains("<h1>Request not found</h1>"), "{}", page.html);
         assert!(page.html.contains(r#"<label for="request_id">"#), "the find box again");
         assert!(page.html.contains("Sign out"), "still the signed-in dashboard");
         assert!(!page.html.contains("<script>"), "the pasted text is escaped");
     }
+    let other_mode = format!(r#"href="/dashboard/live/requests/{}""#, rows[1].request_id());
+    assert!(pages[2].html.contains(&other_mode), "links the id in the other mode: {}", pages[2].html);
     let live = alice.browser.get(&format!("/dashboard/live/requests/{}", rows[1].request_id())).await;
     assert_eq!(live.status, StatusCode::OK, "the same id in its own mode: {}", live.html);
+}
+
+#[tokio::test]
+async fn a_key_or_secret_pasted_into_the_find_box_is_never_shown_back_or_put_in_an_address() {
+    let app = app().await;
+    let mut alice = signed_in(&app).await;
+    let csrf = alice.session.csrf_token();
+    let list = alice.browser.get("/dashboard/sandbox/requests").await;
+    assert!(list.html.contains(r#"<form class="find" method="post""#), "the box posts: {}", list.html);
+    assert!(list.html.contains(&format!(r#"name="csrf" value="{csrf}""#)), "with the session's token");
+    let key = "stl_live_0123456789abcdefghijABCDEFGHIJ0123456789";
+
+    for pasted in
+        [key.to_owned(), format!("Authorization: Bearer {key}"), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()]
+    {
+        let page = alice.browser.post("/dashboard/sandbox/requests", &[("csrf", &csrf), ("request_id", &pasted)]).await;
+
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{pasted}: {}", page.html);
+        assert!(page.html.contains("not a request id"), "{}", page.html);
+        assert!(!page.html.contains("0123456789abcdefghij") && !page.html.contains("MfKQ9r8G"), "{}", page.html);
+        assert!(page.html.contains(r#"aria-invalid="true""#), "the field is marked: {}", page.html);
+    }
+    let through_the_path = alice.browser.get(&format!("/dashboard/sandbox/requests/{key}")).await;
+    assert_eq!(through_the_path.status, StatusCode::NOT_FOUND);
+    assert!(!through_the_path.html.contains("0123456789abcdefghij"), "{}", through_the_path.html);
+
+    let empty = alice.browser.post("/dashboard/sandbox/requests", &[("csrf", &csrf), ("request_id", "  ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", empty.html);
+    assert!(empty.html.contains("Paste a request id"), "{}", empty.html);
+    let forged =
+        alice.browser.post("/dashboard/sandbox/requests", &[("csrf", "forged"), ("request_id", "req_x")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
 }
 
 #[tokio::test]
@@ -235,8 +272,10 @@ async fn a_pasted_header_line_is_read_for_its_request_id() {
     record(&app, &rows).await;
     let id = rows[0].request_id().to_owned();
 
-    for pasted in [format!("X-Request-Id:+{id}"), format!("+x-request-id%3A{id}+"), format!("X-REQUEST-ID%3A++{id}")] {
-        let found = alice.browser.get(&format!("/dashboard/sandbox/requests?request_id={pasted}")).await;
+    let csrf = alice.session.csrf_token();
+    for pasted in [format!("X-Request-Id: {id}"), format!(" x-request-id:{id} "), format!("X-REQUEST-ID:  {id}")] {
+        let found =
+            alice.browser.post("/dashboard/sandbox/requests", &[("csrf", &csrf), ("request_id", &pasted)]).await;
 
         assert_eq!(found.status, StatusCode::SEE_OTHER, "{pasted}: {}", found.html);
         assert_eq!(found.location(), Some(format!("/dashboard/sandbox/requests/{id}").as_str()), "{pasted}");
