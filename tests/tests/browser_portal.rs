@@ -254,7 +254,10 @@ async fn a_partner_goes_from_signup_to_a_live_balance_approved_by_ops() {
     assert_eq!(browser.path().await, "/signin");
     browser.driver().add_cookie(Cookie::new(SESSION_COOKIE, session.value)).await.expect("the old cookie back");
     browser.goto(&format!("{}/dashboard/sandbox", server.base)).await;
-    assert_eq!(browser.path().await, "/signin", "an ended session opens nothing");
+    assert_eq!(browser.path().await, "/signin?session=ended", "an ended session opens nothing");
+    let told = browser.text("div.notice").await;
+    assert!(told.starts_with("Your session has ended"), "the page says why it is asking again: {told}");
+    review(&browser, "signin-session-ended").await;
 
     browser.quit().await;
     server.stop().await;

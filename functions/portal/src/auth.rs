@@ -57,17 +57,40 @@ pub(crate) async fn session_of(jar: &CookieJar, state: &AppState) -> Result<Opti
     Ok(state.store.session(&id, Timestamp::now()).await?.map(|session| (id, session)))
 }
 
-/// Why a page for signed-in people was refused: sign in first, or an error page.
+/// The query a sign-in page is sent with when the session its visitor held has ended, so
+/// the page can say why they are there.
+pub(crate) const SESSION_ENDED: &str = "session=ended";
+
+/// Why a page for signed-in people was refused: sign in first (at the door's path), or an
+/// error page.
 #[derive(Debug)]
 pub(crate) enum Refused {
+    /// No session cookie: a visitor who has not signed in.
     SignIn(&'static str),
+    /// A session cookie that opens nothing any more (expired, signed out, or ended by
+    /// ops), in the request's cookies: the cookie is dropped and the sign-in page says the
+    /// session ended.
+    SessionEnded(&'static str, CookieJar),
     Error(ErrorPage),
+}
+
+impl Refused {
+    /// Sign in at `door`, for a request whose cookie opened no session: saying the
+    /// session ended when it held one. (A session of the other door's is no reason to
+    /// drop its cookie: it goes on working there.)
+    fn sign_in(jar: &CookieJar, door: &'static str) -> Self {
+        if jar.get(SESSION_COOKIE).is_some() { Refused::SessionEnded(door, jar.clone()) } else { Refused::SignIn(door) }
+    }
 }
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
             Refused::SignIn(path) => Redirect::to(path).into_response(),
+            Refused::SessionEnded(path, jar) => {
+                let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+                (jar, Redirect::to(&format!("{path}?{SESSION_ENDED}"))).into_response()
+            }
             Refused::Error(page) => page.into_response(),
         }
     }
@@ -104,7 +127,8 @@ impl FromRequestParts<AppState> for Owner {
         let jar = CookieJar::from_headers(&parts.headers);
         match session_of(&jar, state).await? {
             Some((session, Session { owner: SessionOwner::Partner(partner), .. })) => Ok(Owner { partner, session }),
-            _ => Err(Refused::SignIn("/signin")),
+            Some(_) => Err(Refused::SignIn("/signin")),
+            None => Err(Refused::sign_in(&jar, "/signin")),
         }
     }
 }
@@ -144,7 +168,8 @@ impl FromRequestParts<AppState> for Operator {
                 let allowed = state.store.ops_key_unrevoked(&key_id).await.map_err(ErrorPage::from)?;
                 (session, Decider::OpsKey(key_id), allowed)
             }
-            _ => return Err(Refused::SignIn("/ops/signin")),
+            Some(_) => return Err(Refused::SignIn("/ops/signin")),
+            None => return Err(Refused::sign_in(&jar, "/ops/signin")),
         };
         if !still_allowed {
             // The decider's kind only: a console decider is an address, which logs never hold.
@@ -154,7 +179,7 @@ impl FromRequestParts<AppState> for Operator {
             };
             tracing::info!(opened_by, "console session ended: what opened it no longer may");
             state.store.end_session(&session).await.map_err(ErrorPage::from)?;
-            return Err(Refused::SignIn("/ops/signin"));
+            return Err(Refused::SessionEnded("/ops/signin", jar));
         }
         Ok(Operator { session, decider })
     }

@@ -4,7 +4,7 @@
 //! `steller-ops` make, so it credits exactly once and emails the partner the same way.
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -16,10 +16,10 @@ use steller::domain::{
 };
 use steller::store::{Page, PageRequest, StoreError};
 
-use crate::auth::{Loopback, Operator, SESSION_COOKIE, check_form_token, form_token, private_cookie};
+use crate::auth::{Loopback, Operator, SESSION_COOKIE, check_form_token, private_cookie};
 use crate::dashboard::{ItemId, PageQuery, older};
 use crate::page::{Caption, ErrorPage, Nav, csrf_field, error_summary, field, money, page, scroll_table};
-use crate::signin::{CodeForm, EmailForm, OPS};
+use crate::signin::{self, CodeForm, EmailForm, OPS};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct KeyForm {
@@ -38,9 +38,8 @@ pub(crate) struct DecisionForm {
 }
 
 /// The sign-in page: the code form, and the ops-key form for operators who hold one.
-pub(crate) async fn sign_in_page(jar: CookieJar, loopback: Loopback) -> Response {
-    let (jar, token) = form_token(jar, loopback);
-    (jar, page(OPS_TITLE, Nav::Visitor, sign_in_form(&token, "", None))).into_response()
+pub(crate) async fn sign_in_page(jar: CookieJar, loopback: Loopback, RawQuery(query): RawQuery) -> Response {
+    signin::show(signin::OPS, jar, loopback, query).await
 }
 
 const OPS_TITLE: &str = "Ops sign-in";

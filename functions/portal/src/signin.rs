@@ -7,7 +7,7 @@
 //! same either way.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
@@ -15,15 +15,16 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
 use steller::domain::{
-    Audience, CODE_MINUTES, CODE_WINDOW_MINUTES, CODES_PER_WINDOW, Email, Session, SessionId, SessionOwner, SignInCode,
-    Timestamp,
+    Audience, CODE_MINUTES, CODE_WINDOW_MINUTES, CODES_PER_WINDOW, Email, SESSION_HOURS, Session, SessionId,
+    SessionOwner, SignInCode, Timestamp,
 };
 use steller::store::{Asked, Redeemed};
 
 use crate::auth::{
-    Loopback, SESSION_COOKIE, check_csrf, check_form_token, form_token, ops_address, private_cookie, session_of,
+    Loopback, SESSION_COOKIE, SESSION_ENDED, check_csrf, check_form_token, form_token, ops_address, private_cookie,
+    session_of,
 };
-use crate::page::{ErrorPage, Nav, error_summary, field, page};
+use crate::page::{ErrorPage, Nav, error_summary, field, notice, page};
 
 /// The two doors a code opens.
 #[derive(Debug, Clone, Copy)]
@@ -136,9 +137,21 @@ fn nav() -> Nav<'static> {
     Nav::Visitor
 }
 
-pub(crate) async fn show(door: Door, jar: CookieJar, loopback: Loopback) -> Response {
+/// The door's first step. Sent here because a session ended (`?session=ended`), it says
+/// so first: otherwise a partner whose session ran out mid-task would wonder why the
+/// dashboard turned into a sign-in form.
+pub(crate) async fn show(door: Door, jar: CookieJar, loopback: Loopback, query: Option<String>) -> Response {
     let (jar, token) = form_token(jar, loopback);
-    (jar, page(door.title, nav(), (door.email_step)(&token, "", None))).into_response()
+    let ended = query.as_deref() == Some(SESSION_ENDED);
+    let body = html! {
+        @if ended {
+            (notice(html! {
+                "Your session has ended: sessions last " (SESSION_HOURS) " hours, and signing out ends them. Sign in again to go on."
+            }))
+        }
+        ((door.email_step)(&token, "", None))
+    };
+    (jar, page(door.title, nav(), body)).into_response()
 }
 
 /// Keeps a code for the address either way, and emails it only where it can open
@@ -237,8 +250,8 @@ pub(crate) async fn sign_out(
     Ok((jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to(to)).into_response())
 }
 
-pub(crate) async fn show_partners(jar: CookieJar, loopback: Loopback) -> Response {
-    show(PARTNERS, jar, loopback).await
+pub(crate) async fn show_partners(jar: CookieJar, loopback: Loopback, RawQuery(query): RawQuery) -> Response {
+    show(PARTNERS, jar, loopback, query).await
 }
 
 pub(crate) async fn ask_partners(

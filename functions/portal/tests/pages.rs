@@ -6,7 +6,7 @@ mod support;
 
 use axum::http::StatusCode;
 use steller::domain::{
-    ApiKey, Audience, Email, KeyRole, Mode, PartnerId, Principal, SignInCode, Timestamp, TopUpStatus,
+    ApiKey, Audience, Email, KeyRole, Mode, PartnerId, Principal, SessionId, SignInCode, Timestamp, TopUpStatus,
 };
 use steller::testing::TestApp;
 use support::{Visitor, last_code};
@@ -259,9 +259,43 @@ async fn signing_out_ends_the_session_on_the_server() {
     let replayed = visitor.get("/dashboard/sandbox").await;
     assert_eq!(
         (replayed.status, replayed.location()),
-        (StatusCode::SEE_OTHER, Some("/signin")),
+        (StatusCode::SEE_OTHER, Some("/signin?session=ended")),
         "the old id opens nothing"
     );
+    assert!(visitor.cookie("steller_session").is_none(), "the dead cookie is dropped");
+    let told = visitor.get("/signin?session=ended").await;
+    assert!(told.html.contains("Your session has ended"), "{}", told.html);
+    assert!(told.html.contains(r#"role="status""#), "announced, not an error: {}", told.html);
+}
+
+#[tokio::test]
+async fn a_session_that_ran_out_mid_task_is_explained_and_another_doors_session_is_kept() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("Acme", "dev@acme.example").await;
+    let mut partner = Visitor::new(&app);
+    partner.sign_in(&app, "/signin", "dev@acme.example").await;
+    let csrf = partner.get("/dashboard/live/keys").await.hidden("csrf").expect("a token");
+    let id = partner.cookie("steller_session").expect("a session").to_owned();
+    let session = SessionId::parse(&id).expect("a session id");
+
+    // A partner's session at the ops console is no session there, and it goes on working.
+    let console = partner.get("/ops").await;
+    assert_eq!(console.location(), Some("/ops/signin"), "no word of an ended session");
+    assert_eq!(partner.cookie("steller_session"), Some(id.as_str()), "the cookie is kept");
+    assert!(!partner.get("/ops/signin").await.html.contains("session has ended"));
+    assert_eq!(partner.get("/dashboard/live/keys").await.status, StatusCode::OK);
+
+    // Ended on the server (as expiry ends it) while a form is open: the post is refused
+    // with the reason, and nothing is made.
+    app.state.store.end_session(&session).await.expect("ended");
+    let create = partner.post("/dashboard/live/keys", &[("csrf", &csrf), ("name", "ci")]).await;
+    assert_eq!((create.status, create.location()), (StatusCode::SEE_OTHER, Some("/signin?session=ended")));
+    let partner_id = partner_of(&app, "dev@acme.example").await;
+    let keys = app.state.store.list_keys(&partner_id, Some(Mode::Live), &steller::store::PageRequest::default()).await;
+    assert!(keys.expect("listed").items.is_empty(), "no key was made");
+    let page = partner.get("/signin?session=ended").await;
+    assert!(page.html.contains("sessions last 12 hours"), "{}", page.html);
+    assert!(page.html.contains(r#"name="email""#), "with the form to sign in again");
 }
 
 #[tokio::test]
@@ -565,8 +599,12 @@ async fn revoking_an_ops_key_ends_its_console_sessions_at_the_next_request() {
     let approve = operator.post(&format!("/ops/top-ups/{}/approve", request.id), &[("csrf", &csrf)]).await;
     let console = operator.get("/ops").await;
 
-    assert_eq!((approve.status, approve.location()), (StatusCode::SEE_OTHER, Some("/ops/signin")));
-    assert_eq!((console.status, console.location()), (StatusCode::SEE_OTHER, Some("/ops/signin")));
+    assert_eq!((approve.status, approve.location()), (StatusCode::SEE_OTHER, Some("/ops/signin?session=ended")));
+    assert_eq!(
+        (console.status, console.location()),
+        (StatusCode::SEE_OTHER, Some("/ops/signin")),
+        "the cookie is gone"
+    );
     let now = app.state.store.top_up_by_id(&request.id).await.expect("stored");
     assert_eq!(now.status, TopUpStatus::Pending, "nothing was decided");
     let wallet = app.state.store.wallet(&request.partner_id, Mode::Live).await.expect("a wallet");
@@ -590,8 +628,8 @@ async fn a_console_session_of_an_address_that_is_no_longer_ops_is_ended() {
     let approve = after_the_change.post(&format!("/ops/top-ups/{}/approve", request.id), &[("csrf", &csrf)]).await;
     let console = after_the_change.get("/ops").await;
 
-    assert_eq!((approve.status, approve.location()), (StatusCode::SEE_OTHER, Some("/ops/signin")));
-    assert_eq!(console.location(), Some("/ops/signin"));
+    assert_eq!((approve.status, approve.location()), (StatusCode::SEE_OTHER, Some("/ops/signin?session=ended")));
+    assert_eq!(console.location(), Some("/ops/signin"), "the ended session's cookie is gone");
     assert_eq!(app.state.store.top_up_by_id(&request.id).await.expect("stored").status, TopUpStatus::Pending);
 }
 
