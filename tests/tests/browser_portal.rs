@@ -359,6 +359,8 @@ async fn a_partner_adds_an_endpoint_sees_its_secret_once_rotates_it_and_deletes_
     browser.fill("#url", "http://127.0.0.1:9/steller-hooks").await;
     browser.click(form).await;
     assert!(browser.text("#events-error").await.contains("choose at least one event type"));
+    let focused = browser.script("return document.activeElement.className").await;
+    assert_eq!(focused.as_str(), Some("summary"), "the page opens at what to fix");
     assert_eq!(
         browser.find("#url").await.value().await.expect("the URL field").as_deref(),
         Some("http://127.0.0.1:9/steller-hooks")

@@ -236,11 +236,13 @@ pub(crate) fn alert(message: Markup) -> Markup {
     html! { div.summary role="alert" { p { (message) } } }
 }
 
-/// A list of what is wrong, at the top of a form, for whoever reads from the top.
+/// A list of what is wrong, at the top of a form, for whoever reads from the top. It
+/// takes the focus when the page loads (no script needed), so a keyboard or screen-reader
+/// user starts at what to fix, and Tab reaches each error's link to its field.
 pub(crate) fn error_summary(errors: &[(&str, String)]) -> Markup {
     html! {
         @if !errors.is_empty() {
-            div.summary role="alert" {
+            div.summary role="alert" tabindex="-1" autofocus {
                 p { "Please fix the following:" }
                 ul { @for (name, message) in errors { li { a href={ "#" (name) } { (message) } } } }
             }

@@ -154,7 +154,11 @@ async fn a_bad_filter_is_the_form_again_with_the_error_next_to_its_field() {
         let error = format!(r#"<p class="error" id="{field}-error">"#);
         assert!(at(&page.html, &format!(r#"id="{field}""#)) < at(&page.html, &error), "{field}");
     }
-    assert!(page.html.contains(r#"role="alert""#), "the summary says what to fix");
+    assert!(
+        page.html.contains(r#"<div class="summary" role="alert" tabindex="-1" autofocus>"#),
+        "the summary says what to fix, and takes the focus: {}",
+        page.html
+    );
 }
 
 #[tokio::test]
