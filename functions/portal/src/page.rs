@@ -186,10 +186,12 @@ pub(crate) fn field(
         .collect::<Vec<_>>()
         .join(" ");
     // What the browser may fill in: an email field is the person's own address; the
-    // emailed sign-in code is offered by phones and password managers, on a digit keypad.
+    // emailed sign-in code is offered by phones and password managers, on a digit keypad;
+    // an amount gets a keypad with a decimal point.
     let (autocomplete, inputmode) = match (kind, name) {
         ("email", _) => (Some("email"), None),
         (_, "code") => (Some("one-time-code"), Some("numeric")),
+        (_, "amount") => (None, Some("decimal")),
         _ => (None, None),
     };
     html! {

@@ -14,8 +14,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
 use steller::domain::{
-    IdempotencyKey, Mode, PaymentReference, RequestTopUp, TopUpAmount, TopUpDetails, TopUpId, TopUpNote, TopUpRequest,
-    TopUpStatus,
+    IdempotencyKey, Mode, PaymentReference, RequestTopUp, TopUpAmount, TopUpAmountError, TopUpDetails, TopUpId,
+    TopUpNote, TopUpRequest, TopUpStatus,
 };
 use steller::store::{Completion, IdempotencyScope, Page, PriorUse, Render, StoreError, StoredResponse};
 
@@ -68,13 +68,24 @@ fn optional<T, E>(raw: &str, parse: impl FnOnce(Option<&str>) -> Result<T, E>) -
     }
 }
 
+/// What is wrong with the amount, in a person's words rather than the API's.
+fn amount_error(error: &TopUpAmountError) -> String {
+    match error {
+        TopUpAmountError::Missing => "Enter an amount, such as 250.00".into(),
+        TopUpAmountError::NotAnAmount => {
+            "Amount must be in digits, such as 250 or 250.00: no currency sign or commas, at most two decimals".into()
+        }
+        TopUpAmountError::OutOfRange => format!("Amount {error}"),
+    }
+}
+
 /// The form's fields by the rules of the API's request body (the currency is always
 /// USD here, so there is no field for it). A blank amount is a missing one; every invalid
 /// field is named, not just the first.
 fn details(values: &TopUpForm) -> Result<TopUpDetails, Vec<(&'static str, String)>> {
     let mut errors = Vec::new();
     let amount = Some(values.amount.trim()).filter(|amount| !amount.is_empty());
-    let amount = TopUpAmount::parse(amount).map_err(|e| errors.push(("amount", format!("Amount {e}")))).ok();
+    let amount = TopUpAmount::parse(amount).map_err(|e| errors.push(("amount", amount_error(&e)))).ok();
     let payment_reference = optional(&values.payment_reference, PaymentReference::parse)
         .map_err(|e| errors.push(("payment_reference", format!("Payment reference {e}"))))
         .ok();
@@ -331,8 +342,8 @@ mod tests {
         let missing = details(&values("", "", "")).expect_err("invalid");
         let words = details(&values("ten dollars", "", "")).expect_err("invalid");
 
-        assert_eq!(missing, [("amount", "Amount is required".to_owned())]);
+        assert_eq!(missing, [("amount", "Enter an amount, such as 250.00".to_owned())]);
         assert_eq!(words[0].0, "amount");
-        assert!(words[0].1.starts_with("Amount must be a decimal string"), "{words:?}");
+        assert!(words[0].1.starts_with("Amount must be in digits, such as 250 or 250.00"), "{words:?}");
     }
 }

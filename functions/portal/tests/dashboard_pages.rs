@@ -403,7 +403,12 @@ async fn an_invalid_top_up_is_shown_again_with_each_error_next_to_its_field() {
     assert!(at(html, r#"id="amount""#) < at(html, amount_error), "the error follows its input");
     assert!(at(html, amount_error) < at(html, r#"id="payment_reference""#), "and comes before the next field");
     assert!(at(html, r#"id="payment_reference""#) < at(html, reference_error));
-    assert!(html.contains(r#"value="5" aria-invalid="true" aria-describedby="amount-error amount-hint""#), "{html}");
+    assert!(
+        html.contains(
+            r#"value="5" inputmode="decimal" aria-invalid="true" aria-describedby="amount-error amount-hint""#
+        ),
+        "{html}"
+    );
     assert!(html.contains(&format!(r#"value="{long_reference}""#)) && html.contains(">kept</textarea>"), "kept");
     assert!(html.contains(r##"<a href="#amount">Amount must be from 10.00 to 100000.00</a>"##), "in the summary too");
     assert!(!html.contains("note-error"), "a valid note has no error");
