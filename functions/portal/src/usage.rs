@@ -68,9 +68,11 @@ fn form(mode: Mode, from: &str, to: &str, errors: &[(&'static str, String)]) -> 
     html! {
         (error_summary(errors))
         form method="get" action={ "/dashboard/" (mode) "/usage" } novalidate {
-            (field("From", "from", "date", from, error("from"), Some("The first day, YYYY-MM-DD (UTC).")))
+            // The hints name no format: a date picker shows the reader's own, and where
+            // there is none, an unreadable date's error says how to write it.
+            (field("From", "from", "date", from, error("from"), Some("The first day (UTC).")))
             (field("To", "to", "date", to, error("to"),
-                Some(&format!("The last day, included, YYYY-MM-DD (UTC); at most {MAX_RANGE_DAYS} days in all."))))
+                Some(&format!("The last day, included (UTC); at most {MAX_RANGE_DAYS} days in all."))))
             button type="submit" { "Show usage" }
         }
     }
