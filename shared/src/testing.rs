@@ -231,6 +231,11 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// A header's value, when it is there and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
     /// Asserts a problem+json response with this status and code, and returns its body.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Value {

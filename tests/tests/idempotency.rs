@@ -1,4 +1,6 @@
 //! `Idempotency-Key` on `POST /api/orders`, on both engines: the money moves at most once.
+//! And on the webhook endpoint routes that show a secret: a retry makes no second
+//! endpoint and no second rotation.
 
 use std::collections::HashSet;
 
@@ -23,12 +25,18 @@ on_both_engines!(
     a_key_expires_after_24_hours,
     a_malformed_key_is_a_bad_request,
     a_form_token_makes_one_key_or_endpoint_however_often_it_is_sent,
+    an_endpoint_created_with_a_key_is_made_once_and_its_answer_replayed,
+    a_rotation_retried_with_its_key_rotates_once_and_the_old_secret_keeps_signing,
 );
 
 async fn keyed_order(app: &TestApp, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
+    keyed_post(app, "/api/orders", key, idempotency_key, body).await
+}
+
+async fn keyed_post(app: &TestApp, path: &str, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
     let request = Request::builder()
         .method(Method::POST)
-        .uri("/api/orders")
+        .uri(path)
         .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")
         .header("idempotency-key", idempotency_key)
@@ -355,7 +363,7 @@ fn scope_with(scope: &steller::store::IdempotencyScope, fingerprint: &str) -> st
 /// one form make one, and the others are told the token was used.
 async fn a_form_token_makes_one_key_or_endpoint_however_often_it_is_sent(app: TestApp) {
     use steller::domain::{EventType, IdempotencyKey, Mode, NewEndpoint, NewKey, PartnerId};
-    use steller::store::{FormToken, IdempotencyScope, PageRequest, StoreError};
+    use steller::store::{FormToken, IdempotencyScope, Once, PageRequest, StoreError};
     let partner: PartnerId = app.new_partner().await.id.parse().expect("a partner id");
     let store = &app.state.store;
     let token = |path: &str| FormToken {
@@ -382,7 +390,7 @@ async fn a_form_token_makes_one_key_or_endpoint_however_often_it_is_sent(app: Te
             events: vec![EventType::OrderCreated],
             description: None,
         };
-        store.create_endpoint_once(&new, Some(&endpoint_form)).await.map(|_| ())
+        store.create_endpoint_once(&new, Some(Once::Form(&endpoint_form))).await.map(|_| ())
     });
     let (keys, endpoints) = futures::join!(futures::future::join_all(keys), futures::future::join_all(endpoints));
 
@@ -394,4 +402,87 @@ async fn a_form_token_makes_one_key_or_endpoint_however_often_it_is_sent(app: Te
     let keys_after = store.list_keys(&partner, Some(Mode::Sandbox), &PageRequest::default()).await.expect("keys");
     assert_eq!(keys_after.items.len(), keys_before.items.len() + 1);
     assert_eq!(store.endpoints(&partner, Mode::Sandbox).await.expect("endpoints").len(), 1);
+}
+
+/// The local URL rules: endpoint URLs are checked but not resolved (the tests run offline).
+fn local_urls(app: TestApp) -> TestApp {
+    let state = app.state.clone().with_webhook_urls(steller::webhooks::address::UrlPolicy::AllowLoopbackHttp);
+    app.with_state(state)
+}
+
+/// A creation retried after a lost answer makes no second endpoint (which would be sent
+/// every event too), and gets the first answer, secret included; parallel retries too.
+async fn an_endpoint_created_with_a_key_is_made_once_and_its_answer_replayed(app: TestApp) {
+    let app = local_urls(app);
+    let partner = app.new_partner().await;
+    let body = json!({"url": "https://hooks.example/once", "events": ["order.created"]});
+
+    let first = keyed_post(&app, "/api/webhook-endpoints", &partner.key, "hook-1", body.clone()).await;
+    let retries = futures::future::join_all(
+        (0..4).map(|_| keyed_post(&app, "/api/webhook-endpoints", &partner.key, "hook-1", body.clone())),
+    )
+    .await;
+
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.header("cache-control"), Some("no-store"));
+    assert!(first.body["secret"].as_str().is_some_and(|secret| secret.starts_with("whsec_")), "{}", first.body);
+    for retry in &retries {
+        assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.body);
+        assert_eq!(retry.body, first.body, "the first answer, secret and all");
+        assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+        assert_eq!(retry.header("cache-control"), Some("no-store"), "a replayed secret is not cached either");
+    }
+    assert_eq!(all_pages(&app, "/api/webhook-endpoints", &partner.key, 10).await.len(), 1, "one endpoint");
+    let other = json!({"url": "https://hooks.example/other", "events": ["order.created"]});
+    keyed_post(&app, "/api/webhook-endpoints", &partner.key, "hook-1", other)
+        .await
+        .assert_problem(422, "idempotency_key_reused");
+    let unkeyed = app.post("/api/webhook-endpoints", Some(&partner.key), body).await;
+    assert_eq!(unkeyed.status, StatusCode::CREATED, "without a key, each request makes one: {}", unkeyed.body);
+    assert_eq!(unkeyed.header("idempotent-replayed"), None);
+    assert_eq!(all_pages(&app, "/api/webhook-endpoints", &partner.key, 10).await.len(), 2);
+}
+
+/// A rotation retried with its key is the first rotation's answer: had it rotated again,
+/// the secret the receiver still holds would have stopped signing at once.
+async fn a_rotation_retried_with_its_key_rotates_once_and_the_old_secret_keeps_signing(app: TestApp) {
+    use steller::domain::{EndpointId, Mode, PartnerId};
+    let app = local_urls(app);
+    let partner = app.new_partner().await;
+    let created = app
+        .post(
+            "/api/webhook-endpoints",
+            Some(&partner.key),
+            json!({"url": "https://hooks.example/r", "events": ["order.created"]}),
+        )
+        .await;
+    let id = created.body["id"].as_str().expect("an id").to_owned();
+    let original = created.body["secret"].as_str().expect("a secret").to_owned();
+    let path = format!("/api/webhook-endpoints/{id}/rotate-secret");
+
+    let first = keyed_post(&app, &path, &partner.key, "rotate-1", json!({})).await;
+    let retry = keyed_post(&app, &path, &partner.key, "rotate-1", json!({})).await;
+
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!((retry.status, &retry.body), (StatusCode::OK, &first.body), "the first rotation's answer");
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.header("cache-control"), Some("no-store"));
+    let partner_id: PartnerId = partner.id.parse().expect("a partner id");
+    let endpoint_id: EndpointId = id.parse().expect("an endpoint id");
+    let endpoint = app.state.store.endpoint(&partner_id, Mode::Sandbox, &endpoint_id).await.expect("the endpoint");
+    assert_eq!(Some(endpoint.secret.expose()), first.body["secret"].as_str(), "rotated once");
+    let (previous, _) = endpoint.previous_secret.expect("the replaced secret still signs");
+    assert_eq!(previous.expose(), original, "and it is the one the receiver holds");
+
+    let another = app
+        .post(
+            "/api/webhook-endpoints",
+            Some(&partner.key),
+            json!({"url": "https://hooks.example/s", "events": ["order.created"]}),
+        )
+        .await;
+    let another = another.body["id"].as_str().expect("an id").to_owned();
+    keyed_post(&app, &format!("/api/webhook-endpoints/{another}/rotate-secret"), &partner.key, "rotate-1", json!({}))
+        .await
+        .assert_problem(422, "idempotency_key_reused");
 }

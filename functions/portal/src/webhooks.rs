@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use steller::AppState;
 use steller::domain::{Endpoint, EndpointId, EndpointStatus, EventId, Mode, SECRET_OVERLAP_HOURS, Timestamp};
-use steller::store::{Limit, PageRequest, StoreError};
+use steller::store::{Limit, Once, PageRequest, StoreError};
 use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
@@ -242,7 +242,7 @@ pub(crate) async fn create(
     };
     // The secret is shown once: a second sending of the same form makes no endpoint.
     let token = form_token(owner.partner, mode, &values.submission, &webhooks_path(mode), new.url.clone())?;
-    let endpoint = match state.store.create_endpoint_once(&new, token.as_ref()).await {
+    let endpoint = match state.store.create_endpoint_once(&new, token.as_ref().map(Once::Form)).await {
         Ok(endpoint) => endpoint,
         // Nothing was recorded: the same form (and token) may be sent again.
         Err(StoreError::InvalidState(reason)) => {
@@ -270,7 +270,7 @@ pub(crate) async fn rotate(
     let token = form_token(owner.partner, mode, &values.submission, &path, id.to_string())?;
     let endpoint = state
         .store
-        .rotate_secret_once(&owner.partner, mode, &id, token.as_ref())
+        .rotate_secret_once(&owner.partner, mode, &id, token.as_ref().map(Once::Form))
         .await
         .map_err(|error| refused(error, &webhooks_path(mode)))?;
     tracing::info!(endpoint_id = %id, %mode, "webhook secret rotated in the portal");

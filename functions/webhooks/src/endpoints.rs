@@ -5,6 +5,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use steller::AppState;
 use steller::domain::{
@@ -12,8 +13,10 @@ use steller::domain::{
 };
 use steller::http::openapi::NotFound;
 use steller::http::{
-    ApiError, Json, List, ListParams, ListQuery, NO_STORE, NoStore, PartnerCaller, PathId, Problem, Validation,
+    ApiError, IdempotencyHeader, Json, List, ListParams, ListQuery, NO_STORE, PartnerCaller, PathId, Problem,
+    Validation, idempotency_scope, idempotent, idempotent_with,
 };
+use steller::store::Once;
 use steller::webhooks::address::{UrlError, UrlPolicy, check_url, check_url_resolved};
 use utoipa::ToSchema;
 
@@ -73,7 +76,10 @@ impl From<&Endpoint> for EndpointWithSecret {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// An endpoint creation's `Idempotency-Key` is for this route and body.
+const CREATE_ROUTE: &str = "POST /api/webhook-endpoints";
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct CreateEndpointRequest {
     /// Where events are POSTed: `https://`, to an address on the public internet (plain
     /// `http://` only on the local server, and only to `127.0.0.1`, `[::1]` or `localhost`).
@@ -172,14 +178,19 @@ pub(crate) async fn list_endpoints(
 }
 
 /// Registers an endpoint in the calling key's mode. Its secret is in this response only.
+///
+/// Send an `Idempotency-Key` to retry safely: a retry gets the first answer, secret
+/// included, and makes no second endpoint (which would be sent every event too).
 #[utoipa::path(
     post,
     path = "/api/webhook-endpoints",
     tag = "webhooks",
     security(("bearer" = []), ("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 printable characters; retries with the same key and body are replayed")),
     request_body = CreateEndpointRequest,
     responses(
-        (status = 201, description = "Created; the secret is shown only in this response", body = EndpointWithSecret),
+        (status = 201, description = "Created; the secret is shown only in this response and its replays", body = EndpointWithSecret,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is a replay of the key's first answer"))),
         (status = 409, description = "`invalid_state`: the mode already has 16 endpoints", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -187,13 +198,25 @@ pub(crate) async fn list_endpoints(
 pub(crate) async fn create_endpoint(
     State(state): State<AppState>,
     caller: PartnerCaller,
+    IdempotencyHeader(key): IdempotencyHeader,
     Json(body): Json<CreateEndpointRequest>,
-) -> Result<(StatusCode, NoStore, Json<EndpointWithSecret>), ApiError> {
+) -> Result<Response, ApiError> {
+    let scope = idempotency_scope(&caller, key, CREATE_ROUTE, &body)?;
     let new = body.checked(&state, &caller).await?;
-    let endpoint = state.store.create_endpoint(&new).await?;
-    tracing::info!(endpoint_id = %endpoint.id, mode = %endpoint.mode, "webhook endpoint created");
+    let store = state.store.clone();
+    let created = idempotent(
+        &store,
+        scope,
+        |endpoint: &Endpoint| EndpointWithSecret::from(endpoint),
+        |completion| async move {
+            let endpoint = state.store.create_endpoint_once(&new, completion.as_ref().map(Once::Request)).await?;
+            tracing::info!(endpoint_id = %endpoint.id, mode = %endpoint.mode, "webhook endpoint created");
+            Ok(endpoint)
+        },
+    )
+    .await?;
     // The secret is in this body only: no cache may keep it.
-    Ok((StatusCode::CREATED, NO_STORE, Json(EndpointWithSecret::from(&endpoint))))
+    Ok((NO_STORE, created).into_response())
 }
 
 /// One of the caller's endpoints; another partner's or mode's is 404.
@@ -234,26 +257,49 @@ pub(crate) async fn delete_endpoint(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Gives the endpoint a new secret, shown only in this response. For 24 hours the old one
-/// signs every delivery too (two `v1,` signatures), so the receiver can switch without
-/// missing one.
+/// Gives the endpoint a new secret, shown only in this response.
+///
+/// For 24 hours the old one signs every delivery too (two `v1,` signatures), so the
+/// receiver can switch without missing one. Only the last secret replaced keeps signing:
+/// a second rotation ends the first one's old secret at once. So retry a rotation whose
+/// answer was lost with the same `Idempotency-Key`: the retry gets the first answer and
+/// rotates nothing.
 #[utoipa::path(
     post,
     path = "/api/webhook-endpoints/{id}/rotate-secret",
     tag = "webhooks",
     security(("bearer" = []), ("api_key" = [])),
-    params(("id" = String, Path, description = "The endpoint's id (`we_…`)")),
-    responses((status = 200, description = "Rotated; the new secret is shown only in this response", body = EndpointWithSecret), NotFound),
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`we_…`)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1–255 printable characters; retries with the same key are replayed"),
+    ),
+    responses((status = 200, description = "Rotated; the new secret is shown only in this response and its replays", body = EndpointWithSecret,
+        headers(("Idempotent-Replayed" = String, description = "`true` when this is a replay of the key's first answer"))), NotFound),
 )]
 #[tracing::instrument(skip_all, fields(endpoint_id = %id))]
 pub(crate) async fn rotate_secret(
     State(state): State<AppState>,
     caller: PartnerCaller,
+    IdempotencyHeader(key): IdempotencyHeader,
     PathId(id): PathId<EndpointId>,
-) -> Result<(NoStore, Json<EndpointWithSecret>), ApiError> {
-    let endpoint = state.store.rotate_secret(&caller.partner_id, caller.mode, &id).await?;
-    tracing::info!("webhook secret rotated");
-    Ok((NO_STORE, Json(EndpointWithSecret::from(&endpoint))))
+) -> Result<Response, ApiError> {
+    let route = format!("POST /api/webhook-endpoints/{id}/rotate-secret");
+    let scope = idempotency_scope(&caller, key, &route, &())?;
+    let store = state.store.clone();
+    let rotated = idempotent_with(
+        &store,
+        scope,
+        StatusCode::OK,
+        |endpoint: &Endpoint| EndpointWithSecret::from(endpoint),
+        |completion| async move {
+            let once = completion.as_ref().map(Once::Request);
+            let endpoint = state.store.rotate_secret_once(&caller.partner_id, caller.mode, &id, once).await?;
+            tracing::info!("webhook secret rotated");
+            Ok(endpoint)
+        },
+    )
+    .await?;
+    Ok((NO_STORE, rotated).into_response())
 }
 
 #[cfg(test)]

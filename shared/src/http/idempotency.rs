@@ -89,7 +89,24 @@ where
     F: FnOnce(Option<Completion<T>>) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
-    let render: Render<T> = Arc::new(move |result: &T| StoredResponse::json(201, &view(result)));
+    idempotent_with(store, scope, StatusCode::CREATED, view, work).await
+}
+
+/// [`idempotent`] for work whose success answers `status` (a rotation changes what
+/// exists: 200).
+pub async fn idempotent_with<T, V, F, Fut>(
+    store: &Store,
+    scope: Option<IdempotencyScope>,
+    status: StatusCode,
+    view: impl Fn(&T) -> V + Send + Sync + 'static,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    V: Serialize,
+    F: FnOnce(Option<Completion<T>>) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let render: Render<T> = Arc::new(move |result: &T| StoredResponse::json(status.as_u16(), &view(result)));
     let created = |result: &T| render(result).map(|stored| response(&stored)).map_err(ApiError::internal);
     let Some(scope) = scope else {
         return created(&work(None).await?);

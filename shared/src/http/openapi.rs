@@ -132,18 +132,15 @@ impl Modify for CommonResponses {
                 let idempotent = operation.parameters.as_ref().is_some_and(|params| {
                     params.iter().any(|param| matches!(param, RefOr::T(p) if p.name == "Idempotency-Key"))
                 });
-                if idempotent {
-                    common.push(("409", "`idempotency_in_progress`: a request with this key, taken by an earlier version during a deploy, is still running; retry shortly"));
-                    common.push((
-                        "422",
-                        "`validation_failed`, or `idempotency_key_reused`: the key was used with another body",
-                    ));
-                }
                 if operation.request_body.is_some() {
                     common.push(("400", "`malformed_request`: the body is not a JSON object"));
                     common.push(("413", "`payload_too_large`: the body is over 64 KiB"));
                     common.push(("415", "`unsupported_media_type`: the body is not application/json"));
                     common.push(("422", "`validation_failed`: `errors[]` names each invalid field"));
+                }
+                if idempotent {
+                    common.push(("409", "`idempotency_in_progress`: a request with this key, taken by an earlier version during a deploy, is still running; retry shortly"));
+                    common.push(("422", "`idempotency_key_reused`: the key was used with another request"));
                 }
                 // Several layers can give one status (a 400 for the cursor and for the
                 // credentials): one response says them all.

@@ -150,6 +150,41 @@ impl FormToken {
     }
 }
 
+/// What makes a creation happen at most once: the one-time token of the form it came
+/// from, or the `Idempotency-Key` of the API request, whose answer is kept for replay.
+/// Either is recorded in the transaction that creates, so only one sending can commit.
+#[derive(Debug)]
+pub enum Once<'a, T> {
+    Form(&'a FormToken),
+    Request(&'a Completion<T>),
+}
+
+impl<T> Clone for Once<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Once<'_, T> {}
+
+impl<T> Once<'_, T> {
+    pub(crate) fn scope(&self) -> &IdempotencyScope {
+        match self {
+            Once::Form(form) => &form.scope,
+            Once::Request(completion) => &completion.scope,
+        }
+    }
+
+    /// Adds the token's or key's record to `transaction`, completed with what `result`
+    /// answers; its slot fails when an earlier sending recorded it.
+    fn push(&self, transaction: &mut Transaction, result: &T) -> Result<Slot, StoreError> {
+        match self {
+            Once::Form(form) => form.push(transaction),
+            Once::Request(completion) => completion.push(transaction, result),
+        }
+    }
+}
+
 /// The record of `scope`'s key completed with `response`, and the values `KEY_IS_FREE`
 /// needs.
 fn completed_record(
@@ -197,24 +232,26 @@ impl Store {
         }
     }
 
-    /// Commits `transaction`, with `form`'s token recorded in it when the work comes from a
-    /// form: a token already used is `KeyUsed` with the use that holds it, and any other
-    /// cancellation is what `on_cancelled` makes of it.
-    pub(crate) async fn transact_once(
+    /// Commits `transaction`, which makes `result`, with `once`'s token or key recorded in
+    /// it when there is one: one already used is `KeyUsed` with the use that holds it (a
+    /// request's first answer, to replay), and any other cancellation is what
+    /// `on_cancelled` makes of it.
+    pub(crate) async fn transact_once<T>(
         &self,
         mut transaction: Transaction,
-        form: Option<&FormToken>,
+        once: Option<Once<'_, T>>,
+        result: &T,
         on_cancelled: impl Fn(&Cancelled) -> StoreError,
     ) -> Result<(), StoreError> {
-        let token = form.map(|form| form.push(&mut transaction)).transpose()?;
+        let token = once.map(|once| once.push(&mut transaction, result)).transpose()?;
         let outcome = self
             .transact(transaction, |cancelled| match token {
                 Some(token) if cancelled.failed(token) => StoreError::KeyUsed(PriorUse::InProgress),
                 _ => on_cancelled(cancelled),
             })
             .await;
-        match (outcome, form) {
-            (Err(StoreError::KeyUsed(_)), Some(form)) => Err(self.key_taken(&form.scope).await),
+        match (outcome, once) {
+            (Err(StoreError::KeyUsed(_)), Some(once)) => Err(self.key_taken(once.scope()).await),
             (outcome, _) => outcome,
         }
     }

@@ -9,7 +9,7 @@ use super::layout::Key;
 use super::page::Listing;
 use super::rate_limits::{RATE_LIMIT, principal_of};
 use super::transaction::Transaction;
-use super::{FormToken, Page, PageError, PageRequest, Store, StoreError, layout};
+use super::{FormToken, Once, Page, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{ApiKey, KeyId, KeySummary, Mode, NewKey, PartnerId, Principal, RequestsPerSecond, Timestamp};
 
 /// The two items a partner key lives in: its lookup by hash, and its entry in the
@@ -102,7 +102,7 @@ impl Store {
                 }
             })?;
             let outcome = self
-                .transact_once(transaction, form, |cancelled| {
+                .transact_once(transaction, form.map(Once::Form), new, |cancelled| {
                     if cancelled.failed(unchanged) { StoreError::Contended } else { cancelled.unexpected() }
                 })
                 .await;

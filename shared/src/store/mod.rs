@@ -32,7 +32,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 #[cfg(feature = "tooling")]
 pub use audit::{AuditReport, Finding, OrphanedLedger, WalletAudit};
 pub use catalog::CATALOG_STALENESS;
-pub use idempotency::{Completion, FormToken, IdempotencyScope, PriorUse, Render, StoredResponse};
+pub use idempotency::{Completion, FormToken, IdempotencyScope, Once, PriorUse, Render, StoredResponse};
 pub use page::{Cursor, InvalidCursor, Limit, LimitError, Page, PageError, PageRequest};
 pub use rate_limits::Admission;
 pub use retry::RetryPolicy;

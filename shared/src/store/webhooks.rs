@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::item::{Item, item, read};
 use super::transaction::{Slot, Transaction};
-use super::{FormToken, Page, PageError, PageRequest, Store, StoreError, layout};
+use super::{Once, Page, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{
     DeliveryAttempt, Endpoint, EndpointId, EndpointStatus, Event, EventId, EventRecord, EventType, MAX_ATTEMPTS_KEPT,
     Mode, NewEndpoint, PartnerId, SECRET_OVERLAP_HOURS, Timestamp, WebhookSecret,
@@ -188,20 +188,20 @@ impl Store {
         self.create_endpoint_once(new, None).await
     }
 
-    /// [`Store::create_endpoint`], recording `form`'s token in the same transaction when
-    /// the endpoint comes from a form: a token already used is `KeyUsed`, and no endpoint
-    /// is made.
+    /// [`Store::create_endpoint`], recording `once`'s form token or `Idempotency-Key` in
+    /// the same transaction: one already used is `KeyUsed` (with the first request's
+    /// answer, to replay), and no endpoint is made.
     pub async fn create_endpoint_once(
         &self,
         new: &NewEndpoint,
-        form: Option<&FormToken>,
+        once: Option<Once<'_, Endpoint>>,
     ) -> Result<Endpoint, StoreError> {
         let present = self.endpoints(&new.partner_id, new.mode).await?.len();
         if present >= MAX_ENDPOINTS {
-            // A form sent again after its first sending made the 16th endpoint: say so,
-            // not that there is no room.
-            if let Some(form) = form
-                && let Some(prior) = self.prior_use(&form.scope).await?
+            // A form or request sent again after its first sending made the 16th
+            // endpoint: say so (or replay it), not that there is no room.
+            if let Some(once) = once
+                && let Some(prior) = self.prior_use(once.scope()).await?
             {
                 return Err(StoreError::KeyUsed(prior));
             }
@@ -226,7 +226,7 @@ impl Store {
         // read 15. The mode's count, raised in the endpoint's own transaction on condition
         // that it is below the cap, is what holds the cap.
         let counted = count_endpoints(&mut transaction, &new.partner_id, new.mode, present, 1)?;
-        self.transact_once(transaction, form, |cancelled| {
+        self.transact_once(transaction, once, &endpoint, |cancelled| {
             if cancelled.failed(counted) { too_many_endpoints() } else { cancelled.unexpected() }
         })
         .await?;
@@ -289,15 +289,17 @@ impl Store {
         self.rotate_secret_once(partner, mode, id, None).await
     }
 
-    /// [`Store::rotate_secret`], recording `form`'s token in the rotation's transaction
-    /// when it comes from a form: the same form sent again (a reload of the answer) is
-    /// `KeyUsed` and rotates nothing, so the secret the receiver holds keeps signing.
+    /// [`Store::rotate_secret`], recording `once`'s form token or `Idempotency-Key` in the
+    /// rotation's transaction: the same form or request sent again (a reload of the
+    /// answer, a retry after a lost response) is `KeyUsed` and rotates nothing, so the
+    /// secret the receiver holds keeps signing, and a retried request gets the first
+    /// rotation's answer.
     pub async fn rotate_secret_once(
         &self,
         partner: &PartnerId,
         mode: Mode,
         id: &EndpointId,
-        form: Option<&FormToken>,
+        once: Option<Once<'_, Endpoint>>,
     ) -> Result<Endpoint, StoreError> {
         // A failed condition means a parallel rotation won: rotate again from its secret.
         loop {
@@ -320,7 +322,7 @@ impl Store {
                     .expression_attribute_values(":until", text(&until.unwrap_or_default()))
             })?;
             let written = self
-                .transact_once(transaction, form, |cancelled| {
+                .transact_once(transaction, once, &rotated, |cancelled| {
                     if cancelled.failed(unchanged) { StoreError::Contended } else { cancelled.unexpected() }
                 })
                 .await;
