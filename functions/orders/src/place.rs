@@ -1,6 +1,7 @@
 //! `POST /api/orders`: pays for an order from the wallet of the key's mode.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
@@ -89,6 +90,7 @@ pub(crate) async fn place_order(
     idempotent(
         &store,
         scope,
+        StatusCode::CREATED,
         |order: &Order| OrderView::from(order),
         |completion| async move {
             let product = match request.product_id {

@@ -1,6 +1,7 @@
 //! `POST /api/wallet/top-up-requests`: asks for money in the wallet of the key's mode.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use steller::AppState;
@@ -89,7 +90,7 @@ pub(crate) async fn request_top_up(
     }
     let scope = idempotency_scope(&caller, key, ROUTE, &body)?;
     let store = state.store.clone();
-    idempotent(&store, scope, |request: &TopUpRequest| TopUpView::from(request), |completion| async move {
+    idempotent(&store, scope, StatusCode::CREATED, |request: &TopUpRequest| TopUpView::from(request), |completion| async move {
         let request = state.store.request_top_up(&command, completion).await?;
         tracing::info!(topup_id = %request.id, status = request.status.as_str(), amount = %request.amount, "top-up requested");
         state.notices().top_up_requested(&request).await;

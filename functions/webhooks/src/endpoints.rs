@@ -14,7 +14,7 @@ use steller::domain::{
 use steller::http::openapi::NotFound;
 use steller::http::{
     ApiError, IdempotencyHeader, Json, List, ListParams, ListQuery, NO_STORE, PartnerCaller, PathId, Problem,
-    Validation, idempotency_scope, idempotent, idempotent_with,
+    Validation, idempotency_scope, idempotent,
 };
 use steller::store::Once;
 use steller::webhooks::address::{UrlError, UrlPolicy, check_url, check_url_resolved};
@@ -207,6 +207,7 @@ pub(crate) async fn create_endpoint(
     let created = idempotent(
         &store,
         scope,
+        StatusCode::CREATED,
         |endpoint: &Endpoint| EndpointWithSecret::from(endpoint),
         |completion| async move {
             let endpoint = state.store.create_endpoint_once(&new, completion.as_ref().map(Once::Request)).await?;
@@ -286,7 +287,7 @@ pub(crate) async fn rotate_secret(
     let route = format!("POST /api/webhook-endpoints/{id}/rotate-secret");
     let scope = idempotency_scope(&caller, key, &route, &())?;
     let store = state.store.clone();
-    let rotated = idempotent_with(
+    let rotated = idempotent(
         &store,
         scope,
         StatusCode::OK,

@@ -70,8 +70,8 @@ pub fn idempotency_scope(
     }))
 }
 
-/// Runs `work`, which creates something, at most once for `scope`'s key, and answers 201
-/// with `view` of what it created. Without a key it simply runs. With one, `work` gets
+/// Runs `work`, which creates or changes something, at most once for `scope`'s key, and
+/// answers `status` (201 for a creation) with `view` of what it made. Without a key it simply runs. With one, `work` gets
 /// the key's completion to write in its own transaction, so the response is kept
 /// exactly when the change is, and the store reads the key's record with what the work
 /// reads anyway: a finished request is replayed, another body is 422 (ADR 0011). An
@@ -79,22 +79,6 @@ pub fn idempotency_scope(
 /// other failure writes nothing, so a retry runs afresh, unless the key's first answer
 /// exists, which is then the answer.
 pub async fn idempotent<T, V, F, Fut>(
-    store: &Store,
-    scope: Option<IdempotencyScope>,
-    view: impl Fn(&T) -> V + Send + Sync + 'static,
-    work: F,
-) -> Result<Response, ApiError>
-where
-    V: Serialize,
-    F: FnOnce(Option<Completion<T>>) -> Fut,
-    Fut: Future<Output = Result<T, ApiError>>,
-{
-    idempotent_with(store, scope, StatusCode::CREATED, view, work).await
-}
-
-/// [`idempotent`] for work whose success answers `status` (a rotation changes what
-/// exists: 200).
-pub async fn idempotent_with<T, V, F, Fut>(
     store: &Store,
     scope: Option<IdempotencyScope>,
     status: StatusCode,

@@ -28,7 +28,6 @@ pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use headers::{DOCS_POLICY, NO_STORE, NoStore, page_headers};
 pub use idempotency::{
     IDEMPOTENCY_KEY_HEADER, IdempotencyHeader, REPLAYED_HEADER, fingerprint, idempotency_scope, idempotent,
-    idempotent_with,
 };
 pub use json::{BODY_LIMIT, Json};
 pub use pagination::{List, ListParams, ListQuery};
