@@ -151,7 +151,7 @@ fn next_link(mode: Mode, filter: &RequestFilter, requests: &Page<LoggedRequest>)
     }
     html! {
         @if let Some(next) = &requests.next {
-            p.pager { a href={ (requests_path(mode)) "?" (query) "cursor=" (next.encode()) } rel="next" { "Next page →" } }
+            p.pager { a href={ (requests_path(mode)) "?" (query) "cursor=" (next.encode()) } rel="next" { "Older →" } }
         }
     }
 }

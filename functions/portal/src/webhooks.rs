@@ -20,7 +20,7 @@ use steller::store::{Limit, Once, PageRequest, StoreError};
 use steller::webhooks::dispatch::{DispatchError, redeliver as queue_again};
 
 use crate::auth::Owner;
-use crate::dashboard::{DashboardMode, ItemId, title_case};
+use crate::dashboard::{DashboardMode, ItemId, PageQuery, older, title_case};
 use crate::page::{
     Caption, ErrorPage, Nav, Section, alert, confirmed, copy_button, csrf_field, notice, page, scroll_table,
 };
@@ -60,19 +60,22 @@ fn webhooks_path(mode: Mode) -> String {
     format!("/dashboard/{mode}/webhooks")
 }
 
+/// The page: its banner, the endpoints, the form, and one page of deliveries (`events`:
+/// the newest, unless the partner paged back to older ones).
 async fn webhooks_page(
     state: &AppState,
     owner: &Owner,
     mode: Mode,
     form: Markup,
     banner: Banner<'_>,
+    events: &PageRequest,
 ) -> Result<Markup, ErrorPage> {
     // A mode has at most `MAX_ENDPOINTS` (16) endpoints: the largest page holds them all.
     let all = PageRequest { limit: Limit::LARGEST, after: None };
     let endpoints = state.store.list_endpoints(&owner.partner, mode, &all).await?;
-    // The newest events say whether deliveries work; the API pages through the rest.
-    let recent = PageRequest { limit: Limit::DEFAULT, after: None };
-    let events = state.store.list_events(&owner.partner, mode, &recent).await?;
+    // The newest events say whether deliveries work; "Older →" pages through the rest.
+    let older_ones = events.after.is_some();
+    let events = state.store.list_events(&owner.partner, mode, events).await?;
     let csrf = owner.csrf();
     let can_redeliver = state.webhooks.is_some();
     Ok(page(
@@ -85,11 +88,12 @@ async fn webhooks_page(
             (endpoints_table(&csrf, mode, &endpoints.items))
             h2 { "New endpoint" }
             (form)
-            h2 { "Recent deliveries" }
+            h2 { @if older_ones { "Older deliveries" } @else { "Recent deliveries" } }
             @if !can_redeliver {
                 p.muted { "Redelivery is unavailable here: no delivery queue is configured." }
             }
             (deliveries::table(&csrf, mode, &events.items, can_redeliver))
+            (older(&events, &webhooks_path(mode)))
         },
     ))
 }
@@ -205,6 +209,7 @@ pub(crate) async fn list(
     owner: Owner,
     DashboardMode(mode): DashboardMode,
     Query(done): Query<Done>,
+    Query(events): Query<PageQuery>,
 ) -> Result<Markup, ErrorPage> {
     // The confirmation is a courtesy: a value this page did not put there shows none.
     let banner = match (done.done.as_deref(), done.endpoints.as_deref().and_then(|n| n.parse::<usize>().ok())) {
@@ -218,7 +223,7 @@ pub(crate) async fn list(
         }
         _ => Banner::Nothing,
     };
-    webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner).await
+    webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner, &events.request()?).await
 }
 
 /// Registers the endpoint and shows its secret, this once. Invalid fields are the form
@@ -234,7 +239,8 @@ pub(crate) async fn create(
     owner.check(&values.csrf)?;
     let refuse = async |status: StatusCode, submission: &str, problems: Problems| -> Result<Response, ErrorPage> {
         let form = form::render(&owner.csrf(), submission, mode, state.webhook_urls, &values, &problems);
-        Ok((status, webhooks_page(&state, &owner, mode, form, Banner::Nothing).await?).into_response())
+        Ok((status, webhooks_page(&state, &owner, mode, form, Banner::Nothing, &PageRequest::default()).await?)
+            .into_response())
     };
     let new = match values.checked(owner.partner, mode, state.webhook_urls).await {
         Ok(new) => new,
@@ -253,7 +259,8 @@ pub(crate) async fn create(
     tracing::info!(endpoint_id = %endpoint.id, %mode, "webhook endpoint created in the portal");
     let banner = Banner::Secret { endpoint: &endpoint, rotated: false };
     // Like every portal page, it is never stored (`http::headers`), so no cache keeps the secret.
-    Ok(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner).await?.into_response())
+    let first = PageRequest::default();
+    Ok(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner, &first).await?.into_response())
 }
 
 /// Gives the endpoint a new secret and shows it, this once; the old one keeps signing for
@@ -276,7 +283,8 @@ pub(crate) async fn rotate(
     tracing::info!(endpoint_id = %id, %mode, "webhook secret rotated in the portal");
     let banner = Banner::Secret { endpoint: &endpoint, rotated: true };
     // Like every portal page, it is never stored (`http::headers`), so no cache keeps the secret.
-    Ok(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner).await?.into_response())
+    let first = PageRequest::default();
+    Ok(webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), banner, &first).await?.into_response())
 }
 
 /// Removes the endpoint, then shows the page saying so (303, so a reload does not post
@@ -306,7 +314,8 @@ pub(crate) async fn redeliver(
 ) -> Result<Response, ErrorPage> {
     owner.check(&values.csrf)?;
     let unavailable = async |alert: &'static str| -> Result<Response, ErrorPage> {
-        let body = webhooks_page(&state, &owner, mode, blank_form(&owner, &state, mode), Banner::Alert(alert)).await?;
+        let form = blank_form(&owner, &state, mode);
+        let body = webhooks_page(&state, &owner, mode, form, Banner::Alert(alert), &PageRequest::default()).await?;
         Ok((StatusCode::SERVICE_UNAVAILABLE, body).into_response())
     };
     let Some(queue) = state.webhooks.as_deref() else {

@@ -185,6 +185,34 @@ async fn the_page_lists_the_modes_endpoints_and_its_newest_events_with_each_atte
 }
 
 #[tokio::test]
+async fn older_deliveries_are_a_page_away_newest_first() {
+    let (app, _queue) = app().await;
+    let mut alice = signed_in(&app).await;
+    let mut events = Vec::new();
+    for _ in 0..21 {
+        events.push(order_event(&app, &alice).await.event.id.to_string());
+    }
+    let (oldest, newest) = (&events[0], &events[20]);
+
+    let first = alice.browser.get("/dashboard/sandbox/webhooks").await;
+
+    assert!(first.html.contains("Recent deliveries"), "{}", first.html);
+    assert!(first.html.contains(newest.as_str()) && !first.html.contains(oldest.as_str()), "the newest 20 first");
+    let marker = r#"<p class="pager"><a href=""#;
+    let start = at(&first.html, marker) + marker.len();
+    let link = first.html[start..].split('"').next().expect("a link").replace("&amp;", "&");
+    assert!(link.starts_with("/dashboard/sandbox/webhooks?cursor="), "{link}");
+    assert!(first.html.contains(r#"rel="next">Older →</a>"#), "the pager says where it goes");
+    let older = alice.browser.get(&link).await;
+    assert_eq!(older.status, StatusCode::OK, "{}", older.html);
+    assert!(older.html.contains("Older deliveries"), "{}", older.html);
+    assert!(older.html.contains(oldest.as_str()) && !older.html.contains(newest.as_str()), "{}", older.html);
+    assert!(!older.html.contains(r#"class="pager""#), "the last page has no further link");
+    let forged = alice.browser.get("/dashboard/sandbox/webhooks?cursor=not-a-cursor").await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND, "a cursor this page did not give: {}", forged.html);
+}
+
+#[tokio::test]
 async fn creating_an_endpoint_shows_its_secret_once_and_the_list_afterwards_does_not() {
     let (app, _queue) = app().await;
     let mut alice = signed_in(&app).await;
