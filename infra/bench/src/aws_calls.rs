@@ -159,9 +159,12 @@ impl Functions {
         }
         let status = answer.body["statusCode"].as_u64().and_then(|status| u16::try_from(status).ok()).unwrap_or(0);
         let body = answer.body["body"].as_str().and_then(|body| serde_json::from_str(body).ok()).unwrap_or(Value::Null);
+        // Every call settles, counted or not: the work a setup call leaves after its
+        // answer (a live top-up request's emails) must not land in the next operation's count.
+        tokio::time::sleep(SETTLE).await;
+        let calls = self.recorder.take();
         if let Some(operation) = operation {
-            tokio::time::sleep(SETTLE).await;
-            self.counted.push(split_calls(operation, status, &self.recorder.take(), answer.at));
+            self.counted.push(split_calls(operation, status, &calls, answer.at));
         }
         Ok((status, body))
     }
