@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use steller::config::{Config, DrainConfig};
 use steller::schema::{EnvValue, functions};
+use steller::testing::policy::function_statements;
 
 /// Every binary `sam build` builds, with the variables its crate declares.
 const DECLARED: [(&str, &[&str]); 12] = [
@@ -197,22 +198,81 @@ fn each_samconfig_environment_sets_every_parameter_of_the_template() {
 fn no_function_policy_grants_a_wildcard_action_or_resource() {
     let template = template();
     for function in functions().expect("template.yaml's functions") {
-        let policies = &template["Resources"][function.logical_id.as_str()]["Properties"]["Policies"];
-        let statements = policies[0]["Statement"].as_sequence().expect("one inline policy of statements");
-        assert_eq!(policies.as_sequence().map(Vec::len), Some(1), "{}: one inline policy", function.logical_id);
-        for statement in statements {
+        let statements = function_statements(&template, &function.logical_id);
+        for statement in &statements {
             let actions = statement["Action"].as_sequence().expect("a list of actions");
             for action in actions.iter().filter_map(|action| action.as_str()) {
                 assert!(!action.contains('*'), "{} may {action}", function.logical_id);
             }
             // Every resource is one of the stack's own (`!GetAtt X.Arn`, `!Sub "${X.Arn}/index/…"`)
-            // or SES identities in the stack's account and region.
+            // or SES identities in the stack's account and region; only X-Ray's actions,
+            // which have no resource to scope to, are granted on `*`.
             let resource = format!("{:?}", statement["Resource"]);
             let own = resource.contains("GetAtt") || resource.contains(".Arn}");
             let ses = resource.contains(":ses:${AWS::Region}:${AWS::AccountId}:identity/");
-            assert!(own || ses, "{}: a statement on {resource}", function.logical_id);
+            let xray = statement["Resource"].as_str() == Some("*")
+                && actions.iter().all(|action| action.as_str().is_some_and(|action| action.starts_with("xray:Put")));
+            assert!(own || ses || xray, "{}: a statement on {resource}", function.logical_id);
         }
     }
+}
+
+/// SAM gives a function that a queue or a stream feeds, unless it has a role of its own,
+/// a managed policy that reads every queue (AWSLambdaSQSQueueExecutionRole) or every
+/// stream (AWSLambdaDynamoDBExecutionRole) in the account. Each such function has its own
+/// role, with no managed policy, whose statements cover its trigger and its logs.
+#[test]
+fn functions_fed_by_a_queue_or_a_stream_have_a_role_of_their_own_without_managed_policies() {
+    let template = template();
+    let mut fed = 0;
+    for function in functions().expect("template.yaml's functions") {
+        let properties = &template["Resources"][function.logical_id.as_str()]["Properties"];
+        let events = properties["Events"].as_mapping().into_iter().flat_map(|events| events.values());
+        let triggers: Vec<&str> = events
+            .filter_map(|event| event["Type"].as_str())
+            .filter(|kind| matches!(*kind, "SQS" | "DynamoDB" | "Kinesis" | "MSK"))
+            .collect();
+        if triggers.is_empty() {
+            continue;
+        }
+        fed += 1;
+        let id = &function.logical_id;
+        let role = format!("{:?}", properties["Role"]);
+        assert!(role.contains("GetAtt") && properties["Policies"].is_null(), "{id} ({triggers:?}) needs its own role");
+        let role_id = role.split('"').nth(1).and_then(|att| att.strip_suffix(".Arn")).expect("a role's Arn");
+        let role = &template["Resources"][role_id];
+        assert_eq!(role["Type"].as_str(), Some("AWS::IAM::Role"), "{id}: {role_id}");
+        assert!(role["Properties"]["ManagedPolicyArns"].is_null(), "{role_id}: no managed policy");
+        let grants = |action: &str, resource: &str| {
+            function_statements(&template, id).iter().any(|statement| {
+                let listed = statement["Action"]
+                    .as_sequence()
+                    .is_some_and(|actions| actions.iter().any(|listed| listed.as_str() == Some(action)));
+                listed && format!("{:?}", statement["Resource"]).contains(resource)
+            })
+        };
+        let log_group = format!("{:?}", properties["LoggingConfig"]["LogGroup"]);
+        let log_group = log_group.split('"').nth(1).expect("its own log group");
+        assert!(grants("logs:PutLogEvents", log_group), "{id} may write its logs to {log_group}");
+        for kind in triggers {
+            let needs: &[(&str, &str)] = match kind {
+                "SQS" => &[
+                    ("sqs:ReceiveMessage", "Queue"),
+                    ("sqs:DeleteMessage", "Queue"),
+                    ("sqs:GetQueueAttributes", "Queue"),
+                ],
+                _ => &[
+                    ("dynamodb:GetRecords", "StreamArn"),
+                    ("dynamodb:GetShardIterator", "StreamArn"),
+                    ("dynamodb:DescribeStream", "StreamArn"),
+                ],
+            };
+            for (action, resource) in needs {
+                assert!(grants(action, resource), "{id}'s {kind} trigger needs {action} on its {resource}");
+            }
+        }
+    }
+    assert_eq!(fed, 2, "the webhook dispatch (stream) and delivery (queue) functions");
 }
 
 /// Requests with a key are admitted by an UpdateItem on the key's lookup item, which
@@ -230,8 +290,7 @@ fn every_function_serving_keyed_routes_may_update_the_key_lookups() {
             continue;
         }
         checked += 1;
-        let policies = &template["Resources"][function.logical_id.as_str()]["Properties"]["Policies"];
-        let statements = policies[0]["Statement"].as_sequence().expect("one inline policy of statements");
+        let statements = function_statements(&template, &function.logical_id);
         let grants = statements.iter().any(|statement| {
             let on_domain_table = format!("{:?}", statement["Resource"]).contains("DomainTable.Arn");
             let updates = statement["Action"]

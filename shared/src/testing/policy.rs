@@ -16,13 +16,33 @@ pub fn assert_policy_allows(logical_id: &str, operations: &std::collections::BTr
     );
 }
 
+/// The statements of function `logical_id`'s one inline policy in template.yaml: its
+/// `Policies`, or, for a function with a role of its own (`Role: !GetAtt <Role>.Arn`),
+/// that role's one policy document.
+pub fn function_statements(template: &serde_norway::Value, logical_id: &str) -> Vec<serde_norway::Value> {
+    let properties = &template["Resources"][logical_id]["Properties"];
+    let statements = match &properties["Role"] {
+        serde_norway::Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
+            let role = tagged.value.as_str().and_then(|att| att.strip_suffix(".Arn"));
+            let role = role.unwrap_or_else(|| panic!("{logical_id}'s Role is !GetAtt <a role>.Arn"));
+            let policies = &template["Resources"][role]["Properties"]["Policies"];
+            assert_eq!(policies.as_sequence().map(Vec::len), Some(1), "{role}: one inline policy");
+            &policies[0]["PolicyDocument"]["Statement"]
+        }
+        serde_norway::Value::Null => {
+            let policies = &properties["Policies"];
+            assert_eq!(policies.as_sequence().map(Vec::len), Some(1), "{logical_id}: one inline policy");
+            &policies[0]["Statement"]
+        }
+        other => panic!("{logical_id}'s Role is neither absent nor a role of the stack: {other:?}"),
+    };
+    statements.as_sequence().unwrap_or_else(|| panic!("{logical_id} has an inline policy of statements")).clone()
+}
+
 /// The actions of function `logical_id`'s inline policy in template.yaml.
 fn policy_actions(logical_id: &str) -> std::collections::BTreeSet<String> {
     let template: serde_norway::Value = serde_norway::from_str(crate::schema::TEMPLATE).expect("template.yaml parses");
-    let statements = template["Resources"][logical_id]["Properties"]["Policies"][0]["Statement"]
-        .as_sequence()
-        .unwrap_or_else(|| panic!("{logical_id} has an inline policy in template.yaml"));
-    statements
+    function_statements(&template, logical_id)
         .iter()
         .filter_map(|statement| statement["Action"].as_sequence())
         .flatten()
