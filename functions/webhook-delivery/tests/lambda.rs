@@ -1,7 +1,8 @@
 //! The dispatch and delivery binaries as real Lambdas, under the Runtime API emulator,
 //! with the environment template.yaml gives them: a DynamoDB stream record of a new event
 //! becomes one delivery message per endpoint; a delivery message becomes one attempt,
-//! recorded on its event, reported back when it failed.
+//! recorded on its event, reported back when it failed. Each binary's calls go through a
+//! recording proxy and are checked against its role's policy in template.yaml.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,8 @@ use serde_json::{Value, json};
 use steller::domain::{EventType, Mode, NewEndpoint, PartnerId, RequestTopUp, TopUpAmount};
 use steller::testing::TestDatabase;
 use steller::testing::lambda::LambdaProcess;
+use steller::testing::policy::assert_policy_allows;
+use steller::testing::throttling::ThrottlingProxy;
 
 /// A partner with an endpoint at `url` for `top_up.approved`, and the events of one
 /// sandbox top-up (`top_up.requested`, `top_up.approved`, `wallet.credited`).
@@ -67,7 +70,8 @@ async fn a_new_event_in_the_stream_becomes_one_delivery_per_endpoint_that_wants_
         .collect();
     let resources =
         HashMap::from([("DomainTable", db.store.table().to_owned()), ("WebhookDeliveryQueue", queue.clone())]);
-    let lambda = LambdaProcess::deployed(env!("CARGO_BIN_EXE_webhook-dispatch"), &db.endpoint, &resources).await;
+    let proxy = ThrottlingProxy::start(&db.endpoint, &[]).await;
+    let lambda = LambdaProcess::deployed(env!("CARGO_BIN_EXE_webhook-dispatch"), proxy.endpoint(), &resources).await;
 
     let answer = lambda.invoke(json!({ "Records": records })).await.response();
 
@@ -89,6 +93,8 @@ async fn a_new_event_in_the_stream_becomes_one_delivery_per_endpoint_that_wants_
     assert_eq!(again, json!({"batchItemFailures": []}));
     let received = sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.expect("received");
     assert!(received.messages().is_empty(), "{:?}", received.messages());
+    assert!(proxy.calls("SendMessageBatch") > 0, "the calls went through the proxy: {:?}", proxy.operations());
+    assert_policy_allows("WebhookDispatchFunction", &proxy.operations());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,7 +138,8 @@ async fn on_aws_a_delivery_to_an_address_on_this_machine_is_refused_recorded_and
     ]});
     let resources =
         HashMap::from([("DomainTable", db.store.table().to_owned()), ("WebhookDeliveryQueue", String::new())]);
-    let lambda = LambdaProcess::deployed(env!("CARGO_BIN_EXE_webhook-delivery"), &db.endpoint, &resources).await;
+    let proxy = ThrottlingProxy::start(&db.endpoint, &[]).await;
+    let lambda = LambdaProcess::deployed(env!("CARGO_BIN_EXE_webhook-delivery"), proxy.endpoint(), &resources).await;
 
     let answer = lambda.invoke(batch).await.response();
 
@@ -150,6 +157,8 @@ async fn on_aws_a_delivery_to_an_address_on_this_machine_is_refused_recorded_and
     assert!(error.starts_with("refused: url must use https"), "{error}");
     let failing = db.store.endpoint(&partner, Mode::Sandbox, &endpoint.id).await.expect("the endpoint");
     assert!(failing.failing_since.is_some(), "the endpoint is noted as failing");
+    assert!(proxy.calls("UpdateItem") > 0, "the calls went through the proxy: {:?}", proxy.operations());
+    assert_policy_allows("WebhookDeliveryFunction", &proxy.operations());
 }
 
 /// On the AWS emulator's SQS: a failed attempt hides its message for the schedule's next
