@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use steller::config::{Config, DrainConfig};
 use steller::schema::{EnvValue, functions};
-use steller::testing::policy::function_statements;
+use steller::testing::policy::{function_statements, own_role};
 
 /// Every binary `sam build` builds, with the variables its crate declares.
 const DECLARED: [(&str, &[&str]); 12] = [
@@ -237,9 +237,9 @@ fn functions_fed_by_a_queue_or_a_stream_have_a_role_of_their_own_without_managed
         }
         fed += 1;
         let id = &function.logical_id;
-        let role = format!("{:?}", properties["Role"]);
-        assert!(role.contains("GetAtt") && properties["Policies"].is_null(), "{id} ({triggers:?}) needs its own role");
-        let role_id = role.split('"').nth(1).and_then(|att| att.strip_suffix(".Arn")).expect("a role's Arn");
+        let role_id = own_role(&template, id);
+        let role_id = role_id.filter(|_| properties["Policies"].is_null());
+        let role_id = role_id.unwrap_or_else(|| panic!("{id} ({triggers:?}) needs its own role"));
         let role = &template["Resources"][role_id];
         assert_eq!(role["Type"].as_str(), Some("AWS::IAM::Role"), "{id}: {role_id}");
         assert!(role["Properties"]["ManagedPolicyArns"].is_null(), "{role_id}: no managed policy");

@@ -212,20 +212,19 @@ pub(crate) async fn find(
     }
     let csrf = owner.csrf();
     let nav = Nav::Partner { mode, csrf: &csrf, section: Section::Requests };
-    let (error, shown) = if pasted.is_empty() {
-        ("Paste a request id: the X-Request-Id header of a response.".to_owned(), "")
+    // Neither an empty box nor a secret is shown back: the box comes back empty.
+    let error = if pasted.is_empty() {
+        "Paste a request id: the X-Request-Id header of a response."
     } else if holds_a_secret(pasted) {
         tracing::info!("a secret was pasted into the request finder; it was not kept or shown");
-        let error = "That is a secret (an API key or a webhook signing secret), not a request id. \
-            It was not kept. If it was shared anywhere, revoke the key or rotate the secret.";
-        (error.to_owned(), "")
+        "That is a secret (an API key or a webhook signing secret), not a request id. \
+            It was not kept. If it was shared anywhere, revoke the key or rotate the secret."
     } else {
-        let shown: String = pasted.chars().take(64).collect();
-        return Ok(not_found(mode, nav, &csrf, &shown));
+        return Ok(not_found(mode, nav, &csrf, pasted));
     };
     let body = html! {
-        (error_summary(&[("request_id", error.clone())]))
-        (find_box(mode, &csrf, shown, Some(&error)))
+        (error_summary(&[("request_id", error.to_owned())]))
+        (find_box(mode, &csrf, "", Some(error)))
         p { a href=(requests_path(mode)) { "← All " (mode) " requests" } }
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&format!("{} requests", title_case(mode)), nav, body)).into_response())

@@ -16,7 +16,7 @@ use steller::http::{
     ApiError, IdempotencyHeader, Json, List, ListParams, ListQuery, NO_STORE, PartnerCaller, PathId, Problem,
     Validation, idempotency_scope, idempotent,
 };
-use steller::store::Once;
+use steller::store::{Completion, IdempotencyScope, Once};
 use steller::webhooks::address::{UrlError, UrlPolicy, check_url, check_url_resolved};
 use utoipa::ToSchema;
 
@@ -204,20 +204,30 @@ pub(crate) async fn create_endpoint(
     let scope = idempotency_scope(&caller, key, CREATE_ROUTE, &body)?;
     let new = body.checked(&state, &caller).await?;
     let store = state.store.clone();
-    let created = idempotent(
-        &store,
-        scope,
-        StatusCode::CREATED,
-        |endpoint: &Endpoint| EndpointWithSecret::from(endpoint),
-        |completion| async move {
-            let endpoint = state.store.create_endpoint_once(&new, completion.as_ref().map(Once::Request)).await?;
-            tracing::info!(endpoint_id = %endpoint.id, mode = %endpoint.mode, "webhook endpoint created");
-            Ok(endpoint)
-        },
-    )
-    .await?;
-    // The secret is in this body only: no cache may keep it.
-    Ok((NO_STORE, created).into_response())
+    with_secret_once(&store, scope, StatusCode::CREATED, |completion| async move {
+        let endpoint = state.store.create_endpoint_once(&new, completion.as_ref().map(Once::Request)).await?;
+        tracing::info!(endpoint_id = %endpoint.id, mode = %endpoint.mode, "webhook endpoint created");
+        Ok(endpoint)
+    })
+    .await
+}
+
+/// Runs `work`, which makes or rotates an endpoint, at most once for `scope`'s key
+/// (`idempotent`), and answers `status` with the endpoint and its secret. The secret is in
+/// this body only (and its replays): no cache may keep it.
+async fn with_secret_once<F, Fut>(
+    store: &steller::Store,
+    scope: Option<IdempotencyScope>,
+    status: StatusCode,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(Option<Completion<Endpoint>>) -> Fut,
+    Fut: Future<Output = Result<Endpoint, ApiError>>,
+{
+    let answer =
+        idempotent(store, scope, status, |endpoint: &Endpoint| EndpointWithSecret::from(endpoint), work).await?;
+    Ok((NO_STORE, answer).into_response())
 }
 
 /// One of the caller's endpoints; another partner's or mode's is 404.
@@ -287,20 +297,13 @@ pub(crate) async fn rotate_secret(
     let route = format!("POST /api/webhook-endpoints/{id}/rotate-secret");
     let scope = idempotency_scope(&caller, key, &route, &())?;
     let store = state.store.clone();
-    let rotated = idempotent(
-        &store,
-        scope,
-        StatusCode::OK,
-        |endpoint: &Endpoint| EndpointWithSecret::from(endpoint),
-        |completion| async move {
-            let once = completion.as_ref().map(Once::Request);
-            let endpoint = state.store.rotate_secret_once(&caller.partner_id, caller.mode, &id, once).await?;
-            tracing::info!("webhook secret rotated");
-            Ok(endpoint)
-        },
-    )
-    .await?;
-    Ok((NO_STORE, rotated).into_response())
+    with_secret_once(&store, scope, StatusCode::OK, |completion| async move {
+        let once = completion.as_ref().map(Once::Request);
+        let endpoint = state.store.rotate_secret_once(&caller.partner_id, caller.mode, &id, once).await?;
+        tracing::info!("webhook secret rotated");
+        Ok(endpoint)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -20,23 +20,32 @@ pub fn assert_policy_allows(logical_id: &str, operations: &std::collections::BTr
 /// `Policies`, or, for a function with a role of its own (`Role: !GetAtt <Role>.Arn`),
 /// that role's one policy document.
 pub fn function_statements(template: &serde_norway::Value, logical_id: &str) -> Vec<serde_norway::Value> {
-    let properties = &template["Resources"][logical_id]["Properties"];
-    let statements = match &properties["Role"] {
-        serde_norway::Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
-            let role = tagged.value.as_str().and_then(|att| att.strip_suffix(".Arn"));
-            let role = role.unwrap_or_else(|| panic!("{logical_id}'s Role is !GetAtt <a role>.Arn"));
+    let statements = match own_role(template, logical_id) {
+        Some(role) => {
             let policies = &template["Resources"][role]["Properties"]["Policies"];
             assert_eq!(policies.as_sequence().map(Vec::len), Some(1), "{role}: one inline policy");
             &policies[0]["PolicyDocument"]["Statement"]
         }
-        serde_norway::Value::Null => {
-            let policies = &properties["Policies"];
+        None => {
+            let policies = &template["Resources"][logical_id]["Properties"]["Policies"];
             assert_eq!(policies.as_sequence().map(Vec::len), Some(1), "{logical_id}: one inline policy");
             &policies[0]["Statement"]
         }
-        other => panic!("{logical_id}'s Role is neither absent nor a role of the stack: {other:?}"),
     };
     statements.as_sequence().unwrap_or_else(|| panic!("{logical_id} has an inline policy of statements")).clone()
+}
+
+/// The logical id of the role function `logical_id` is given (`Role: !GetAtt <Role>.Arn`),
+/// or `None` when SAM makes its role from its `Policies`.
+pub fn own_role<'t>(template: &'t serde_norway::Value, logical_id: &str) -> Option<&'t str> {
+    match &template["Resources"][logical_id]["Properties"]["Role"] {
+        serde_norway::Value::Null => None,
+        serde_norway::Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
+            let role = tagged.value.as_str().and_then(|att| att.strip_suffix(".Arn"));
+            Some(role.unwrap_or_else(|| panic!("{logical_id}'s Role is !GetAtt <a role>.Arn")))
+        }
+        other => panic!("{logical_id}'s Role is neither absent nor a role of the stack: {other:?}"),
+    }
 }
 
 /// The actions of function `logical_id`'s inline policy in template.yaml.
