@@ -71,10 +71,11 @@ pub fn idempotency_scope(
 }
 
 /// Runs `work`, which creates or changes something, at most once for `scope`'s key, and
-/// answers `status` (201 for a creation) with `view` of what it made. Without a key it simply runs. With one, `work` gets
-/// the key's completion to write in its own transaction, so the response is kept
-/// exactly when the change is, and the store reads the key's record with what the work
-/// reads anyway: a finished request is replayed, another body is 422 (ADR 0011). An
+/// answers `status` (201 for a creation) with `view` of what it made. Without a key it
+/// simply runs. With one, `work` gets the key's completion to write in its own
+/// transaction, so the response is kept exactly when the change is, and the store reads
+/// the key's record with what the work reads anyway: a finished request is replayed,
+/// another body is 422 (ADR 0011). An
 /// insufficient-funds answer is kept like a success (the key's first answer stands); any
 /// other failure writes nothing, so a retry runs afresh, unless the key's first answer
 /// exists, which is then the answer.
