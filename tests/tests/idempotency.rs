@@ -26,6 +26,7 @@ on_both_engines!(
     a_malformed_key_is_a_bad_request,
     a_form_token_makes_one_key_or_endpoint_however_often_it_is_sent,
     an_endpoint_created_with_a_key_is_made_once_and_its_answer_replayed,
+    a_creation_retried_after_its_url_stopped_passing_is_still_replayed,
     a_rotation_retried_with_its_key_rotates_once_and_the_old_secret_keeps_signing,
 );
 
@@ -441,6 +442,32 @@ async fn an_endpoint_created_with_a_key_is_made_once_and_its_answer_replayed(app
     assert_eq!(unkeyed.status, StatusCode::CREATED, "without a key, each request makes one: {}", unkeyed.body);
     assert_eq!(unkeyed.header("idempotent-replayed"), None);
     assert_eq!(all_pages(&app, "/api/webhook-endpoints", &partner.key, 10).await.len(), 2);
+}
+
+/// A retry whose URL no longer passes the checks (a name that stopped resolving, rules
+/// made stricter since) gets the key's first answer: the endpoint exists, and telling the
+/// partner its URL is refused would send them to make a second one. Here the rules change
+/// between the two sendings: the local ones let a loopback `http` URL in, the deployed
+/// ones refuse it.
+async fn a_creation_retried_after_its_url_stopped_passing_is_still_replayed(app: TestApp) {
+    use steller::webhooks::address::UrlPolicy;
+    let app = local_urls(app);
+    let partner = app.new_partner().await;
+    let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["order.created"]});
+    let first = keyed_post(&app, "/api/webhook-endpoints", &partner.key, "hook-dns", body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+
+    let state = app.state.clone().with_webhook_urls(UrlPolicy::PublicOnly);
+    let app = app.with_state(state);
+    let retry = keyed_post(&app, "/api/webhook-endpoints", &partner.key, "hook-dns", body.clone()).await;
+
+    assert_eq!((retry.status, &retry.body), (StatusCode::CREATED, &first.body), "the first answer");
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.header("cache-control"), Some("no-store"));
+    let fresh = keyed_post(&app, "/api/webhook-endpoints", &partner.key, "hook-dns-2", body).await;
+    fresh.assert_problem(422, "validation_failed");
+    assert!(fresh.body["errors"].to_string().contains("url"), "a new key's URL is checked: {}", fresh.body);
+    assert_eq!(all_pages(&app, "/api/webhook-endpoints", &partner.key, 10).await.len(), 1, "one endpoint");
 }
 
 /// A rotation retried with its key is the first rotation's answer: had it rotated again,

@@ -202,9 +202,11 @@ pub(crate) async fn create_endpoint(
     Json(body): Json<CreateEndpointRequest>,
 ) -> Result<Response, ApiError> {
     let scope = idempotency_scope(&caller, key, CREATE_ROUTE, &body)?;
-    let new = body.checked(&state, &caller).await?;
     let store = state.store.clone();
     with_secret_once(&store, scope, StatusCode::CREATED, |completion| async move {
+        // Checked as part of the work: a refusal here still gets the key's first answer
+        // (`idempotent`), so a retry whose URL stopped resolving is replayed, not refused.
+        let new = body.checked(&state, &caller).await?;
         let endpoint = state.store.create_endpoint_once(&new, completion.as_ref().map(Once::Request)).await?;
         tracing::info!(endpoint_id = %endpoint.id, mode = %endpoint.mode, "webhook endpoint created");
         Ok(endpoint)
