@@ -7,6 +7,7 @@
 //! endpoint ([`form_token`]), which only one sending can commit. A creation that fails
 //! records nothing, and the form can be sent again.
 
+use steller::Store;
 use steller::domain::{IdempotencyKey, Mode, PartnerId};
 use steller::store::{FormToken, IdempotencyScope, StoreError};
 
@@ -36,6 +37,23 @@ pub(crate) fn form_token(
     let key = IdempotencyKey::parse(submission).map_err(|_| ErrorPage::forged())?;
     let scope = IdempotencyScope { partner, mode, key, fingerprint: format!("portal POST {path}") };
     Ok(Some(FormToken { scope, made }))
+}
+
+/// Whether the form posted to `path` with token `submission` already made what it creates.
+/// Asked when its fields fail checks that can change between two sendings (a webhook URL
+/// whose name stopped resolving): the form that was sent is answered as sent, not with a
+/// field error about something that exists. A token that cannot be read counts as unsent.
+pub(crate) async fn was_sent(store: &Store, partner: PartnerId, mode: Mode, submission: &str, path: &str) -> bool {
+    let Ok(Some(token)) = form_token(partner, mode, submission, path, String::new()) else {
+        return false;
+    };
+    match store.prior_use(&token.scope).await {
+        Ok(prior) => prior.is_some(),
+        Err(error) => {
+            tracing::warn!(error = %error, "could not read a form's token; answering with its fields' errors");
+            false
+        }
+    }
 }
 
 /// The page for a store error of a creation from a form: its token already used is the

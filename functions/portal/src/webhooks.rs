@@ -24,7 +24,7 @@ use crate::dashboard::{DashboardMode, ItemId, PageQuery, older, title_case};
 use crate::page::{
     Caption, ErrorPage, Nav, Section, alert, confirmed, copy_button, csrf_field, notice, page, scroll_table,
 };
-use crate::submission::{form_token, refused, submission_token};
+use crate::submission::{form_token, refused, submission_token, was_sent};
 use form::{EndpointForm, Problems};
 
 /// The form of a button that changes one thing: its CSRF token only.
@@ -244,6 +244,10 @@ pub(crate) async fn create(
     };
     let new = match values.checked(owner.partner, mode, state.webhook_urls).await {
         Ok(new) => new,
+        // Sent before, when its URL still passed: the endpoint exists.
+        Err(_) if was_sent(&state.store, owner.partner, mode, &values.submission, &webhooks_path(mode)).await => {
+            return Err(ErrorPage::already_sent(&webhooks_path(mode)));
+        }
         Err(problems) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &values.submission, problems).await,
     };
     // The secret is shown once: a second sending of the same form makes no endpoint.

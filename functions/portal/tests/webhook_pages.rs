@@ -247,6 +247,46 @@ async fn creating_an_endpoint_shows_its_secret_once_and_the_list_afterwards_does
     assert!(!later.html.contains(endpoint.secret.expose()) && shown_secret(&later).is_none(), "never shown again");
 }
 
+/// A form sent again after its URL stopped passing (a name that no longer resolves, here
+/// rules made stricter between the sendings) is answered as sent: the endpoint exists, and
+/// a field error would send the partner to make another. A fresh form with that URL is
+/// still refused with the field's error.
+#[tokio::test]
+async fn an_endpoint_form_sent_again_after_its_url_stopped_passing_says_it_was_sent() {
+    let (app, _queue) = app().await;
+    let alice = signed_in(&app).await;
+    let mut browser = alice.browser;
+    let shown = browser.get("/dashboard/sandbox/webhooks").await;
+    let token = create_token(&shown).expect("the form carries a one-time token");
+    let form = [
+        ("csrf", alice.csrf.as_str()),
+        ("submission", token.as_str()),
+        ("url", "http://127.0.0.1:4000/hooks"),
+        ("events", "order.created"),
+    ];
+    let first = browser.post("/dashboard/sandbox/webhooks", &form).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.html);
+
+    let mut browser = browser.now_over(app.state.clone().with_webhook_urls(UrlPolicy::PublicOnly));
+    let again = browser.post("/dashboard/sandbox/webhooks", &form).await;
+
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
+    assert!(again.html.contains("This form was already sent"), "{}", again.html);
+    assert!(shown_secret(&again).is_none(), "no secret the second time");
+    let fresh = create_token(&first).expect("the answer's form has its own token");
+    let fresh_form = [
+        ("csrf", alice.csrf.as_str()),
+        ("submission", fresh.as_str()),
+        ("url", "http://127.0.0.1:4000/hooks"),
+        ("events", "order.created"),
+    ];
+    let refused = browser.post("/dashboard/sandbox/webhooks", &fresh_form).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
+    assert!(refused.html.contains("must use https"), "the field's error: {}", refused.html);
+    let endpoints = app.state.store.endpoints(&alice.partner, Mode::Sandbox).await.expect("the endpoints");
+    assert_eq!(endpoints.len(), 1, "one endpoint");
+}
+
 #[tokio::test]
 async fn the_same_endpoint_form_sent_twice_makes_one_endpoint_and_says_the_form_was_sent() {
     let (app, _queue) = app().await;

@@ -59,6 +59,11 @@ impl Visitor {
         Visitor { router: portal::router(app.state.clone()), cookies: BTreeMap::new(), host: "127.0.0.1:3000".into() }
     }
 
+    /// The same visitor (cookies and all) of the portal served over `state`.
+    pub fn now_over(self, state: steller::AppState) -> Self {
+        Visitor { router: portal::router(state), ..self }
+    }
+
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(String::as_str)
     }
