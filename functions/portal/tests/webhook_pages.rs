@@ -100,7 +100,12 @@ async fn endpoint_count(app: &TestApp, owner: &Owner, mode: Mode) -> usize {
     app.state.store.endpoints(&owner.partner, mode).await.expect("the endpoints").len()
 }
 
-/// The signing secret a page shows, if it shows one.
+/// The new-endpoint form as a browser sends it: the session's CSRF token, the form's
+/// one-time token, `url`, and `order.created`.
+fn endpoint_form<'a>(csrf: &'a str, token: &'a str, url: &'a str) -> [(&'static str, &'a str); 4] {
+    [("csrf", csrf), ("submission", token), ("url", url), ("events", "order.created")]
+}
+
 /// The one-time token of the form on `page` that posts to `action`.
 fn token_of(page: &Page, action: &str) -> Option<String> {
     let form = page.html.split(&format!(r#"action="{action}""#)).nth(1)?.split("</form>").next()?;
@@ -113,6 +118,7 @@ fn create_token(page: &Page) -> Option<String> {
     token_of(page, "/dashboard/sandbox/webhooks")
 }
 
+/// The signing secret a page shows, if it shows one.
 fn shown_secret(page: &Page) -> Option<String> {
     let start = page.html.find("whsec_")?;
     let end = page.html[start..].find('"')? + start;
@@ -258,12 +264,7 @@ async fn an_endpoint_form_sent_again_after_its_url_stopped_passing_says_it_was_s
     let mut browser = alice.browser;
     let shown = browser.get("/dashboard/sandbox/webhooks").await;
     let token = create_token(&shown).expect("the form carries a one-time token");
-    let form = [
-        ("csrf", alice.csrf.as_str()),
-        ("submission", token.as_str()),
-        ("url", "http://127.0.0.1:4000/hooks"),
-        ("events", "order.created"),
-    ];
+    let form = endpoint_form(&alice.csrf, &token, "http://127.0.0.1:4000/hooks");
     let first = browser.post("/dashboard/sandbox/webhooks", &form).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.html);
 
@@ -274,12 +275,7 @@ async fn an_endpoint_form_sent_again_after_its_url_stopped_passing_says_it_was_s
     assert!(again.html.contains("This form was already sent"), "{}", again.html);
     assert!(shown_secret(&again).is_none(), "no secret the second time");
     let fresh = create_token(&first).expect("the answer's form has its own token");
-    let fresh_form = [
-        ("csrf", alice.csrf.as_str()),
-        ("submission", fresh.as_str()),
-        ("url", "http://127.0.0.1:4000/hooks"),
-        ("events", "order.created"),
-    ];
+    let fresh_form = endpoint_form(&alice.csrf, &fresh, "http://127.0.0.1:4000/hooks");
     let refused = browser.post("/dashboard/sandbox/webhooks", &fresh_form).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
     assert!(refused.html.contains("must use https"), "the field's error: {}", refused.html);
@@ -293,12 +289,7 @@ async fn the_same_endpoint_form_sent_twice_makes_one_endpoint_and_says_the_form_
     let mut alice = signed_in(&app).await;
     let shown = alice.browser.get("/dashboard/sandbox/webhooks").await;
     let token = create_token(&shown).expect("the form carries a one-time token");
-    let form = [
-        ("csrf", alice.csrf.as_str()),
-        ("submission", token.as_str()),
-        ("url", "http://127.0.0.1:4000/hooks"),
-        ("events", "order.created"),
-    ];
+    let form = endpoint_form(&alice.csrf, &token, "http://127.0.0.1:4000/hooks");
 
     let first = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
     let again = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
@@ -460,12 +451,7 @@ async fn a_form_refused_for_the_cap_can_be_sent_again_once_there_is_room() {
         hooks.push(endpoint(&app, &alice, Mode::Sandbox, &url, &[EventType::OrderCreated]).await);
     }
     let token = create_token(&alice.browser.get("/dashboard/sandbox/webhooks").await).expect("a token");
-    let form = [
-        ("csrf", alice.csrf.as_str()),
-        ("submission", token.as_str()),
-        ("url", "https://hooks.example/more"),
-        ("events", "order.created"),
-    ];
+    let form = endpoint_form(&alice.csrf, &token, "https://hooks.example/more");
     let refused = alice.browser.post("/dashboard/sandbox/webhooks", &form).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
     assert_eq!(create_token(&refused), Some(token.clone()), "the refused form keeps its token: nothing was made");
