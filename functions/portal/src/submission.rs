@@ -30,13 +30,23 @@ pub(crate) fn form_token(
     path: &str,
     made: String,
 ) -> Result<Option<FormToken>, ErrorPage> {
+    Ok(token_scope(partner, mode, submission, path)?.map(|scope| FormToken { scope, made }))
+}
+
+/// The idempotency scope the token `submission` of the form posted to `path` is recorded
+/// under; `None` for a form without a token, a forged form for a token not of ours.
+fn token_scope(
+    partner: PartnerId,
+    mode: Mode,
+    submission: &str,
+    path: &str,
+) -> Result<Option<IdempotencyScope>, ErrorPage> {
     let submission = submission.trim();
     if submission.is_empty() {
         return Ok(None);
     }
     let key = IdempotencyKey::parse(submission).map_err(|_| ErrorPage::forged())?;
-    let scope = IdempotencyScope { partner, mode, key, fingerprint: format!("portal POST {path}") };
-    Ok(Some(FormToken { scope, made }))
+    Ok(Some(IdempotencyScope { partner, mode, key, fingerprint: format!("portal POST {path}") }))
 }
 
 /// Whether the form posted to `path` with token `submission` already made what it creates.
@@ -44,10 +54,10 @@ pub(crate) fn form_token(
 /// whose name stopped resolving): the form that was sent is answered as sent, not with a
 /// field error about something that exists. A token that cannot be read counts as unsent.
 pub(crate) async fn was_sent(store: &Store, partner: PartnerId, mode: Mode, submission: &str, path: &str) -> bool {
-    let Ok(Some(token)) = form_token(partner, mode, submission, path, String::new()) else {
+    let Ok(Some(scope)) = token_scope(partner, mode, submission, path) else {
         return false;
     };
-    match store.prior_use(&token.scope).await {
+    match store.prior_use(&scope).await {
         Ok(prior) => prior.is_some(),
         Err(error) => {
             tracing::warn!(error = %error, "could not read a form's token; answering with its fields' errors");
