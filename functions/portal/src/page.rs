@@ -288,6 +288,8 @@ pub(crate) struct ErrorPage {
     pub(crate) status: StatusCode,
     pub(crate) title: &'static str,
     pub(crate) message: String,
+    /// Where to go from here, besides home: a path and the link's words.
+    pub(crate) onward: Option<(String, &'static str)>,
 }
 
 impl ErrorPage {
@@ -296,6 +298,7 @@ impl ErrorPage {
             status: StatusCode::NOT_FOUND,
             title: "Not found",
             message: "There is nothing here, or nothing you can see.".into(),
+            onward: None,
         }
     }
 
@@ -325,7 +328,7 @@ impl ErrorPage {
                 "We logged what happened. Please try again; if it keeps failing, tell us the time.",
             ),
         };
-        ErrorPage { status, title, message: message.into() }
+        ErrorPage { status, title, message: message.into(), onward: None }
     }
 
     /// A form sent again (a double click, a reload of its answer) whose first sending
@@ -334,9 +337,9 @@ impl ErrorPage {
         ErrorPage {
             status: StatusCode::CONFLICT,
             title: "This form was already sent",
-            message: format!(
-                "Nothing more was made. What the first sending made is on the list at {list}; a key or a secret was shown once, then."
-            ),
+            message: "Nothing more was made. What the first sending made is on the list; a key or a secret was shown once, then."
+                .into(),
+            onward: Some((list.to_owned(), "Go to the list")),
         }
     }
 
@@ -347,6 +350,7 @@ impl ErrorPage {
             title: "This form has expired",
             message: "The form was not sent from this page of your session. Go back, reload the page and try again."
                 .into(),
+            onward: None,
         }
     }
 }
@@ -356,7 +360,18 @@ impl IntoResponse for ErrorPage {
         let tab = format!("{ERROR_TITLE}{}", self.title);
         // An error page is drawn without reading the session, so its links suit anyone:
         // "/" takes a signed-in reader on to their dashboard.
-        let body = framed(&tab, self.title, Nav::Anyone, html! { p { (self.message) } p { a href="/" { "Home" } } });
+        let body = framed(
+            &tab,
+            self.title,
+            Nav::Anyone,
+            html! {
+                p { (self.message) }
+                @if let Some((path, words)) = &self.onward {
+                    p { a href=(path) { (words) } }
+                }
+                p { a href="/" { "Home" } }
+            },
+        );
         (self.status, body).into_response()
     }
 }
@@ -409,6 +424,7 @@ impl From<steller::store::StoreError> for ErrorPage {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     title: "Temporarily unavailable",
                     message: "Nothing was changed. Please try again in a moment.".into(),
+                    onward: None,
                 }
             }
             other => {
@@ -417,6 +433,7 @@ impl From<steller::store::StoreError> for ErrorPage {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     title: "Something went wrong",
                     message: "We logged what happened. Please try again; if it keeps failing, tell us the time.".into(),
+                    onward: None,
                 }
             }
         }

@@ -273,6 +273,11 @@ async fn an_endpoint_form_sent_again_after_its_url_stopped_passing_says_it_was_s
 
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
     assert!(again.html.contains("This form was already sent"), "{}", again.html);
+    assert!(
+        again.html.contains(r#"<a href="/dashboard/sandbox/webhooks">Go to the list</a>"#),
+        "a link to the list that holds the endpoint: {}",
+        again.html
+    );
     assert!(shown_secret(&again).is_none(), "no secret the second time");
     let fresh = create_token(&first).expect("the answer's form has its own token");
     let fresh_form = endpoint_form(&alice.csrf, &fresh, "http://127.0.0.1:4000/hooks");
