@@ -32,6 +32,9 @@ struct Seen {
     calls: Mutex<HashMap<String, usize>>,
     /// Every call in order of arrival, with when it arrived.
     log: Mutex<Vec<(Instant, String)>>,
+    /// The actions IAM checks for each item of a `TransactWriteItems` (`PutItem`,
+    /// `UpdateItem`, `DeleteItem`, `ConditionCheckItem`) besides the call's own.
+    transaction_items: Mutex<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,9 +80,14 @@ impl ThrottlingProxy {
         log.iter().filter(|(at, _)| *at >= from && *at <= to).map(|(_, operation)| operation.clone()).collect()
     }
 
-    /// Every operation that reached the proxy, by name.
+    /// Every operation that reached the proxy, by name, with the actions IAM requires for
+    /// the items of its transactions (a `ConditionCheck` in a `TransactWriteItems` needs
+    /// `dynamodb:ConditionCheckItem`, a `Put` `dynamodb:PutItem`, …): what a policy must allow.
     pub fn operations(&self) -> std::collections::BTreeSet<String> {
-        self.seen.calls.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect()
+        let mut operations: std::collections::BTreeSet<String> =
+            self.seen.calls.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        operations.extend(self.seen.transaction_items.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned());
+        operations
     }
 
     /// How many calls of `operation` reached the proxy.
@@ -105,6 +113,9 @@ async fn answer(State(proxy): State<Proxy>, uri: Uri, headers: HeaderMap, body: 
     let operation = operation(&uri, &headers, &body);
     *proxy.seen.calls.lock().unwrap_or_else(PoisonError::into_inner).entry(operation.clone()).or_default() += 1;
     proxy.seen.log.lock().unwrap_or_else(PoisonError::into_inner).push((arrived, operation.clone()));
+    if operation == "TransactWriteItems" {
+        proxy.seen.transaction_items.lock().unwrap_or_else(PoisonError::into_inner).extend(item_actions(&body));
+    }
     match proxy.rules.get(operation.as_str()) {
         Some(Throttle::Error(code)) => refusal(json!({"__type": aws_type(code), "message": "Throughput exceeded"})),
         Some(Throttle::Cancel(reason)) => {
@@ -134,6 +145,17 @@ fn operation(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> String {
         return action.to_owned();
     }
     uri.path().to_owned()
+}
+
+/// The action IAM checks for each kind of item in a `TransactWriteItems` request.
+fn item_actions(body: &[u8]) -> Vec<String> {
+    let request: Value = serde_json::from_slice(body).unwrap_or_default();
+    let items = request["TransactItems"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let action = |kind: &str| match kind {
+        "ConditionCheck" => "ConditionCheckItem".to_owned(),
+        other => format!("{other}Item"),
+    };
+    items.iter().filter_map(Value::as_object).flat_map(|item| item.keys().map(|kind| action(kind))).collect()
 }
 
 fn aws_type(code: &str) -> String {
