@@ -16,6 +16,9 @@ on_both_engines!(
     a_verified_owners_live_key_reads_the_empty_live_wallet,
     a_duplicate_email_in_another_case_is_refused_and_writes_nothing,
     an_email_spelt_with_invisible_characters_is_refused_not_a_second_account,
+    an_internationalised_domain_and_its_ascii_form_are_one_account,
+    an_address_claimed_under_its_unicode_spelling_before_is_still_taken_and_found,
+    an_address_no_email_can_reach_is_refused_and_one_kept_before_still_reads,
     names_with_invisible_or_control_characters_are_refused,
     twenty_parallel_signups_with_one_email_make_exactly_one_partner,
     keys_are_stored_only_as_their_sha256,
@@ -85,10 +88,76 @@ async fn an_email_spelt_with_invisible_characters_is_refused_not_a_second_accoun
         assert_eq!(body["errors"][0]["field"], "email", "{body}");
     }
     // The same address in another Unicode form is the same address.
-    assert_eq!(sign_up(&app, "ren\u{e9}@acme.example").await.0, StatusCode::CREATED);
-    let (status, body) = sign_up(&app, "rene\u{301}@acme.example").await;
+    assert_eq!(sign_up(&app, "dev@b\u{fc}cher.example").await.0, StatusCode::CREATED);
+    let (status, body) = sign_up(&app, "dev@bu\u{308}cher.example").await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")));
     assert!(app.db.scan().await.len() > before, "only the one real new partner was added");
+}
+
+async fn an_internationalised_domain_and_its_ascii_form_are_one_account(app: TestApp) {
+    let (status, first) = sign_up(&app, "Dev@B\u{fc}cher.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["partner"]["email"], "dev@b\u{fc}cher.example", "kept as typed, normalised");
+    let before = app.db.scan().await.len();
+
+    // One mailbox: mail to either goes to the ASCII form.
+    for other_spelling in ["dev@xn--bcher-kva.example", "DEV@XN--BCHER-KVA.EXAMPLE"] {
+        let (status, body) = sign_up(&app, other_spelling).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")), "{other_spelling}");
+    }
+    assert_eq!(app.db.scan().await.len(), before, "nothing of the refused signups is stored");
+}
+
+/// Until 2 December 2026 an internationalised domain was claimed as typed: such a claim
+/// still holds the address, in both spellings, and sign-in still finds its partner.
+async fn an_address_claimed_under_its_unicode_spelling_before_is_still_taken_and_found(app: TestApp) {
+    let (status, body) = sign_up(&app, "legacy@acme.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id: steller::domain::PartnerId = body["partner"]["id"].as_str().and_then(|id| id.parse().ok()).expect("an id");
+    let store = &app.db.store;
+    let earlier_claim = HashMap::from([
+        ("pk".to_owned(), AttributeValue::S("EMAIL#dev@b\u{fc}cher.example".to_owned())),
+        ("sk".to_owned(), AttributeValue::S("EMAIL".to_owned())),
+        ("partner_id".to_owned(), AttributeValue::S(id.to_string())),
+    ]);
+    store.client().put_item().table_name(store.table()).set_item(Some(earlier_claim)).send().await.expect("written");
+    let before = app.db.scan().await.len();
+
+    for spelling in ["dev@xn--bcher-kva.example", "Dev@B\u{fc}cher.example"] {
+        let (status, body) = sign_up(&app, spelling).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")), "{spelling}: {body}");
+        let email = steller::domain::Email::parse(Some(spelling)).expect("valid");
+        assert_eq!(store.partner_by_email(&email).await.expect("looked up"), Some(id), "{spelling}");
+    }
+    assert_eq!(app.db.scan().await.len(), before, "nothing of the refused signups is stored");
+}
+
+async fn an_address_no_email_can_reach_is_refused_and_one_kept_before_still_reads(app: TestApp) {
+    let before = app.db.scan().await.len();
+    let (status, body) = sign_up(&app, "ren\u{e9}e@acme.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "email", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("ASCII") && message.contains("before the @"), "the rule is named: {body}");
+    assert_eq!(app.db.scan().await.len(), before, "nothing is stored");
+
+    // An account whose address was taken before the rule still reads.
+    let (status, body) = sign_up(&app, "kept@acme.example").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id: steller::domain::PartnerId = body["partner"]["id"].as_str().and_then(|id| id.parse().ok()).expect("an id");
+    let profile = app
+        .db
+        .scan()
+        .await
+        .into_iter()
+        .find(|item| item.get("sk").map(text_of).as_deref() == Some("PROFILE") && item.contains_key("email"))
+        .expect("the profile");
+    let store = &app.db.store;
+    let mut kept = profile.clone();
+    kept.insert("email".to_owned(), AttributeValue::S("ren\u{e9}e@acme.example".to_owned()));
+    store.client().put_item().table_name(store.table()).set_item(Some(kept)).send().await.expect("written");
+    let partner = store.partner(&id).await.expect("the partner reads back");
+    assert_eq!(partner.email.as_str(), "ren\u{e9}e@acme.example");
 }
 
 async fn names_with_invisible_or_control_characters_are_refused(app: TestApp) {

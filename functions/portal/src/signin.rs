@@ -16,7 +16,7 @@ use serde::Deserialize;
 use steller::AppState;
 use steller::domain::{
     Audience, CODE_MINUTES, CODE_WINDOW_MINUTES, CODES_PER_WINDOW, Email, SESSION_HOURS, Session, SessionId,
-    SessionOwner, SignInCode, Timestamp,
+    SessionOwner, SignInCode, TextError, Timestamp,
 };
 use steller::store::{Asked, Redeemed};
 
@@ -159,10 +159,17 @@ pub(crate) async fn show(door: Door, jar: CookieJar, loopback: Loopback, query: 
 /// address asked for too often gets no new code, whether it has an account or not.
 pub(crate) async fn ask(door: Door, state: AppState, jar: CookieJar, values: EmailForm) -> Result<Response, ErrorPage> {
     check_form_token(&jar, &values.form_token)?;
-    let Ok(email) = Email::parse(Some(&values.email)) else {
-        let error = format!("Enter an email address, like {}.", door.example);
-        let body = (door.email_step)(&values.form_token, &values.email, Some(&error));
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(door.title, nav(), body)).into_response());
+    let email = match Email::parse(Some(&values.email)) {
+        Ok(email) => email,
+        Err(refused) => {
+            let error = match refused {
+                // An address no email reaches: say why, as signup does.
+                TextError::NotAsciiBeforeAt => format!("Email {refused}."),
+                _ => format!("Enter an email address, like {}.", door.example),
+            };
+            let body = (door.email_step)(&values.form_token, &values.email, Some(&error));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(door.title, nav(), body)).into_response());
+        }
     };
     let code = SignInCode::generate();
     match state.store.issue_sign_in_code(door.audience, &email, &code, Timestamp::now()).await? {

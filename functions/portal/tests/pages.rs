@@ -67,6 +67,42 @@ async fn a_sign_up_with_bad_fields_names_each_next_to_its_input_and_keeps_what_w
 }
 
 #[tokio::test]
+async fn an_address_no_email_reaches_is_refused_with_the_reason_on_both_forms() {
+    let app = app().await;
+    let mut visitor = Visitor::new(&app);
+    let form = visitor.get("/signup").await;
+    let token = form.hidden("form_token").expect("a token");
+
+    let signup = visitor
+        .post("/signup", &[("form_token", &token), ("company_name", "Acme"), ("email", "ren\u{e9}e@acme.example")])
+        .await;
+    let signin = Visitor::new(&app).ask_code("/signin", "ren\u{e9}e@acme.example").await;
+
+    for (form, page) in [("sign-up", signup), ("sign-in", signin)] {
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}: {}", page.html);
+        assert!(page.html.contains("ASCII letters, digits"), "{form} says why: {}", page.html);
+        assert!(page.html.contains("value=\"ren\u{e9}e@acme.example\""), "{form} keeps what was typed");
+    }
+    assert!(app.outbox().is_empty(), "no email to an address SES cannot take");
+}
+
+#[tokio::test]
+async fn an_internationalised_domain_signs_in_by_either_spelling() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("B\u{fc}cher GmbH", "dev@b\u{fc}cher.example").await;
+
+    let mut visitor = Visitor::new(&app);
+    let signed_in = visitor.sign_in(&app, "/signin", "dev@xn--bcher-kva.example").await;
+
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.html);
+    assert_eq!(signed_in.location(), Some("/dashboard/sandbox"));
+    let partner = partner_of(&app, "dev@b\u{fc}cher.example").await;
+    assert_eq!(partner_of(&app, "dev@xn--bcher-kva.example").await, partner);
+    let dashboard = visitor.get("/dashboard/sandbox").await;
+    assert!(dashboard.html.contains(&partner.to_string()), "that partner's ledger: {}", dashboard.html);
+}
+
+#[tokio::test]
 async fn a_page_answering_an_error_says_error_first_in_its_title_and_only_then() {
     let app = app().await;
     let mut visitor = Visitor::new(&app);

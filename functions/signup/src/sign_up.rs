@@ -14,7 +14,10 @@ pub(crate) struct SignupRequest {
     /// The partner's company, 1–200 characters.
     #[schema(required = true, value_type = String, example = "Acme Ltd")]
     company_name: Option<String>,
-    /// A contact address, unique across partners regardless of letter case.
+    /// A contact address: only ASCII letters, digits and `.!#$%&'*+-/=?^_`{|}~` before the
+    /// `@` (SES delivers to no other), at most 254 characters. Unique across partners
+    /// regardless of letter case, and an internationalised domain is one address with its
+    /// ASCII (`xn--`) form.
     #[schema(required = true, value_type = String, example = "dev@acme.example")]
     email: Option<String>,
     /// The person to contact, up to 200 characters.

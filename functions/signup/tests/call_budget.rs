@@ -23,3 +23,19 @@ async fn a_signup_awaits_its_transaction_only() {
     }
     function.assert_policy_allows_every_call("SignupFunction");
 }
+
+/// An internationalised domain's signup also checks, in the same transaction, that no
+/// account claimed the address under its other spelling (`Email::earlier_claims`): still
+/// one call, and one the policy allows (a `ConditionCheck` needs its own IAM action).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_internationalised_domains_signup_awaits_one_call_its_policy_allows() {
+    let function = CountedFunction::start(env!("CARGO_BIN_EXE_signup")).await;
+
+    let email = unique_email("idn").replace("example.com", "b\u{fc}cher.example");
+    let body = json!({"company_name": "B\u{fc}cher GmbH", "email": email});
+    let signup = function.invoke(http_event("POST", "/api/public/signup", "$default", None, Some(&body), false)).await;
+
+    signup.assert_within("a signup at an internationalised domain", 201, 1);
+    assert!(function.proxy.operations().contains("ConditionCheckItem"), "{:?}", function.proxy.operations());
+    function.assert_policy_allows_every_call("SignupFunction");
+}

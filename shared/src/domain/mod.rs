@@ -34,7 +34,7 @@ pub use session::{
 };
 pub use text::{
     ClientReference, CompanyName, ContactName, Email, EndpointDescription, KeyName, OperatorName, PaymentReference,
-    RejectionReason, TextError, TopUpNote,
+    RejectionReason, TextError, TopUpNote, ascii_address,
 };
 pub use time::{Timestamp, TimestampError};
 pub use top_up::{

@@ -25,6 +25,10 @@ pub enum TextError {
     InvisibleCharacters,
     #[error("is not a valid email address")]
     NotAnEmail,
+    #[error(
+        "must have only ASCII letters, digits and . ! # $ % & ' * + - / = ? ^ _ ` {{ | }} ~ before the @ (no email can be delivered to other addresses)"
+    )]
+    NotAsciiBeforeAt,
 }
 
 /// Whether the text checks refuse invisible characters as well as controls.
@@ -139,19 +143,54 @@ impl KeyName {
 }
 
 /// An email address, normalised: Unicode NFC and lower case, with nothing invisible in
-/// it, so that two spellings of one address are one address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// it, so that two spellings of one address are one address. The part before the `@` is
+/// ASCII (SES speaks no SMTPUTF8, so no email could reach anything else); the domain may
+/// be internationalised, and is one address with its ASCII (`xn--`) form: two `Email`s
+/// are equal when their canonical forms are, however each is spelt.
+#[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
+
+impl PartialEq for Email {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 || self.canonical() == other.canonical()
+    }
+}
+
+impl Eq for Email {}
+
+/// How strictly `Email::parse_as` reads the part before the `@`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BeforeAt {
+    /// What a person types now: ASCII only.
+    Ascii,
+    /// An address kept before the part before the `@` had to be ASCII: read back as it
+    /// was accepted then, so its account stays readable.
+    AsKept,
+}
 
 impl Email {
     /// RFC 5321 caps a forward path at 254 characters.
     pub const MAX_CHARS: usize = 254;
 
-    /// A deliberately plain check (one `@`, a dotted domain, no spaces): the real
-    /// proof of an address is the sign-in code reaching it.
+    /// A deliberately plain check (one `@`, a dotted domain, no spaces, only RFC 5322's
+    /// `atext` and dots before the `@`): the real proof of an address is the sign-in
+    /// code reaching it.
     pub fn parse(raw: Option<&str>) -> Result<Self, TextError> {
+        Self::parse_as(raw, BeforeAt::Ascii)
+    }
+
+    /// An address read back from the store, which may have been kept before `parse`
+    /// refused anything but ASCII before the `@`.
+    pub fn kept(raw: &str) -> Result<Self, TextError> {
+        Self::parse_as(Some(raw), BeforeAt::AsKept)
+    }
+
+    fn parse_as(raw: Option<&str>, before_at: BeforeAt) -> Result<Self, TextError> {
         let written = clean(raw, Self::MAX_CHARS, Visible::Only)?;
+        // Judged as written: normalising could make ASCII of what was not (the Kelvin
+        // sign is a "K" in NFC).
+        let ascii_before_at = written.split_once('@').is_none_or(|(local, _)| local.chars().all(is_atext_or_dot));
         let text: String = written.nfc().collect::<String>().to_lowercase();
         if text.chars().count() > Self::MAX_CHARS {
             return Err(TextError::TooLong(Self::MAX_CHARS));
@@ -166,6 +205,9 @@ impl Email {
         if local.is_empty() || local.chars().count() > 64 || !domain_ok || !no_spaces {
             return Err(TextError::NotAnEmail);
         }
+        if before_at == BeforeAt::Ascii && !ascii_before_at {
+            return Err(TextError::NotAsciiBeforeAt);
+        }
         Ok(Email(text))
     }
 
@@ -173,10 +215,51 @@ impl Email {
         &self.0
     }
 
-    /// The form uniqueness is decided on; an `Email` is already in it.
+    /// The form uniqueness is decided on: the address with its domain in ASCII, so
+    /// `dev@bücher.example` and `dev@xn--bcher-kva.example`, one mailbox, are one
+    /// address. An ASCII address is its own canonical form.
     pub fn canonical(&self) -> String {
-        self.0.clone()
+        ascii_address(&self.0)
     }
+
+    /// The other spellings an account of this address may have been claimed under:
+    /// until 2 December 2026 an internationalised domain was claimed as typed (NFC, lower
+    /// case), not in ASCII. So `dev@xn--bcher-kva.example` may have been claimed as
+    /// `dev@bücher.example`, and the other way round. Empty for most addresses.
+    pub fn earlier_claims(&self) -> Vec<String> {
+        let canonical = self.canonical();
+        let mut spellings = Vec::new();
+        if self.0 != canonical {
+            spellings.push(self.0.clone());
+        }
+        if let Some((local, domain)) = canonical.rsplit_once('@') {
+            let (unicode, converted) = idna::domain_to_unicode(domain);
+            let spelling = format!("{local}@{unicode}");
+            if converted.is_ok() && unicode != domain && !spellings.contains(&spelling) {
+                spellings.push(spelling);
+            }
+        }
+        spellings
+    }
+}
+
+/// `address` with an internationalised domain in its ASCII (IDNA, `xn--`) form, as mail
+/// servers and SES take it; as it is when its domain is ASCII or has no such form.
+pub fn ascii_address(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_ascii() => match idna::domain_to_ascii(domain) {
+            Ok(ascii) => format!("{local}@{ascii}"),
+            Err(_) => address.to_owned(),
+        },
+        _ => address.to_owned(),
+    }
+}
+
+/// What may stand before an address's `@`: RFC 5322's `atext` (ASCII letters, digits and
+/// ``!#$%&'*+-/=?^_`{|}~``) and dots. The OpenAPI pattern says the same
+/// (`openapi::rules::email_pattern`).
+fn is_atext_or_dot(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ".!#$%&'*+-/=?^_`{|}~".contains(c)
 }
 
 impl fmt::Display for Email {
@@ -194,10 +277,46 @@ mod tests {
         let email = Email::parse(Some("  Ada.Lovelace@Example.COM ")).expect("valid");
         assert_eq!(email.as_str(), "ada.lovelace@example.com");
         assert_eq!(email.canonical(), "ada.lovelace@example.com");
-        // "é" as one code point, and as "e" with a combining acute accent: one address.
-        let composed = Email::parse(Some("ren\u{e9}@example.com")).expect("valid");
-        let decomposed = Email::parse(Some("rene\u{301}@example.com")).expect("valid");
+        // "ü" as one code point, and as "u" with a combining diaeresis: one address.
+        let composed = Email::parse(Some("dev@b\u{fc}cher.example")).expect("valid");
+        let decomposed = Email::parse(Some("dev@bu\u{308}cher.example")).expect("valid");
         assert_eq!(composed, decomposed);
+        assert_eq!(composed.as_str(), "dev@b\u{fc}cher.example", "kept as typed, in NFC");
+    }
+
+    #[test]
+    fn an_internationalised_domain_is_one_address_with_its_ascii_form() {
+        let unicode = Email::parse(Some("Dev@B\u{dc}cher.example")).expect("valid");
+        let ascii = Email::parse(Some("dev@xn--bcher-kva.example")).expect("valid");
+        assert_ne!(unicode.as_str(), ascii.as_str(), "each is shown as it was typed");
+        assert_eq!(unicode, ascii, "one address");
+        assert_eq!(unicode.canonical(), "dev@xn--bcher-kva.example");
+        assert_eq!(unicode.canonical(), ascii.canonical());
+        // Full-width letters are the ASCII domain they stand for.
+        let wide = Email::parse(Some("dev@\u{ff41}\u{ff43}\u{ff4d}\u{ff45}.example")).expect("valid");
+        assert_eq!(wide.canonical(), "dev@acme.example");
+        let plain = Email::parse(Some("dev@acme.example")).expect("valid");
+        assert_eq!(plain.canonical(), "dev@acme.example", "an ASCII address is its own canonical form");
+        assert!(plain.earlier_claims().is_empty());
+        // Claimed as typed before the ASCII form decided: both spellings find that claim.
+        assert_eq!(unicode.earlier_claims(), ["dev@b\u{fc}cher.example"]);
+        assert_eq!(ascii.earlier_claims(), ["dev@b\u{fc}cher.example"]);
+    }
+
+    #[test]
+    fn only_ascii_atext_and_dots_stand_before_the_at() {
+        for fine in ["o'brien+orders@acme.example", "a!#$%&'*+-/=?^_`{|}~.B@acme.example", "first.last@acme.example"] {
+            assert!(Email::parse(Some(fine)).is_ok(), "{fine:?} should be accepted");
+        }
+        // SES cannot deliver to these; the Kelvin sign would be a "k" after NFC.
+        for unreachable in
+            ["ren\u{e9}e@acme.example", "\u{212a}@acme.example", "a\"b@acme.example", "a(b)@acme.example"]
+        {
+            assert_eq!(Email::parse(Some(unreachable)), Err(TextError::NotAsciiBeforeAt), "{unreachable:?}");
+        }
+        let kept = Email::kept("ren\u{e9}e@acme.example").expect("an address kept before the rule reads back");
+        assert_eq!(kept.as_str(), "ren\u{e9}e@acme.example");
+        assert_eq!(Email::kept("ada@example"), Err(TextError::NotAnEmail), "the shape is still checked");
     }
 
     #[test]

@@ -126,7 +126,7 @@ impl std::str::FromStr for Decider {
             Some((Self::OPS_KEY, key_id)) => KeyId::parse(key_id).map(Decider::OpsKey).map_err(|_| UnknownDecider),
             // Stored names were trimmed when parsed, so reading one back keeps it as is.
             Some((Self::CLI, name)) => OperatorName::parse(Some(name)).map(Decider::Cli).map_err(|_| UnknownDecider),
-            Some((Self::CONSOLE, email)) => Email::parse(Some(email)).map(Decider::Console).map_err(|_| UnknownDecider),
+            Some((Self::CONSOLE, email)) => Email::kept(email).map(Decider::Console).map_err(|_| UnknownDecider),
             None if raw == Self::SANDBOX => Ok(Decider::Sandbox),
             _ => Err(UnknownDecider),
         }

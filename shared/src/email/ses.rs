@@ -8,11 +8,12 @@ use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 
 use super::{Email, EmailError, EmailSender};
+use crate::domain::ascii_address;
 
-/// How long one send may take. Emails are sent inline before the response (a Lambda is
-/// frozen once it answers, so a background send could never finish), and the SDK's own
-/// 20 s budget would outlast the function's 10 s timeout and turn an email outage into a
-/// failed API call.
+/// How long one send may take. Emails go out after the response, before the runtime takes
+/// the next event (ADR 0010), and the SDK's own 20 s budget would outlast the function's
+/// timeout. SES speaks no SMTPUTF8: the address goes with its domain in ASCII
+/// (`ascii_address`), and signup takes only ASCII before the `@`.
 const SEND_BUDGET: Duration = Duration::from_secs(3);
 
 /// Sends through Amazon SES (or an emulator's SES at the client's endpoint).
@@ -38,7 +39,7 @@ impl EmailSender for SesSender {
             .client
             .send_email()
             .source(&email.from)
-            .destination(Destination::builder().to_addresses(ses_address(&email.to)).build())
+            .destination(Destination::builder().to_addresses(ascii_address(&email.to)).build())
             .message(message)
             .send();
         match tokio::time::timeout(SEND_BUDGET, request).await {
@@ -54,20 +55,6 @@ impl EmailSender for SesSender {
 /// confirmation link; emulators (moto, LocalStack) verify it at once.
 pub async fn verify_sender(client: &aws_sdk_ses::Client, address: &str) -> Result<(), EmailError> {
     client.verify_email_identity().email_address(address).send().await.map(|_| ()).map_err(classify)
-}
-
-/// `address` as SES takes it. SES speaks no SMTPUTF8: an internationalised domain
-/// (`dev@bücher.example`, as partners type and Steller keeps it) goes in its ASCII form
-/// (`dev@xn--bcher-kva.example`). A local part beyond ASCII cannot be sent at all; SES
-/// refuses it, as for any address it cannot take.
-fn ses_address(address: &str) -> String {
-    match address.rsplit_once('@') {
-        Some((local, domain)) if !domain.is_ascii() => match url::Host::parse(domain) {
-            Ok(url::Host::Domain(ascii)) => format!("{local}@{ascii}"),
-            _ => address.to_owned(),
-        },
-        _ => address.to_owned(),
-    }
 }
 
 fn content(data: &str) -> Result<Content, EmailError> {
@@ -86,16 +73,4 @@ where
     let is_service_answer = matches!(error, SdkError::ServiceError(_)) && error.code().is_some();
     let cause = Box::new(error);
     if is_service_answer { EmailError::Refused(cause) } else { EmailError::Unavailable(cause) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ses_address;
-
-    #[test]
-    fn an_internationalised_domain_is_sent_in_its_ascii_form() {
-        assert_eq!(ses_address("dev@bücher.example"), "dev@xn--bcher-kva.example");
-        assert_eq!(ses_address("dev@acme.example"), "dev@acme.example", "ASCII addresses pass as they are");
-        assert_eq!(ses_address("renée@acme.example"), "renée@acme.example", "SES judges a local part");
-    }
 }

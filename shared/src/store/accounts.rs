@@ -59,6 +59,12 @@ impl Store {
         let mut transaction = self.transaction("signup");
         transaction.put_new(profile)?;
         let email = transaction.put_new(email_claim)?;
+        let mut earlier = Vec::new();
+        for spelling in partner.email.earlier_claims() {
+            earlier.push(transaction.check(&layout::email_claim(&spelling), |check| {
+                check.condition_expression("attribute_not_exists(pk)")
+            })?);
+        }
         transaction.put_new(wallet_item(&partner.id, &signup.sandbox_wallet()))?;
         transaction.put_new(wallet_item(&partner.id, &live))?;
         if let Some(credit) = signup.credit_entry() {
@@ -68,7 +74,11 @@ impl Store {
         push_new_key(&mut transaction, &partner.id, &signup.first_key, None)?;
 
         self.transact(transaction, |cancelled| {
-            if cancelled.failed(email) { StoreError::EmailTaken } else { cancelled.unexpected() }
+            if cancelled.failed(email) || earlier.iter().any(|slot| cancelled.failed(*slot)) {
+                StoreError::EmailTaken
+            } else {
+                cancelled.unexpected()
+            }
         })
         .await
     }
@@ -81,7 +91,7 @@ impl Store {
         Ok(Partner {
             id: *id,
             company_name: CompanyName::parse(Some(item.s("company_name")?)).map_err(|_| invalid("company_name"))?,
-            email: Email::parse(Some(item.s("email")?)).map_err(|_| invalid("email"))?,
+            email: Email::kept(item.s("email")?).map_err(|_| invalid("email"))?,
             contact_name: item.s_opt("contact_name")?.and_then(|name| ContactName::parse(Some(name)).ok()),
             created_at: item.time("created_at")?,
             email_verified_at: item.time_opt("email_verified_at")?,

@@ -74,7 +74,7 @@ pub(crate) fn partner_profile(partner: &PartnerId) -> Key {
     Key::new(partner_pk(partner), "PROFILE")
 }
 
-/// email uniqueness: `EMAIL#<email, lowercased>` / `EMAIL`
+/// email uniqueness: `EMAIL#<email, canonical: lower case, domain in ASCII>` / `EMAIL`
 pub(crate) fn email_claim(canonical_email: &str) -> Key {
     Key::new(format!("EMAIL#{canonical_email}"), "EMAIL")
 }

@@ -59,7 +59,7 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
     let item = read(item);
     let owner = match item.s("owner")? {
         "partner" => SessionOwner::Partner(item.parsed("partner_id")?),
-        "ops_email" => SessionOwner::OpsEmail(item.parsed_with("email", |raw| Email::parse(Some(raw)).ok())?),
+        "ops_email" => SessionOwner::OpsEmail(item.parsed_with("email", |raw| Email::kept(raw).ok())?),
         "ops_key" => SessionOwner::OpsKey(item.parsed("key_id")?),
         other => return Err(item.corrupt(format!("owner {other:?} is unknown"))),
     };
@@ -69,7 +69,13 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
 impl Store {
     /// The partner whose email `email` is, if any (the sign-in form's lookup).
     pub async fn partner_by_email(&self, email: &Email) -> Result<Option<PartnerId>, StoreError> {
-        let claim = self.get(&layout::email_claim(&email.canonical())).await?;
+        let mut claim = self.get(&layout::email_claim(&email.canonical())).await?;
+        let earlier = email.earlier_claims();
+        if claim.is_none() && !earlier.is_empty() {
+            // A claim an earlier rule kept under another spelling (`Email::earlier_claims`).
+            let keys: Vec<_> = earlier.iter().map(|spelling| layout::email_claim(spelling)).collect();
+            claim = self.get_many(&keys).await?.into_iter().flatten().next();
+        }
         claim.as_ref().map(|claim| read(claim).parsed("partner_id")).transpose()
     }
 
