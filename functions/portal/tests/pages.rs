@@ -539,6 +539,27 @@ async fn a_sixth_code_within_the_hour_is_refused_at_either_door_and_not_emailed(
     }
 }
 
+/// Every spelling of an internationalised domain is one mailbox, so they share one code
+/// and one hour's five: spelling the domain another way (or in full-width letters) gets
+/// no sixth email into it.
+#[tokio::test]
+async fn the_spellings_of_a_domain_share_one_code_and_one_limit() {
+    let app = app().await;
+    Visitor::new(&app).sign_up("B\u{fc}cher GmbH", "dev@b\u{fc}cher.example").await;
+    let before = app.outbox().len();
+
+    ask_times(&app, "/signin", "dev@b\u{fc}cher.example", 3).await;
+    ask_times(&app, "/signin", "dev@xn--bcher-kva.example", 2).await;
+    let fifth = last_code(&app, "dev@xn--bcher-kva.example").expect("a code");
+    let mut visitor = Visitor::new(&app);
+    let sixth = visitor.ask_code("/signin", "DEV@B\u{dc}CHER.\u{ff45}xample").await;
+
+    assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS, "{}", sixth.html);
+    assert_eq!(app.outbox().len(), before + 5, "no sixth email into the mailbox");
+    let signed_in = visitor.type_code("/signin", "dev@b\u{fc}cher.example", &fifth).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "the code works whichever spelling it is typed with");
+}
+
 #[tokio::test]
 async fn the_refusal_of_a_sixth_code_reads_the_same_for_an_address_without_an_account() {
     let app = app().await;

@@ -82,9 +82,9 @@ impl SignInCode {
         (digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(SignInCode(digits))
     }
 
-    /// The stored form, bound to the address it was sent to.
+    /// The stored form, bound to the address it was sent to (however it is spelt).
     pub fn hash(&self, email: &Email) -> String {
-        sha256_hex(&format!("{}:{}", email.as_str(), self.0))
+        sha256_hex(&format!("{}:{}", email.canonical(), self.0))
     }
 
     /// The code, for the email that carries it.

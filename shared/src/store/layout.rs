@@ -247,9 +247,10 @@ pub(crate) fn product(id: &ProductId) -> Key {
     catalog().with(id)
 }
 
-/// sign-in code: `SIGNIN#<audience>#<email>` / `CODE` (one live code per address and door)
+/// sign-in code: `SIGNIN#<audience>#<canonical email>` / `CODE` (one live code per address
+/// and door, however the address is spelt, so spellings of a domain share its limits)
 pub(crate) fn sign_in_code(audience: Audience, email: &Email) -> Key {
-    Key::new(format!("SIGNIN#{}#{}", audience.as_str(), email.as_str()), "CODE")
+    Key::new(format!("SIGNIN#{}#{}", audience.as_str(), email.canonical()), "CODE")
 }
 
 /// portal session: `SESSION#<sha256 hex of the session id>` / `SESSION`
