@@ -15,7 +15,8 @@ pub(crate) struct SignupRequest {
     #[schema(required = true, value_type = String, example = "Acme Ltd")]
     company_name: Option<String>,
     /// A contact address: only ASCII letters, digits and `.!#$%&'*+-/=?^_`{|}~` before the
-    /// `@` (SES delivers to no other), at most 254 characters. Unique across partners
+    /// `@`, not starting or ending with a dot (SES delivers to no other), at most 254
+    /// characters. Unique across partners
     /// regardless of letter case, and an internationalised domain is one address with its
     /// ASCII (`xn--`) form.
     #[schema(required = true, value_type = String, example = "dev@acme.example")]

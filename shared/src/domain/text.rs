@@ -174,8 +174,8 @@ impl Email {
     pub const MAX_CHARS: usize = 254;
 
     /// A deliberately plain check (one `@`, a dotted domain, no spaces, only RFC 5322's
-    /// `atext` and dots before the `@`): the real proof of an address is the sign-in
-    /// code reaching it.
+    /// `atext` and dots before the `@`, neither starting nor ending with a dot): the real
+    /// proof of an address is the sign-in code reaching it.
     pub fn parse(raw: Option<&str>) -> Result<Self, TextError> {
         Self::parse_as(raw, BeforeAt::Ascii)
     }
@@ -205,8 +205,14 @@ impl Email {
         if local.is_empty() || local.chars().count() > 64 || !domain_ok || !no_spaces {
             return Err(TextError::NotAnEmail);
         }
-        if before_at == BeforeAt::Ascii && !ascii_before_at {
-            return Err(TextError::NotAsciiBeforeAt);
+        if before_at == BeforeAt::Ascii {
+            if !ascii_before_at {
+                return Err(TextError::NotAsciiBeforeAt);
+            }
+            // A dot may not start or end the part before the `@` (RFC 5322's dot-atom).
+            if local.starts_with('.') || local.ends_with('.') {
+                return Err(TextError::NotAnEmail);
+            }
         }
         Ok(Email(text))
     }
@@ -317,6 +323,7 @@ mod tests {
         let kept = Email::kept("ren\u{e9}e@acme.example").expect("an address kept before the rule reads back");
         assert_eq!(kept.as_str(), "ren\u{e9}e@acme.example");
         assert_eq!(Email::kept("ada@example"), Err(TextError::NotAnEmail), "the shape is still checked");
+        assert!(Email::kept("ada.@example.com").is_ok(), "kept before dots were checked");
     }
 
     #[test]
@@ -350,6 +357,8 @@ mod tests {
             "ada@.example.com",
             "ada@example..com",
             "ada@example.com.",
+            ".ada@example.com",
+            "ada.@example.com",
         ] {
             assert!(Email::parse(Some(bad)).is_err(), "{bad:?} should be refused");
         }

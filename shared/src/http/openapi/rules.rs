@@ -56,13 +56,14 @@ fn text_pattern(max: usize, required: bool, shown: Shown) -> String {
 }
 
 /// `Email::parse`: one `@`, 1–64 ASCII letters, digits, dots and RFC 5322 `atext` symbols
-/// before it, a dotted domain after it with no white space, control or invisible
-/// character. (The 254-character cap applies after Unicode normalisation and lower-casing,
+/// before it (not starting or ending with a dot), a dotted domain after it with no white
+/// space, control or invisible character. (The 254-character cap applies after Unicode normalisation and lower-casing,
 /// which no pattern can say; it is in the description.)
 fn email_pattern() -> String {
-    let local = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]";
+    let atext = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+    let local = format!(r"{atext}(?:[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{0,62}}{atext})?");
     let label = format!("[^@.{CONTROL}{INVISIBLE}{WHITE_SPACE}]");
-    format!("^[{WHITE_SPACE}]*{local}{{1,64}}@{label}+(?:\\.{label}+)+[{WHITE_SPACE}]*$")
+    format!("^[{WHITE_SPACE}]*{local}@{label}+(?:\\.{label}+)+[{WHITE_SPACE}]*$")
 }
 
 /// An id of one kind, as `PathId` and the id types parse it. A request id
