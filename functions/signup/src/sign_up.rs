@@ -14,7 +14,7 @@ pub(crate) struct SignupRequest {
     /// The partner's company, 1–200 characters.
     #[schema(required = true, value_type = String, example = "Acme Ltd")]
     company_name: Option<String>,
-    /// A contact address: only ASCII letters, digits and `.!#$%&'*+-/=?^_`{|}~` before the
+    /// A contact address: only ASCII letters, digits and ``.!#$%&'*+-/=?^_`{|}~`` before the
     /// `@`, not starting or ending with a dot (SES delivers to no other), at most 254
     /// characters. Unique across partners
     /// regardless of letter case, and an internationalised domain is one address with its

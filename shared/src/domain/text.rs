@@ -191,10 +191,9 @@ impl Email {
         // Judged as written: normalising could make ASCII of what was not (the Kelvin
         // sign is a "K" in NFC).
         let ascii_before_at = written.split_once('@').is_none_or(|(local, _)| local.chars().all(is_atext_or_dot));
+        // The 254 characters are counted as typed (`clean`), as the OpenAPI document can
+        // say; NFC and lower case may add one or two (`İ` is `i̇` in lower case).
         let text: String = written.nfc().collect::<String>().to_lowercase();
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(TextError::TooLong(Self::MAX_CHARS));
-        }
         let (local, domain) = text.split_once('@').ok_or(TextError::NotAnEmail)?;
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
@@ -209,8 +208,11 @@ impl Email {
             if !ascii_before_at {
                 return Err(TextError::NotAsciiBeforeAt);
             }
-            // A dot may not start or end the part before the `@` (RFC 5322's dot-atom).
-            if local.starts_with('.') || local.ends_with('.') {
+            // A dot may not start or end the part before the `@` (RFC 5322's dot-atom),
+            // and the domain's dots are full stops: IDNA reads the ideographic and
+            // full-width ones as dots too, which would make `dev@acme.example。` another
+            // spelling of an address whose domain ends with a dot.
+            if local.starts_with('.') || local.ends_with('.') || domain.contains(OTHER_FULL_STOPS) {
                 return Err(TextError::NotAnEmail);
             }
         }
@@ -260,6 +262,11 @@ pub fn ascii_address(address: &str) -> String {
         _ => address.to_owned(),
     }
 }
+
+/// The characters IDNA maps to a full stop besides `.` itself (ideographic, full-width and
+/// half-width ideographic full stops): refused in a new address's domain, as the OpenAPI
+/// pattern says (`openapi::rules::email_pattern`).
+pub const OTHER_FULL_STOPS: [char; 3] = ['\u{3002}', '\u{FF0E}', '\u{FF61}'];
 
 /// What may stand before an address's `@`: RFC 5322's `atext` (ASCII letters, digits and
 /// ``!#$%&'*+-/=?^_`{|}~``) and dots. The OpenAPI pattern says the same
@@ -324,6 +331,9 @@ mod tests {
         assert_eq!(kept.as_str(), "ren\u{e9}e@acme.example");
         assert_eq!(Email::kept("ada@example"), Err(TextError::NotAnEmail), "the shape is still checked");
         assert!(Email::kept("ada.@example.com").is_ok(), "kept before dots were checked");
+        for dotted in ["dev@acme.example\u{3002}", "dev@\u{ff0e}acme.example", "dev@acme\u{ff61}example"] {
+            assert_eq!(Email::parse(Some(dotted)), Err(TextError::NotAnEmail), "{dotted:?}: IDNA reads a dot");
+        }
     }
 
     #[test]

@@ -57,12 +57,13 @@ fn text_pattern(max: usize, required: bool, shown: Shown) -> String {
 
 /// `Email::parse`: one `@`, 1–64 ASCII letters, digits, dots and RFC 5322 `atext` symbols
 /// before it (not starting or ending with a dot), a dotted domain after it with no white
-/// space, control or invisible character. (The 254-character cap applies after Unicode normalisation and lower-casing,
+/// space, control or invisible character, nor a full stop other than `.`
+/// (`text::OTHER_FULL_STOPS`). (The 254-character cap applies after Unicode normalisation and lower-casing,
 /// which no pattern can say; it is in the description.)
 fn email_pattern() -> String {
     let atext = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
     let local = format!(r"{atext}(?:[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{0,62}}{atext})?");
-    let label = format!("[^@.{CONTROL}{INVISIBLE}{WHITE_SPACE}]");
+    let label = format!("[^@.\\u3002\\uFF0E\\uFF61{CONTROL}{INVISIBLE}{WHITE_SPACE}]");
     format!("^[{WHITE_SPACE}]*{local}@{label}+(?:\\.{label}+)+[{WHITE_SPACE}]*$")
 }
 
