@@ -16,9 +16,8 @@ pub(crate) struct SignupRequest {
     company_name: Option<String>,
     /// A contact address: only ASCII letters, digits and ``.!#$%&'*+-/=?^_`{|}~`` before the
     /// `@`, not starting or ending with a dot (SES delivers to no other), at most 254
-    /// characters. Unique across partners
-    /// regardless of letter case, and an internationalised domain is one address with its
-    /// ASCII (`xn--`) form.
+    /// characters. Unique across partners regardless of letter case, and an
+    /// internationalised domain is one address with its ASCII (`xn--`) form.
     #[schema(required = true, value_type = String, example = "dev@acme.example")]
     email: Option<String>,
     /// The person to contact, up to 200 characters.

@@ -32,6 +32,7 @@ pub use session::{
     Audience, CODE_MINUTES, CODE_TRIES, CODE_WINDOW_MINUTES, CODES_PER_WINDOW, SESSION_HOURS, Session, SessionId,
     SessionOwner, SignInCode,
 };
+pub(crate) use text::{ATEXT_SYMBOLS, OTHER_FULL_STOPS};
 pub use text::{
     ClientReference, CompanyName, ContactName, Email, EndpointDescription, KeyName, OperatorName, PaymentReference,
     RejectionReason, TextError, TopUpNote, ascii_address,

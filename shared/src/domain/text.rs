@@ -266,13 +266,15 @@ pub fn ascii_address(address: &str) -> String {
 /// The characters IDNA maps to a full stop besides `.` itself (ideographic, full-width and
 /// half-width ideographic full stops): refused in a new address's domain, as the OpenAPI
 /// pattern says (`openapi::rules::email_pattern`).
-pub const OTHER_FULL_STOPS: [char; 3] = ['\u{3002}', '\u{FF0E}', '\u{FF61}'];
+pub(crate) const OTHER_FULL_STOPS: [char; 3] = ['\u{3002}', '\u{FF0E}', '\u{FF61}'];
 
-/// What may stand before an address's `@`: RFC 5322's `atext` (ASCII letters, digits and
-/// ``!#$%&'*+-/=?^_`{|}~``) and dots. The OpenAPI pattern says the same
-/// (`openapi::rules::email_pattern`).
+/// The symbols of RFC 5322's `atext`, which may stand before an address's `@` with ASCII
+/// letters, digits and dots. The OpenAPI pattern's classes are built from it
+/// (`openapi::rules::email_pattern`), so `-` comes last and `^` not first.
+pub(crate) const ATEXT_SYMBOLS: &str = "!#$%&'*+/=?^_`{|}~-";
+
 fn is_atext_or_dot(c: char) -> bool {
-    c.is_ascii_alphanumeric() || ".!#$%&'*+-/=?^_`{|}~".contains(c)
+    c.is_ascii_alphanumeric() || c == '.' || ATEXT_SYMBOLS.contains(c)
 }
 
 impl fmt::Display for Email {

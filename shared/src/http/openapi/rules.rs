@@ -16,6 +16,7 @@ use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{KnownFormat, OpenApi, RefOr};
 
+use crate::domain::{ATEXT_SYMBOLS, OTHER_FULL_STOPS};
 use crate::domain::{
     ClientReference, CompanyName, ContactName, EndpointDescription, EndpointId, EventId, KeyId, KeyName, OrderId,
     PartnerId, PaymentReference, ProductId, RejectionReason, TopUpId, TopUpNote,
@@ -58,12 +59,13 @@ fn text_pattern(max: usize, required: bool, shown: Shown) -> String {
 /// `Email::parse`: one `@`, 1–64 ASCII letters, digits, dots and RFC 5322 `atext` symbols
 /// before it (not starting or ending with a dot), a dotted domain after it with no white
 /// space, control or invisible character, nor a full stop other than `.`
-/// (`text::OTHER_FULL_STOPS`). (The 254-character cap applies after Unicode normalisation and lower-casing,
-/// which no pattern can say; it is in the description.)
+/// (`OTHER_FULL_STOPS`). (The 254-character cap on the trimmed address is in the
+/// description: with the white space around it allowed, no `maxLength` can say it.)
 fn email_pattern() -> String {
-    let atext = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
-    let local = format!(r"{atext}(?:[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{0,62}}{atext})?");
-    let label = format!("[^@.\\u3002\\uFF0E\\uFF61{CONTROL}{INVISIBLE}{WHITE_SPACE}]");
+    let atext = format!("[A-Za-z0-9{ATEXT_SYMBOLS}]");
+    let local = format!("{atext}(?:[A-Za-z0-9.{ATEXT_SYMBOLS}]{{0,62}}{atext})?");
+    let full_stops: String = OTHER_FULL_STOPS.iter().map(|stop| format!("\\u{:04X}", u32::from(*stop))).collect();
+    let label = format!("[^@.{full_stops}{CONTROL}{INVISIBLE}{WHITE_SPACE}]");
     format!("^[{WHITE_SPACE}]*{local}@{label}+(?:\\.{label}+)+[{WHITE_SPACE}]*$")
 }
 
