@@ -26,7 +26,7 @@ pub enum TextError {
     #[error("is not a valid email address")]
     NotAnEmail,
     #[error(
-        "must have only ASCII letters, digits and . ! # $ % & ' * + - / = ? ^ _ ` {{ | }} ~ before the @ (no email can be delivered to other addresses)"
+        "must have only ASCII letters, digits and symbols such as . _ + - before the @ (no accents: email cannot be delivered to such addresses)"
     )]
     NotAsciiBeforeAt,
 }
