@@ -14,15 +14,12 @@ use steller::request_log::{
     SqsQueue, drain,
 };
 
-use crate::embedded::Engine;
+use crate::embedded::{AWS_LATENCY, Engine};
 use crate::stats::{per_second, round2};
 use crate::usage_query::logged_request;
 
 /// The target of issue 12: records per second at 20 ms per AWS call.
 pub const DRAIN_TARGET: f64 = 1_000.0;
-
-/// What one AWS call is taken to cost.
-pub const AWS_LATENCY: Duration = Duration::from_millis(20);
 
 /// The drain's budget: the analytics Lambda's, well beyond what a run here needs.
 const BUDGET: Duration = Duration::from_secs(5 * 60);

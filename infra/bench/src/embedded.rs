@@ -11,6 +11,9 @@ use steller::schema::{TableNames, bootstrap};
 
 use crate::engine_proxy::EngineProxy;
 
+/// What one AWS call is taken to cost, for the figures that hold each call this long.
+pub const AWS_LATENCY: Duration = Duration::from_millis(20);
+
 /// A running in-memory dynoxide, its tables, and the proxy every call goes through.
 #[derive(Debug)]
 pub struct Engine {

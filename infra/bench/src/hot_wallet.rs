@@ -142,16 +142,24 @@ struct ClientOutcome {
 /// `rounds` rounds of `clients` clients each placing `orders_per_client` orders, first
 /// all on one wallet (sharing a store, then a store each), then each on its own.
 pub async fn measure(clients: usize, orders_per_client: usize, rounds: usize) -> anyhow::Result<HotWalletFigures> {
-    let product = cheapest_product()?;
     let mut measured = Vec::new();
     for _ in 0..rounds {
-        let layout = |wallets, stores| on_a_fresh_engine(&product, clients, orders_per_client, wallets, stores);
-        let one_wallet = layout(Wallets::One, Stores::Shared).await?;
-        let separate = layout(Wallets::One, Stores::OneEach).await?;
-        let spread = layout(Wallets::OneEach, Stores::Shared).await?;
-        measured.push(HotWalletRound::new(one_wallet, separate, spread));
+        measured.push(round(clients, orders_per_client, Duration::ZERO).await?);
     }
     Ok(HotWalletFigures::new(measured))
+}
+
+/// One round of the three layouts, every call to the engine held `per_call`: zero for the
+/// section's rounds, or AWS's round trip (`AWS_LATENCY`) to see how many orders one wallet
+/// commits per second when each transaction takes that long, and how often instances
+/// racing over it lose.
+pub async fn round(clients: usize, orders_per_client: usize, per_call: Duration) -> anyhow::Result<HotWalletRound> {
+    let product = cheapest_product()?;
+    let layout = |wallets, stores| on_a_fresh_engine(&product, clients, orders_per_client, wallets, stores, per_call);
+    let one_wallet = layout(Wallets::One, Stores::Shared).await?;
+    let separate = layout(Wallets::One, Stores::OneEach).await?;
+    let spread = layout(Wallets::OneEach, Stores::Shared).await?;
+    Ok(HotWalletRound::new(one_wallet, separate, spread))
 }
 
 /// Whether the clients order on one wallet or on one each.
@@ -164,15 +172,17 @@ enum Wallets {
 /// One layout's run on an engine of its own, started empty, with the catalog seeded and
 /// the partners signed up. The engine slows as its tables grow (on one shared engine the
 /// 16-wallet rate fell from about 870 to 660 orders/s after one round's 4,800 orders),
-/// so each run starts from the same empty tables and the layouts compare fairly.
+/// so each run starts from the same empty tables and the layouts compare fairly. Every
+/// call to the engine is held `per_call` (zero for the section's rounds).
 async fn on_a_fresh_engine(
     product: &Product,
     clients: usize,
     orders_per_client: usize,
     wallets: Wallets,
     stores: Stores,
+    per_call: Duration,
 ) -> anyhow::Result<HotWalletRun> {
-    let engine = Engine::start(Duration::ZERO).await?;
+    let engine = Engine::start(per_call).await?;
     steller::seed::seed_products(&engine.store).await.context("seeding the catalog")?;
     let partners = if wallets == Wallets::One { 1 } else { clients };
     let mut signed_up = Vec::new();
@@ -277,38 +287,7 @@ fn cheapest_product() -> anyhow::Result<Product> {
 /// The hot-wallet table as printed: every round's three runs, then the ratios over the
 /// rounds and the verdicts.
 pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
-    let mut table = format!(
-        "{:<6} {:<8} {:>7} {:>6} {:>9} {:>6} {:>8} {:>9} {:>9} {:>11}  {}\n",
-        "round",
-        "wallets",
-        "clients",
-        "stores",
-        "committed",
-        "failed",
-        "seconds",
-        "orders/s",
-        "cancelled",
-        "cancel/order",
-        "money"
-    );
-    for (number, round) in figures.rounds.iter().enumerate() {
-        for run in [&round.one_wallet, &round.one_wallet_separate_stores, &round.spread] {
-            table.push_str(&format!(
-                "{:<6} {:<8} {:>7} {:>6} {:>9} {:>6} {:>8.2} {:>9} {:>9} {:>11}  {}\n",
-                number + 1,
-                run.wallets,
-                run.clients,
-                run.stores,
-                run.committed,
-                run.failed,
-                run.seconds,
-                run.orders_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}")),
-                run.cancelled,
-                run.cancelled_per_order.map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.2}")),
-                if run.money_held { "held" } else { "BROKEN" }
-            ));
-        }
-    }
+    let mut table = runs_table(&figures.rounds);
     let spread = figures.rounds.first().map_or(0, |round| round.spread.wallets);
     let count = figures.rounds.len();
     for (ratio, each, cancelled, stores) in [
@@ -332,7 +311,7 @@ pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
             "one wallet, {stores}: orders/s against {spread} wallets', median of {count} rounds {} (each: {}; {under} under); most cancelled transactions per committed order {}\n",
             verdict(ratio, |ratio| ratio >= THROUGHPUT_RATIO_TARGET, &format!("≥ {THROUGHPUT_RATIO_TARGET}×"), "×"),
             each.join(", "),
-            verdict(cancelled, |ratio| ratio <= CANCELLED_PER_ORDER_TARGET, &format!("≤ {CANCELLED_PER_ORDER_TARGET}"), ""),
+            cancelled_verdict(cancelled),
         ));
     }
     table.push_str(&format!(
@@ -343,11 +322,118 @@ pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
     table
 }
 
+/// The round run with every call held `per_call`: its three runs, then what one wallet
+/// commits per second there, against 16 wallets' (no target: on AWS one wallet commits
+/// one movement per transaction round trip, whatever the instances do) and how often the
+/// instances' races were lost (target ≤ 1 cancelled transaction per committed order).
+pub fn latency_table(round: &HotWalletRound, per_call: Duration) -> String {
+    let mut table = runs_table(std::slice::from_ref(round));
+    let ms = per_call.as_millis();
+    let spread = round.spread.wallets;
+    for (run, ratio, stores) in [
+        (&round.one_wallet, round.throughput_ratio, "one store"),
+        (&round.one_wallet_separate_stores, round.separate_stores_throughput_ratio, "a store per client"),
+    ] {
+        table.push_str(&format!(
+            "one wallet, {stores}, {ms} ms per call: {} orders/s, {} of {spread} wallets' (no target); cancelled transactions per committed order {}\n",
+            run.orders_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}")),
+            ratio.map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.2}×")),
+            cancelled_verdict(run.cancelled_per_order),
+        ));
+    }
+    let runs = [&round.one_wallet, &round.one_wallet_separate_stores, &round.spread];
+    table.push_str(&format!(
+        "orders given up: {}; money {}\n",
+        runs.iter().map(|run| run.failed).sum::<usize>(),
+        if runs.iter().all(|run| run.money_held) { "held in every run" } else { "BROKEN" }
+    ));
+    table
+}
+
+/// A row per run, rounds numbered from 1.
+fn runs_table(rounds: &[HotWalletRound]) -> String {
+    let mut table = format!(
+        "{:<6} {:<8} {:>7} {:>6} {:>9} {:>6} {:>8} {:>9} {:>9} {:>11}  {}\n",
+        "round",
+        "wallets",
+        "clients",
+        "stores",
+        "committed",
+        "failed",
+        "seconds",
+        "orders/s",
+        "cancelled",
+        "cancel/order",
+        "money"
+    );
+    for (number, round) in rounds.iter().enumerate() {
+        for run in [&round.one_wallet, &round.one_wallet_separate_stores, &round.spread] {
+            table.push_str(&format!(
+                "{:<6} {:<8} {:>7} {:>6} {:>9} {:>6} {:>8.2} {:>9} {:>9} {:>11}  {}\n",
+                number + 1,
+                run.wallets,
+                run.clients,
+                run.stores,
+                run.committed,
+                run.failed,
+                run.seconds,
+                run.orders_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}")),
+                run.cancelled,
+                run.cancelled_per_order.map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.2}")),
+                if run.money_held { "held" } else { "BROKEN" }
+            ));
+        }
+    }
+    table
+}
+
+fn cancelled_verdict(cancelled: Option<f64>) -> String {
+    verdict(cancelled, |ratio| ratio <= CANCELLED_PER_ORDER_TARGET, &format!("≤ {CANCELLED_PER_ORDER_TARGET}"), "")
+}
+
 /// `figure` with its target and whether it is met.
 fn verdict(figure: Option<f64>, met: impl Fn(f64) -> bool, target: &str, unit: &str) -> String {
     match figure {
         Some(figure) if met(figure) => format!("{figure:.2}{unit} (target {target}: met)"),
         Some(figure) => format!("{figure:.2}{unit} (target {target}: NOT MET)"),
         None => "-".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(wallets: usize, stores: usize, orders_per_second: f64, cancelled: usize, money_held: bool) -> HotWalletRun {
+        HotWalletRun {
+            wallets,
+            clients: 16,
+            stores,
+            attempted: 320,
+            committed: 320,
+            failed: 0,
+            seconds: round2(320.0 / orders_per_second),
+            orders_per_second: Some(orders_per_second),
+            cancelled,
+            cancelled_per_order: Some(round2(cancelled as f64 / 320.0)),
+            money_held,
+        }
+    }
+
+    #[test]
+    fn the_latency_table_judges_each_way_of_running_one_wallet_by_its_cancellations() {
+        let round =
+            HotWalletRound::new(run(1, 1, 40.0, 0, true), run(1, 16, 30.0, 480, true), run(16, 1, 400.0, 0, true));
+        let table = latency_table(&round, Duration::from_millis(20));
+        assert!(table.contains("one wallet, one store, 20 ms per call: 40.0 orders/s, 0.10× of 16 wallets' (no target); cancelled transactions per committed order 0.00 (target ≤ 1: met)"), "{table}");
+        assert!(table.contains("one wallet, a store per client, 20 ms per call: 30.0 orders/s, 0.08× of 16 wallets' (no target); cancelled transactions per committed order 1.50 (target ≤ 1: NOT MET)"), "{table}");
+        assert!(table.ends_with("orders given up: 0; money held in every run\n"), "{table}");
+    }
+
+    #[test]
+    fn the_latency_table_says_when_the_money_did_not_hold() {
+        let round =
+            HotWalletRound::new(run(1, 1, 40.0, 0, true), run(1, 16, 30.0, 0, false), run(16, 1, 400.0, 0, true));
+        assert!(latency_table(&round, Duration::from_millis(20)).ends_with("money BROKEN\n"));
     }
 }

@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 use steller_bench::aws_calls::calls_table;
 use steller_bench::cold_start::subjects;
 use steller_bench::drain::drain_table;
-use steller_bench::hot_wallet::hot_wallet_table;
+use steller_bench::embedded::AWS_LATENCY;
+use steller_bench::hot_wallet::{hot_wallet_table, latency_table};
 use steller_bench::local_server::server_table;
 use steller_bench::report::{cold_start_rows, cold_start_table};
 use steller_bench::usage_query::{QUERIES, usage_table};
@@ -134,6 +135,18 @@ async fn main() -> anyhow::Result<()> {
         );
         println!("{}", hot_wallet_table(&hot));
         figures.insert("hot_wallet".to_owned(), json!(hot));
+
+        let per_client = args.per_client.div_ceil(5);
+        let slow = steller_bench::hot_wallet::round(args.clients, per_client, AWS_LATENCY)
+            .await
+            .context("the hot wallet at AWS's round trip")?;
+        println!(
+            "Hot wallet at AWS's round trip: one round of {} clients × {per_client} orders, every call to the engine held {} ms\n",
+            args.clients,
+            AWS_LATENCY.as_millis()
+        );
+        println!("{}", latency_table(&slow, AWS_LATENCY));
+        figures.insert("hot_wallet_at_aws_latency".to_owned(), json!(slow));
     }
 
     if args.runs(Section::LocalServer) {
