@@ -98,6 +98,14 @@ pub enum ApiError {
     /// 503 `unavailable`: a dependency is down or overloaded; nothing was changed.
     #[error("the service is temporarily unavailable and nothing was changed; retry later")]
     Unavailable(#[source] BoxError),
+    /// 503 `unavailable`: the wallet, or the item the request changes, kept changing under
+    /// bounded retries (`StoreError::Contended`). Not an outage: the caller's own requests
+    /// are more than one wallet commits (docs/api.md, "Place an order"), so the detail says
+    /// so. Nothing was changed.
+    #[error(
+        "too many changes at once to the same wallet or item (a mode's orders, cancellations and top-ups move its wallet one after another); nothing was changed, retry after a second"
+    )]
+    Busy,
     /// Not a failure: another request used the `Idempotency-Key` first, and `idempotent`
     /// answers what it left (a replay, 409 or 422). Only work run by `idempotent` meets
     /// it; anywhere else it would be a bug, so it is a 500 `internal` there.
@@ -130,7 +138,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::KeyUsed(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -151,7 +159,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_failed",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::RateLimited => "rate_limited",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::Busy => "unavailable",
             ApiError::KeyUsed(_) | ApiError::Internal(_) => "internal",
         }
     }
@@ -205,7 +213,7 @@ impl IntoResponse for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if matches!(self, ApiError::Unavailable(_) | ApiError::RateLimited) {
+        if matches!(self, ApiError::Unavailable(_) | ApiError::Busy | ApiError::RateLimited) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
@@ -220,11 +228,34 @@ impl From<StoreError> for ApiError {
             StoreError::InsufficientFunds { balance, needed } => ApiError::InsufficientFunds { balance, needed },
             StoreError::InvalidState(detail) => ApiError::InvalidState(detail),
             StoreError::KeyUsed(prior) => ApiError::KeyUsed(prior),
-            StoreError::Contended => ApiError::Unavailable(Box::new(error)),
+            StoreError::Contended => ApiError::Busy,
             StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
             StoreError::Corrupt { .. } | StoreError::Unrecordable(_) | StoreError::Dynamo(_) => {
                 ApiError::Internal(Box::new(error))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wallet_that_kept_changing_is_503_unavailable_saying_why_and_to_retry() {
+        let problem = ApiError::from(StoreError::Contended).problem();
+        assert_eq!((problem.status, problem.code), (503, "unavailable"));
+        for words in ["same wallet", "one after another", "nothing was changed", "retry after a second"] {
+            assert!(problem.detail.contains(words), "{words:?} in {:?}", problem.detail);
+        }
+        let response = ApiError::from(StoreError::Contended).into_response();
+        assert_eq!(response.headers().get(header::RETRY_AFTER).map(HeaderValue::as_bytes), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn an_outage_is_not_called_a_busy_wallet() {
+        let problem = ApiError::from(StoreError::Unavailable("throttled".into())).problem();
+        assert_eq!((problem.status, problem.code), (503, "unavailable"));
+        assert!(!problem.detail.contains("wallet"), "{:?}", problem.detail);
     }
 }
