@@ -136,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", hot_wallet_table(&hot));
         figures.insert("hot_wallet".to_owned(), json!(hot));
 
-        let per_client = args.per_client.div_ceil(5);
+        let per_client = args.per_client.div_ceil(steller_bench::hot_wallet::LATENCY_ORDERS_DIVISOR);
         let slow = steller_bench::hot_wallet::round(args.clients, per_client, AWS_LATENCY)
             .await
             .context("the hot wallet at AWS's round trip")?;
