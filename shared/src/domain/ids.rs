@@ -14,6 +14,22 @@ pub struct IdError {
     prefix: &'static str,
 }
 
+/// A ULID of the millisecond `at`, greater than any this process made before in the same
+/// millisecond: ids made one after another sort in the order they were made even within
+/// a millisecond, as the ledger entries of several movements written in one transaction
+/// are (ADR 0018). An `at` earlier than the last id's millisecond gets a fresh one, so an
+/// id always carries its own time.
+fn ulid_at(at: std::time::SystemTime) -> ulid::Ulid {
+    static LAST: std::sync::Mutex<ulid::Ulid> = std::sync::Mutex::new(ulid::Ulid::nil());
+    let fresh = ulid::Ulid::from_datetime(at);
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let made = if fresh.timestamp_ms() == last.timestamp_ms() { last.increment().unwrap_or(fresh) } else { fresh };
+    if made > *last {
+        *last = made;
+    }
+    made
+}
+
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
@@ -32,7 +48,7 @@ macro_rules! prefixed_id {
             /// A new id made at `at`: an item whose `created_at` is `at` then sorts by
             /// its id exactly as by its time, whenever the id is made.
             pub fn generate_at(at: crate::domain::Timestamp) -> Self {
-                Self(ulid::Ulid::from_datetime(std::time::SystemTime::from(at.datetime())))
+                Self(ulid_at(std::time::SystemTime::from(at.datetime())))
             }
 
             /// The millisecond the id was made at (`None` past the years a timestamp holds).
@@ -131,6 +147,16 @@ mod tests {
         assert!(PartnerId::parse("ptn_").is_err());
         assert!(PartnerId::parse("ptn_not-a-ulid").is_err());
         assert!(PartnerId::parse("").is_err());
+    }
+
+    #[test]
+    fn ids_made_in_one_millisecond_sort_in_the_order_they_were_made() {
+        let at = crate::domain::Timestamp::parse("2026-11-23T10:00:00.456Z").expect("a time");
+        let ids: Vec<TransactionId> = (0..50).map(|_| TransactionId::generate_at(at)).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+        assert!(ids.iter().all(|id| id.time() == Some(at)), "each carries its time");
+        let earlier = crate::domain::Timestamp::parse("2026-11-23T10:00:00.455Z").expect("a time");
+        assert_eq!(OrderId::generate_at(earlier).time(), Some(earlier), "an earlier time is its own");
     }
 
     #[test]
