@@ -117,8 +117,10 @@ impl Store {
                 if let Some(completion) = &completion {
                     completion.check(found.first().and_then(Option::as_ref))?;
                 }
+                // Made when built, like every movement's entry: a request that waited for
+                // the wallet is listed after the movements it waited for.
                 let credit = wallet
-                    .entry(LedgerKind::TopUpCredit, request.amount, request.id, request.created_at)
+                    .entry(LedgerKind::TopUpCredit, request.amount, request.id, Timestamp::now())
                     .map_err(beyond_limit(partner, mode))?;
                 let mut transaction = self.transaction("sandbox top-up");
                 let credited = push_balance_change(&mut transaction, partner, &wallet, &credit)?;
