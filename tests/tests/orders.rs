@@ -13,7 +13,7 @@ use steller::domain::{
 use steller::store::StoreError;
 use steller::testing::TestApp;
 use steller::testing::throttling::ThrottlingProxy;
-use support::{all_pages, assert_ledger_sums_to_balance, balance, order, product};
+use support::{all_pages, assert_ledger_chains, assert_ledger_sums_to_balance, balance, order, product};
 
 mod support;
 
@@ -27,7 +27,9 @@ on_both_engines!(
     orders_and_ledgers_are_isolated_by_partner_and_mode,
     twenty_three_orders_page_by_ten_each_exactly_once_newest_first,
     a_race_lost_during_the_request_is_tried_again_from_a_fresh_read,
-    one_stores_concurrent_orders_on_a_wallet_take_turns_and_never_race,
+    one_stores_concurrent_orders_on_a_wallet_are_written_together,
+    one_stores_concurrent_movements_of_every_kind_keep_exact_balances,
+    one_stores_fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_make_exactly_seventeen,
     an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one,
     orders_that_lost_races_are_listed_in_created_at_order,
 );
@@ -131,6 +133,7 @@ async fn fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_make_exactly_
     balances_after.dedup();
     assert_eq!(balances_after.len(), 17, "each debit saw a distinct, exact balance");
     assert_ledger_sums_to_balance(&app, &partner.key).await;
+    assert_ledger_chains(&app, &partner.key).await;
     let audit = app.state.store.audit().await.expect("the audit runs");
     assert!(audit.is_clean(), "{:?}", audit.mismatches());
 }
@@ -305,25 +308,113 @@ async fn orders_that_lost_races_are_listed_in_created_at_order(app: TestApp) {
 }
 
 /// One store's concurrent orders on one wallet (one process's requests: the local server)
-/// take turns: each starts from the balance the one before left, so none loses a race and
-/// each is one transaction. Without turns, 16 orders built on the same balance would
-/// cancel most of their transactions.
-async fn one_stores_concurrent_orders_on_a_wallet_take_turns_and_never_race(app: TestApp) {
+/// are written together: the first takes the wallet's turn, and the others, waiting for
+/// it, join its transaction, each built on the balance the one before leaves (ADR 0018).
+/// Without joining, each would be a transaction of its own, one after another.
+async fn one_stores_concurrent_orders_on_a_wallet_are_written_together(app: TestApp) {
     let partner = app.new_partner().await;
     let proxy = ThrottlingProxy::start(&app.db.endpoint, &[]).await;
     let store = app.db.through(&proxy).await;
     let command = cheapest_order(&partner.id);
 
+    let mut orders = Vec::new();
     for placing in join_all((0..16).map(|_| store.place_order(&command, None))).await {
-        placing.expect("the wallet pays for every order");
+        orders.push(placing.expect("the wallet pays for every order"));
     }
 
-    assert_eq!(proxy.calls("TransactWriteItems"), 16, "one transaction per order: none was cancelled");
+    // The others join the first order's transaction when they arrive while it reads the
+    // wallet; when its read returns before they arrive (a busy machine), they wait for
+    // its transaction and join the next one's.
+    let transactions = proxy.calls("TransactWriteItems");
+    assert!((1..=2).contains(&transactions), "one or two transactions for sixteen orders, not {transactions}");
     assert_eq!(proxy.calls("GetItem"), 1, "only the first order read the wallet");
     let spent = command.total.times(16).expect("within the limit");
     let expected = (app.state.config.sandbox_credit - spent).expect("within the limit");
     assert_eq!(balance(&app, &partner.key).await, expected.to_string());
+    // Each order saw its own exact balance, in the order of its id.
+    orders.sort_by_key(|order| order.id);
+    let mut balance_before = app.state.config.sandbox_credit;
+    for order in &orders {
+        assert_eq!(order.wallet_balance_after, (balance_before - command.total).expect("within the limit"));
+        balance_before = order.wallet_balance_after;
+    }
     assert_ledger_sums_to_balance(&app, &partner.key).await;
+    assert_ledger_chains(&app, &partner.key).await;
+}
+
+/// Through one app (one store, as the local server), concurrent movements of every kind
+/// that joins: orders, cancellations (one of them twice), sandbox top-ups and two orders
+/// under one idempotency key. Each is answered as it would be alone, and the ledger is a
+/// chain of exact balances.
+async fn one_stores_concurrent_movements_of_every_kind_keep_exact_balances(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "10.00", true).await;
+    let mut placed = Vec::new();
+    for _ in 0..2 {
+        let first = order(&app, &partner.key, &product_id, 1).await;
+        placed.push(format!("/api/orders/{}/cancel", first.body["id"].as_str().expect("an id")));
+    }
+    let keyed = || {
+        let request = http::Request::builder()
+            .method(http::Method::POST)
+            .uri("/api/orders")
+            .header("authorization", format!("Bearer {}", partner.key))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "batch-7")
+            .body(axum::body::Body::from(json!({"product_id": product_id, "quantity": 3}).to_string()))
+            .expect("a request");
+        app.send(request)
+    };
+    let top_up =
+        || app.post("/api/wallet/top-up-requests", Some(&partner.key), json!({"amount": "25.00", "currency": "USD"}));
+    let cancel = |path: usize| app.post(&placed[path], Some(&partner.key), json!({}));
+
+    let (orders, cancels, top_ups, keyed_orders) = futures::join!(
+        join_all((0..8).map(|_| order(&app, &partner.key, &product_id, 1))),
+        join_all([cancel(0), cancel(0), cancel(1)]),
+        join_all((0..2).map(|_| top_up())),
+        join_all((0..2).map(|_| keyed())),
+    );
+
+    assert!(
+        orders.iter().all(|r| r.status == StatusCode::CREATED),
+        "{:?}",
+        orders.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    let mut cancelled: Vec<u16> = cancels.iter().map(|r| r.status.as_u16()).collect();
+    cancelled.sort_unstable();
+    assert_eq!(cancelled, [200, 200, 409], "the order cancelled twice is refunded once");
+    assert!(
+        top_ups.iter().all(|r| r.status == StatusCode::CREATED),
+        "{:?}",
+        top_ups.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert!(keyed_orders.iter().all(|r| r.status == StatusCode::CREATED));
+    assert_eq!(keyed_orders[0].body["id"], keyed_orders[1].body["id"], "one order under the key");
+    let replayed = keyed_orders.iter().filter(|r| r.headers.contains_key("idempotent-replayed")).count();
+    assert_eq!(replayed, 1, "the other answer is its replay");
+    // 1000.00 - 2 × 10.00 - 8 × 10.00 + 2 × 10.00 (refunds) + 2 × 25.00 - 30.00 (keyed, once)
+    assert_eq!(balance(&app, &partner.key).await, "940.00");
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
+    assert_ledger_chains(&app, &partner.key).await;
+    let audit = app.state.store.audit().await.expect("the audit runs");
+    assert!(audit.is_clean(), "{:?}", audit.mismatches());
+}
+
+/// Through one app, the wallet pays for 17 of 50 concurrent orders: movements that join
+/// a transaction on a balance too small for them decide again alone, on the wallet read.
+async fn one_stores_fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_make_exactly_seventeen(app: TestApp) {
+    let partner = app.new_partner().await;
+    let product_id = product(&app, "58.00", true).await;
+
+    let responses = join_all((0..50).map(|_| order(&app, &partner.key, &product_id, 1))).await;
+
+    let paid = responses.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let refused = responses.iter().filter(|r| r.status == StatusCode::PAYMENT_REQUIRED).count();
+    assert_eq!((paid, refused), (17, 33), "{:?}", responses.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(balance(&app, &partner.key).await, "14.00");
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
+    assert_ledger_chains(&app, &partner.key).await;
 }
 
 /// An order of one of the seed's cheapest product, quantity 1, on the partner's sandbox wallet.

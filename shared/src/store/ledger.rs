@@ -2,12 +2,13 @@
 //! `Update` of the wallet conditioned on the balance it was computed from, plus the
 //! entry recording it, in the same transaction.
 
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::item::{Item, item, read};
 use super::transaction::{Slot, Transaction};
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
-use crate::domain::{LedgerEntry, Mode, Money, PartnerId, Wallet};
+use crate::domain::{LedgerEntry, Mode, Money, PartnerId, Timestamp, Wallet};
 
 /// Puts the entry as a new item (it never existed before: its id is fresh).
 pub(crate) fn push_entry(
@@ -46,23 +47,46 @@ pub(crate) fn push_balance_change(
     wallet: &Wallet,
     entry: &LedgerEntry,
 ) -> Result<BalanceChange, StoreError> {
-    let floor = if entry.amount.is_negative() { -entry.amount } else { Money::ZERO };
-    let number = |money: Money| AttributeValue::N(money.to_string());
     let slot = transaction.update(&layout::wallet(partner, wallet.mode), |update| {
-        update
-            .update_expression("SET balance = balance + :amount, updated_at = :at")
-            .condition_expression("balance = :expected AND balance >= :floor")
-            // A lost race answers with the wallet as the winner left it: the next round
-            // starts from it without reading it again.
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .expression_attribute_values(":amount", number(entry.amount))
-            .expression_attribute_values(":expected", number(wallet.balance))
-            .expression_attribute_values(":floor", number(floor))
-            .expression_attribute_values(":at", AttributeValue::S(entry.created_at.to_string()))
+        balance_update(update, wallet.balance, entry.amount, entry.created_at)
     })?;
     push_entry(transaction, partner, entry)?;
     let after = Wallet { mode: wallet.mode, balance: entry.balance_after, updated_at: entry.created_at };
     Ok(BalanceChange { slot, after })
+}
+
+/// Turns the wallet update in `slot` into one that moves the wallet from `before` to
+/// `after` at once: the update of a batch of movements built one on another, each with
+/// its own ledger entry (ADR 0018). Held to the same condition: the balance is still
+/// exactly `before`.
+pub(crate) fn replace_balance_change(
+    transaction: &mut Transaction,
+    slot: Slot,
+    partner: &PartnerId,
+    before: &Wallet,
+    after: &Wallet,
+) -> Result<(), StoreError> {
+    let amount = (after.balance - before.balance).map_err(super::movement::beyond_limit(partner, before.mode))?;
+    transaction.replace_update(slot, &layout::wallet(partner, before.mode), |update| {
+        balance_update(update, before.balance, amount, after.updated_at)
+    })
+}
+
+/// Adds `amount` to a wallet whose balance is exactly `expected`, never taking it below
+/// zero.
+fn balance_update(update: UpdateBuilder, expected: Money, amount: Money, at: Timestamp) -> UpdateBuilder {
+    let floor = if amount.is_negative() { -amount } else { Money::ZERO };
+    let number = |money: Money| AttributeValue::N(money.to_string());
+    update
+        .update_expression("SET balance = balance + :amount, updated_at = :at")
+        .condition_expression("balance = :expected AND balance >= :floor")
+        // A lost race answers with the wallet as the winner left it: the next round
+        // starts from it without reading it again.
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .expression_attribute_values(":amount", number(amount))
+        .expression_attribute_values(":expected", number(expected))
+        .expression_attribute_values(":floor", number(floor))
+        .expression_attribute_values(":at", AttributeValue::S(at.to_string()))
 }
 
 fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {

@@ -7,6 +7,7 @@
 mod accounts;
 #[cfg(feature = "tooling")]
 mod audit;
+mod batch;
 mod catalog;
 mod idempotency;
 pub(crate) mod item;
@@ -112,8 +113,9 @@ pub struct Store {
     catalog: std::sync::Arc<catalog::CatalogCache>,
     /// Shared by every clone: the balances this instance last saw.
     known_wallets: std::sync::Arc<known_wallets::KnownWallets>,
-    /// Shared by every clone: the queue each wallet's movements wait in, one at a time.
-    wallet_turns: wallet_turns::WalletTurns,
+    /// Shared by every clone: the queue each wallet's movements wait in, one at a time
+    /// or joining the transaction of the one whose turn it is (ADR 0018).
+    wallet_turns: wallet_turns::WalletTurns<batch::Offer>,
     /// Shared by every clone: where the events of each committed transaction are handed
     /// in process (the local server's dispatcher). Unset on Lambda, where DynamoDB
     /// Streams carry them.

@@ -21,11 +21,13 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use super::accounts::wallet_from;
+use super::batch::{self, Joined};
 use super::item::Item;
 use super::layout::Key;
 use super::ledger::BalanceChange;
 use super::retry::ONE_TRY;
-use super::transaction::{Slot, Transaction};
+use super::transaction::{Cancelled, Slot, Transaction};
+use super::wallet_turns::{NoTimeLeft, Taken, Turn};
 use super::{Store, StoreError, layout};
 use crate::domain::{Mode, MoneyError, PartnerId, Wallet};
 
@@ -62,10 +64,75 @@ struct Known {
     remembered: bool,
 }
 
+/// Where a movement's own items are in its round's transaction.
+#[derive(Debug)]
+struct Own {
+    wallet: Slot,
+    claim: Option<Slot>,
+    raced: Vec<Slot>,
+    /// How many there are: the items of movements that joined follow.
+    items: usize,
+}
+
+/// Why a round's transaction was cancelled, when it lost a race.
+#[derive(Debug, PartialEq)]
+enum Lost {
+    /// The wallet changed: as the cancellation brought it, when the engine did.
+    Wallet(Option<Item>),
+    /// Another item of the movement changed (an order's status, a key recorded first):
+    /// everything is read again.
+    Other,
+    /// Only movements that joined it could not be written.
+    Joiners,
+}
+
+/// Which race a cancelled round lost, from the conditions that failed; `None` when no
+/// condition explains it (a bug).
+fn lost_race(cancelled: &Cancelled, own: &Own) -> Option<Lost> {
+    if cancelled.failed(own.claim) || own.raced.iter().any(|slot| cancelled.failed(*slot)) {
+        Some(Lost::Other)
+    } else if cancelled.failed(own.wallet) {
+        Some(Lost::Wallet(cancelled.item_of(own.wallet).cloned()))
+    } else if cancelled.failed_from(own.items) {
+        Some(Lost::Joiners)
+    } else {
+        None
+    }
+}
+
+/// How a round's transaction went.
+struct Written {
+    written: Result<(), StoreError>,
+    lost: Option<Lost>,
+}
+
+type Writing = std::pin::Pin<Box<dyn Future<Output = Written> + Send + 'static>>;
+
+/// A round's transaction to write: by the request itself when it is the movement's alone,
+/// by a task of its own when other movements joined it.
+enum Commit {
+    Alone(Writing),
+    Batch(Writing),
+}
+
+/// `work`, keeping the request's deadline when run on a task of its own.
+async fn within_deadline<F: Future>(work: F) -> F::Output {
+    match crate::deadline::remaining() {
+        Some(left) => crate::deadline::within(Instant::now() + left, work).await,
+        None => work.await,
+    }
+}
+
+fn no_time_left(_: NoTimeLeft) -> StoreError {
+    tracing::warn!("the wallet's earlier movements left no time for this one; giving up with nothing written");
+    StoreError::Contended
+}
+
 impl Store {
     /// Runs `attempt` on the wallet of `partner` in `mode` until its transaction commits.
     /// `attempt` may refuse (insufficient funds, an order already cancelled): that error
-    /// is the answer, and nothing is written.
+    /// is the answer, and nothing is written. `attempt` may await the store (read what it
+    /// decides on), so the movement never joins another's transaction (ADR 0018).
     pub(crate) async fn move_money<T, F, Fut>(
         &self,
         partner: &PartnerId,
@@ -76,12 +143,15 @@ impl Store {
         F: FnMut(Wallet) -> Fut,
         Fut: Future<Output = Result<Attempt<T>, StoreError>>,
     {
-        self.move_money_reading(partner, mode, &[], |wallet, _| attempt(wallet)).await
+        let turn = self.wallet_turns.take(partner, mode, ONE_TRY).await.map_err(no_time_left)?;
+        self.move_in_turn(turn, partner, mode, &[], |wallet, _| attempt(wallet)).await
     }
 
     /// As `move_money`, reading the items at `also` in the same call as the wallet each
     /// round (an order to cancel, a key's record): `attempt` gets them in that order,
-    /// `None` where there is no item.
+    /// `None` where there is no item. `attempt` must not await anything: when the
+    /// wallet's turn is taken, the movement waits to join the transaction of the one
+    /// whose turn it is, which waits for it to be built (ADR 0018).
     pub(crate) async fn move_money_reading<T, F, Fut>(
         &self,
         partner: &PartnerId,
@@ -93,12 +163,38 @@ impl Store {
         F: FnMut(Wallet, Vec<Option<Item>>) -> Fut,
         Fut: Future<Output = Result<Attempt<T>, StoreError>>,
     {
-        // The movements of this wallet in this process, one at a time: each starts from
-        // the balance the one before left, so they do not race each other.
-        let _turn = self.wallet_turns.take(partner, mode, ONE_TRY).await.map_err(|_no_time_left| {
-            tracing::warn!("the wallet's earlier movements left no time for this one; giving up with nothing written");
-            StoreError::Contended
-        })?;
+        let turn = match self.wallet_turns.try_take(partner, mode) {
+            Some(turn) => turn,
+            None => {
+                // The wallet is busy in this process: read the other items now, while its
+                // turn is held, and wait to be asked into the holder's transaction.
+                let items = if also.is_empty() { Vec::new() } else { self.get_many(also).await? };
+                match self.wallet_turns.take_or_join(partner, mode, ONE_TRY).await.map_err(no_time_left)? {
+                    Taken::Turn(turn) => turn,
+                    Taken::Invited(offer) => match batch::join(offer, items, &mut attempt).await {
+                        Some(answer) => return answer,
+                        None => self.wallet_turns.take(partner, mode, ONE_TRY).await.map_err(no_time_left)?,
+                    },
+                }
+            }
+        };
+        self.move_in_turn(turn, partner, mode, also, attempt).await
+    }
+
+    /// The wallet loop, in the wallet's turn: each round builds the movement on the
+    /// wallet, asks the movements waiting for the turn to join it, and writes them.
+    async fn move_in_turn<T, F, Fut>(
+        &self,
+        turn: Turn<batch::Offer>,
+        partner: &PartnerId,
+        mode: Mode,
+        also: &[Key],
+        mut attempt: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnMut(Wallet, Vec<Option<Item>>) -> Fut,
+        Fut: Future<Output = Result<Attempt<T>, StoreError>>,
+    {
         // What the next round starts from, when it need not read: first, the wallet as this
         // instance last saw it (only when there is nothing else to read); after a stale
         // one lost, the wallet its cancellation brought.
@@ -116,7 +212,8 @@ impl Store {
                     Known { wallet, items, remembered: false }
                 }
             };
-            let Attempt { transaction, wallet: change, raced, claim, outcome } =
+            let before = wallet.clone();
+            let Attempt { mut transaction, wallet: mut change, raced, claim, outcome } =
                 match attempt(wallet, items.clone()).await {
                     Ok(attempt) => attempt,
                     // A remembered balance may be long out of date: a movement is only
@@ -127,31 +224,36 @@ impl Store {
                     }
                     Err(refused) => return Err(refused),
                 };
-            let now = OnceLock::new();
-            let written = self
-                .transact(transaction, |cancelled| {
-                    let others_failed = cancelled.failed(claim) || raced.iter().any(|slot| cancelled.failed(*slot));
-                    if !others_failed && let Some(wallet) = cancelled.item_of(change.slot) {
-                        let _ = now.set(wallet.clone());
-                    }
-                    // A key recorded first is read with the wallet next round.
-                    if others_failed || cancelled.failed(change.slot) {
-                        StoreError::Contended
-                    } else {
-                        cancelled.unexpected()
-                    }
-                })
-                .await;
-            match written {
-                Ok(()) => {
-                    self.known_wallets.remember(partner, change.after);
+            let own = Own { wallet: change.slot, claim, raced, items: transaction.len() };
+            let joined = batch::gather(&turn, &mut transaction, partner, &before, &mut change).await?;
+            let commit = self.commit(transaction, own, *partner, change.after.clone(), joined);
+            let Written { written, lost } = match commit {
+                Commit::Alone(commit) => commit.await,
+                // Written by a task of its own, so the movements that joined learn how it
+                // went even if this request is dropped meanwhile.
+                Commit::Batch(commit) => tokio::spawn(commit).await.unwrap_or_else(|panicked| Written {
+                    written: Err(StoreError::Dynamo(Box::new(panicked))),
+                    lost: None,
+                }),
+            };
+            match (written, lost) {
+                (Ok(()), _) => {
                     if race > 0 {
                         tracing::info!(races = race, "money moved after losing races to other changes of the wallet");
                     }
                     return Ok(outcome);
                 }
-                Err(StoreError::Contended) => {
-                    let seen = now.into_inner().map(|item| wallet_from(&item)).transpose()?;
+                // Only movements that joined lost (their own conditions): they run alone,
+                // and this one tries again at once from the same wallet.
+                (Err(StoreError::Contended), Some(Lost::Joiners)) => {
+                    tracing::debug!("a movement that joined this one's transaction could not be written; trying alone");
+                    known = Some(Known { wallet: before, items, remembered });
+                }
+                (Err(StoreError::Contended), lost) => {
+                    let seen = match lost {
+                        Some(Lost::Wallet(Some(item))) => Some(wallet_from(&item)?),
+                        _ => None,
+                    };
                     match &seen {
                         Some(wallet) => self.known_wallets.remember(partner, wallet.clone()),
                         None => self.known_wallets.forget(partner, mode),
@@ -183,15 +285,41 @@ impl Store {
                     // for certain. Read the wallet (and the other items) again (ADR 0016).
                     known = None;
                 }
-                Err(other) => {
-                    // Whether it committed is unknown (a timeout): the balance is too.
-                    self.known_wallets.forget(partner, mode);
-                    return Err(other);
-                }
+                (Err(other), _) => return Err(other),
             }
         }
         tracing::warn!(races = WALLET_RACES, "the wallet kept changing; giving up with nothing written");
         Err(StoreError::Contended)
+    }
+
+    /// Writes a round's transaction: the movement's own items in the first `own.items`,
+    /// then those of the movements that joined it, who are told how it went. The balance
+    /// this instance knows follows: `after` once written, none when the fate is unknown.
+    fn commit(&self, transaction: Transaction, own: Own, partner: PartnerId, after: Wallet, joined: Joined) -> Commit {
+        let store = self.clone();
+        let alone = joined.is_empty();
+        let commit = async move {
+            let lost = OnceLock::new();
+            let written = store
+                .transact(transaction, |cancelled| match lost_race(cancelled, &own) {
+                    Some(race) => {
+                        let _ = lost.set(race);
+                        StoreError::Contended
+                    }
+                    None => cancelled.unexpected(),
+                })
+                .await;
+            match &written {
+                Ok(()) => store.known_wallets.remember(&partner, after),
+                // Nothing was written; the balance is settled by the caller.
+                Err(StoreError::Contended) => {}
+                // Whether it committed is unknown (a timeout): the balance is too.
+                Err(_) => store.known_wallets.forget(&partner, after.mode),
+            }
+            joined.tell(&written);
+            Written { written, lost: lost.into_inner() }
+        };
+        if alone { Commit::Alone(Box::pin(commit)) } else { Commit::Batch(Box::pin(within_deadline(commit))) }
     }
 
     /// The wallet and the items at `also`, in one call.
@@ -239,3 +367,40 @@ async fn pause_after_race(race: u32, round: Duration) {
 /// How many times the pause window doubles: up to 2 × 2^5 rounds, for 64 writers on one
 /// wallet.
 const MAX_DOUBLINGS: u32 = 5;
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
+
+    use super::*;
+
+    /// A round of five items: the movement's own three (its wallet update, its entry, its
+    /// key's record), then two of a movement that joined it.
+    fn round() -> (Transaction, Own) {
+        let mut transaction = Transaction::new("test", "table");
+        let slots: Vec<Slot> = (0..5).map(|_| transaction.push(TransactWriteItem::builder().build())).collect();
+        (transaction, Own { wallet: slots[0], claim: Some(slots[2]), raced: Vec::new(), items: 3 })
+    }
+
+    fn lost_with(codes: [&str; 5]) -> Option<Lost> {
+        let (transaction, own) = round();
+        let reasons = codes.iter().map(|code| CancellationReason::builder().code(*code).build()).collect();
+        lost_race(&Cancelled::new(&transaction, reasons), &own)
+    }
+
+    const FAILED: &str = "ConditionalCheckFailed";
+
+    #[test]
+    fn a_round_lost_to_the_wallet_another_item_or_a_joiner_is_told_apart() {
+        assert_eq!(lost_with([FAILED, "None", "None", "None", "None"]), Some(Lost::Wallet(None)));
+        assert_eq!(lost_with(["None", "None", FAILED, "None", "None"]), Some(Lost::Other), "the key recorded first");
+        assert_eq!(lost_with([FAILED, "None", FAILED, "None", "None"]), Some(Lost::Other), "the key decides");
+        assert_eq!(lost_with(["None", "None", "None", "None", FAILED]), Some(Lost::Joiners));
+        assert_eq!(
+            lost_with([FAILED, "None", "None", FAILED, "None"]),
+            Some(Lost::Wallet(None)),
+            "a changed wallet is this movement's race, whoever else failed"
+        );
+        assert_eq!(lost_with(["None", "ValidationError", "None", "None", "None"]), None, "no condition explains it");
+    }
+}

@@ -9,11 +9,18 @@ use aws_sdk_dynamodb::types::{
 
 use super::StoreError;
 use super::item::Item;
-use super::layout::Key;
+use super::layout::{Key, PK, SK};
 
 /// An item's place in its transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot(usize);
+
+impl Slot {
+    /// The item's place, counted from 0.
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+}
 
 /// The items of one transaction on one table, in the order they were pushed.
 #[derive(Debug, Clone)]
@@ -129,6 +136,52 @@ impl Transaction {
     pub(crate) fn items(&self) -> &[TransactWriteItem] {
         &self.items
     }
+
+    /// How many items the transaction holds.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Updates the item at `key` as `change` says, in `slot` instead of what was pushed
+    /// there (a batch's wallet update in place of its first movement's).
+    pub(crate) fn replace_update(
+        &mut self,
+        slot: Slot,
+        key: &Key,
+        change: impl FnOnce(UpdateBuilder) -> UpdateBuilder,
+    ) -> Result<(), StoreError> {
+        let update = change(self.update_of(key)).build().map_err(StoreError::dynamo)?;
+        let Slot(index) = slot;
+        let replaced = self.items.get_mut(index).ok_or_else(|| StoreError::Dynamo("no item in that slot".into()))?;
+        *replaced = TransactWriteItem::builder().update(update).build();
+        Ok(())
+    }
+
+    /// Takes in `other`'s items, all but the one in `skip`, and the events it carries.
+    pub(crate) fn absorb(&mut self, other: Transaction, skip: Slot) {
+        let Slot(skipped) = skip;
+        self.items
+            .extend(other.items.into_iter().enumerate().filter(|(index, _)| *index != skipped).map(|(_, item)| item));
+        self.events.extend(other.events);
+    }
+
+    /// The key of every item, in order: a transaction may not hold two operations on one
+    /// item.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Option<(&str, &str)>> {
+        self.items.iter().map(key_of)
+    }
+}
+
+/// The partition and sort key of the item `operation` writes or checks.
+fn key_of(operation: &TransactWriteItem) -> Option<(&str, &str)> {
+    let item = operation
+        .put()
+        .map(Put::item)
+        .or_else(|| operation.update().map(Update::key))
+        .or_else(|| operation.delete().map(Delete::key))
+        .or_else(|| operation.condition_check().map(ConditionCheck::key))?;
+    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).map(String::as_str);
+    Some((text(PK)?, text(SK)?))
 }
 
 /// Why DynamoDB cancelled a transaction: one reason per item.
@@ -148,6 +201,12 @@ impl Cancelled {
     pub(crate) fn failed(&self, slot: impl Into<Option<Slot>>) -> bool {
         slot.into().and_then(|Slot(index)| self.reasons.get(index)).and_then(CancellationReason::code)
             == Some("ConditionalCheckFailed")
+    }
+
+    /// Whether the condition of any item from `first` on failed: in a batch, those are
+    /// the movements that joined the first one's transaction.
+    pub(crate) fn failed_from(&self, first: usize) -> bool {
+        self.reasons.iter().skip(first).any(|reason| reason.code() == Some("ConditionalCheckFailed"))
     }
 
     /// The item in `slot` as it was when its condition failed, when the transaction asked

@@ -91,6 +91,20 @@ pub async fn assert_ledger_sums_to_balance(app: &TestApp, key: &str) {
     assert_eq!(sum.to_string(), balance(app, key).await, "the ledger sums to the balance");
 }
 
+/// The ledger of the key's wallet, newest first, is a chain: each entry's `balance_after`
+/// is the one before it plus its amount, from zero.
+pub async fn assert_ledger_chains(app: &TestApp, key: &str) {
+    let entries = all_pages(app, "/api/wallet/transactions", key, 100).await;
+    let money = |entry: &Value, field: &str| {
+        entry[field].as_str().and_then(|a| Money::try_from(a.to_owned()).ok()).expect("an amount")
+    };
+    let mut after = Money::ZERO;
+    for entry in entries.iter().rev() {
+        after = (after + money(entry, "amount")).expect("within the limit");
+        assert_eq!(money(entry, "balance_after"), after, "the entry follows the one before it: {entry}");
+    }
+}
+
 /// A registered ops key.
 pub async fn ops_key(app: &TestApp) -> String {
     ops_key_and_id(app).await.0
