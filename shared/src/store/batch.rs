@@ -17,14 +17,11 @@
 //! is unknown (a timeout) answers every joiner with that failure, as it does the holder.
 
 use std::collections::HashSet;
-use std::future::Future;
 
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::item::Item;
 use super::ledger::{BalanceChange, replace_balance_change};
-use super::movement::Attempt;
 use super::transaction::Transaction;
 use super::wallet_turns::Turn;
 use crate::domain::{PartnerId, Wallet};
@@ -38,6 +35,31 @@ pub(crate) struct Offer {
     reply: oneshot::Sender<Option<Part>>,
     /// How the batch went, once it is written.
     verdict: oneshot::Receiver<Verdict>,
+}
+
+impl Offer {
+    /// The wallet to build on.
+    pub(crate) fn wallet(&self) -> &Wallet {
+        &self.wallet
+    }
+
+    /// Hands the holder the movement built on the wallet offered (`transaction`, with its
+    /// wallet update `wallet`), and waits for the batch: `Some(Ok)` once written,
+    /// `Some(Err)` when its fate is unknown, `None` when the movement must run alone.
+    pub(crate) async fn join(self, transaction: Transaction, wallet: BalanceChange) -> Option<Result<(), StoreError>> {
+        self.reply.send(Some(Part { transaction, wallet })).ok()?;
+        match self.verdict.await {
+            Ok(Verdict::Committed) => Some(Ok(())),
+            Ok(Verdict::Unknown(why)) => Some(Err(StoreError::Unavailable(why.into()))),
+            // Dropped unsent: the holder was gone before writing anything.
+            Ok(Verdict::Alone) | Err(_) => None,
+        }
+    }
+
+    /// Builds nothing after all: the holder goes on without it.
+    pub(crate) fn decline(self) {
+        let _ = self.reply.send(None);
+    }
 }
 
 /// A joiner's movement, as it built it on the wallet offered.
@@ -146,41 +168,4 @@ fn fits(transaction: &Transaction, part: &Part) -> bool {
         .enumerate()
         .filter(|(index, _)| *index != wallet_slot)
         .all(|(_, key)| key.is_some() && !taken.contains(&key))
-}
-
-/// Builds the movement `attempt` makes on the wallet `offer` brings, with `items` as read
-/// during the request, and hands it to the holder. `Some` is the movement's answer: its
-/// outcome once the batch is written, its refusal, or the failure of a batch whose fate is
-/// unknown; `None` when it must run alone after all (the batch was not written; or it
-/// was refused too little money on a balance it did not read itself, which it decides
-/// again alone).
-pub(crate) async fn join<T, F, Fut>(
-    offer: Offer,
-    items: Vec<Option<Item>>,
-    attempt: &mut F,
-) -> Option<Result<T, StoreError>>
-where
-    F: FnMut(Wallet, Vec<Option<Item>>) -> Fut,
-    Fut: Future<Output = Result<Attempt<T>, StoreError>>,
-{
-    let Offer { wallet, reply, verdict } = offer;
-    match attempt(wallet, items).await {
-        Ok(Attempt { transaction, wallet, outcome, .. }) => {
-            reply.send(Some(Part { transaction, wallet })).ok()?;
-            match verdict.await {
-                Ok(Verdict::Committed) => Some(Ok(outcome)),
-                Ok(Verdict::Unknown(why)) => Some(Err(StoreError::Unavailable(why.into()))),
-                // Dropped unsent: the holder was gone before writing anything.
-                Ok(Verdict::Alone) | Err(_) => None,
-            }
-        }
-        Err(StoreError::InsufficientFunds { .. }) => {
-            let _ = reply.send(None);
-            None
-        }
-        Err(refused) => {
-            let _ = reply.send(None);
-            Some(Err(refused))
-        }
-    }
 }

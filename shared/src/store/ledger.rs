@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use super::item::{Item, item, read};
 use super::transaction::{Slot, Transaction};
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
-use crate::domain::{LedgerEntry, Mode, Money, PartnerId, Timestamp, Wallet};
+use crate::domain::{LedgerEntry, Mode, Money, MoneyError, PartnerId, Timestamp, Wallet};
 
 /// Puts the entry as a new item (it never existed before: its id is fresh).
 pub(crate) fn push_entry(
@@ -66,7 +66,7 @@ pub(crate) fn replace_balance_change(
     before: &Wallet,
     after: &Wallet,
 ) -> Result<(), StoreError> {
-    let amount = (after.balance - before.balance).map_err(super::movement::beyond_limit(partner, before.mode))?;
+    let amount = (after.balance - before.balance).map_err(beyond_limit(partner, before.mode))?;
     transaction.replace_update(slot, &layout::wallet(partner, before.mode), |update| {
         balance_update(update, before.balance, amount, after.updated_at)
     })
@@ -87,6 +87,16 @@ fn balance_update(update: UpdateBuilder, expected: Money, amount: Money, at: Tim
         .expression_attribute_values(":expected", number(expected))
         .expression_attribute_values(":floor", number(floor))
         .expression_attribute_values(":at", AttributeValue::S(at.to_string()))
+}
+
+/// The error for a wallet whose balance cannot take a movement. Only a corrupt wallet
+/// gets here: every amount and balance is held far below the limit.
+pub(crate) fn beyond_limit(partner: &PartnerId, mode: Mode) -> impl FnOnce(MoneyError) -> StoreError {
+    let wallet = layout::wallet(partner, mode);
+    move |error| StoreError::Corrupt {
+        key: format!("{}/{}", wallet.pk, wallet.sk),
+        reason: format!("the balance {error}"),
+    }
 }
 
 fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {

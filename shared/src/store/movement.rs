@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use super::accounts::wallet_from;
-use super::batch::{self, Joined};
+use super::batch::{self, Joined, Offer};
 use super::item::Item;
 use super::layout::Key;
 use super::ledger::BalanceChange;
@@ -29,7 +29,7 @@ use super::retry::ONE_TRY;
 use super::transaction::{Cancelled, Slot, Transaction};
 use super::wallet_turns::{NoTimeLeft, Taken, Turn};
 use super::{Store, StoreError, layout};
-use crate::domain::{Mode, MoneyError, PartnerId, Wallet};
+use crate::domain::{Mode, PartnerId, Wallet};
 
 /// How many times a money movement re-reads a wallet that changed under it: also how
 /// many concurrent movements on one wallet a request can outlast.
@@ -123,6 +123,32 @@ async fn within_deadline<F: Future>(work: F) -> F::Output {
     }
 }
 
+/// Builds the movement `attempt` makes on the wallet `offer` brings, with `items` as read
+/// during the request, and hands it to the holder of the turn (ADR 0018). `Some` is the
+/// movement's answer: its outcome once the batch is written, its refusal, or the failure
+/// of a batch whose fate is unknown; `None` when it must run alone after all (the batch
+/// was not written; or it was refused too little money on a balance it did not read
+/// itself, which it decides again alone).
+async fn join<T, F, Fut>(offer: Offer, items: Vec<Option<Item>>, attempt: &mut F) -> Option<Result<T, StoreError>>
+where
+    F: FnMut(Wallet, Vec<Option<Item>>) -> Fut,
+    Fut: Future<Output = Result<Attempt<T>, StoreError>>,
+{
+    match attempt(offer.wallet().clone(), items).await {
+        Ok(Attempt { transaction, wallet, outcome, .. }) => {
+            offer.join(transaction, wallet).await.map(|written| written.map(|()| outcome))
+        }
+        Err(StoreError::InsufficientFunds { .. }) => {
+            offer.decline();
+            None
+        }
+        Err(refused) => {
+            offer.decline();
+            Some(Err(refused))
+        }
+    }
+}
+
 fn no_time_left(_: NoTimeLeft) -> StoreError {
     tracing::warn!("the wallet's earlier movements left no time for this one; giving up with nothing written");
     StoreError::Contended
@@ -171,7 +197,7 @@ impl Store {
                 let items = if also.is_empty() { Vec::new() } else { self.get_many(also).await? };
                 match self.wallet_turns.take_or_join(partner, mode, ONE_TRY).await.map_err(no_time_left)? {
                     Taken::Turn(turn) => turn,
-                    Taken::Invited(offer) => match batch::join(offer, items, &mut attempt).await {
+                    Taken::Invited(offer) => match join(offer, items, &mut attempt).await {
                         Some(answer) => return answer,
                         None => self.wallet_turns.take(partner, mode, ONE_TRY).await.map_err(no_time_left)?,
                     },
@@ -336,16 +362,6 @@ impl Store {
         let mut items = self.get_many(&keys).await?.into_iter();
         let wallet = items.next().flatten().ok_or(StoreError::NotFound)?;
         Ok((wallet_from(&wallet)?, items.collect()))
-    }
-}
-
-/// The error for a wallet whose balance cannot take a movement. Only a corrupt wallet
-/// gets here: every amount and balance is held far below the limit.
-pub(crate) fn beyond_limit(partner: &PartnerId, mode: Mode) -> impl FnOnce(MoneyError) -> StoreError {
-    let wallet = layout::wallet(partner, mode);
-    move |error| StoreError::Corrupt {
-        key: format!("{}/{}", wallet.pk, wallet.sk),
-        reason: format!("the balance {error}"),
     }
 }
 

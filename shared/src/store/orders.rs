@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::idempotency::Completion;
 use super::item::{Item, item, read};
-use super::ledger::push_balance_change;
-use super::movement::{Attempt, beyond_limit};
+use super::ledger::{beyond_limit, push_balance_change};
+use super::movement::Attempt;
 use super::webhooks::push_event_of;
 use super::{Page, PageError, PageRequest, Store, StoreError, layout};
 use crate::domain::{
