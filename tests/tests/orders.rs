@@ -12,7 +12,7 @@ use steller::domain::{
 };
 use steller::store::StoreError;
 use steller::testing::TestApp;
-use steller::testing::throttling::ThrottlingProxy;
+use steller::testing::throttling::{Throttle, ThrottlingProxy};
 use support::{all_pages, assert_ledger_chains, assert_ledger_sums_to_balance, balance, order, product};
 
 mod support;
@@ -30,6 +30,7 @@ on_both_engines!(
     one_stores_concurrent_orders_on_a_wallet_are_written_together,
     one_stores_concurrent_movements_of_every_kind_keep_exact_balances,
     one_stores_fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_make_exactly_seventeen,
+    a_joiner_whose_condition_fails_is_answered_alone_and_the_holder_written_without_it,
     an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one,
     orders_that_lost_races_are_listed_in_created_at_order,
 );
@@ -413,6 +414,46 @@ async fn one_stores_fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_ma
     let refused = responses.iter().filter(|r| r.status == StatusCode::PAYMENT_REQUIRED).count();
     assert_eq!((paid, refused), (17, 33), "{:?}", responses.iter().map(|r| r.status).collect::<Vec<_>>());
     assert_eq!(balance(&app, &partner.key).await, "14.00");
+    assert_ledger_sums_to_balance(&app, &partner.key).await;
+    assert_ledger_chains(&app, &partner.key).await;
+}
+
+/// A movement that joined a transaction and whose own condition fails when it is written
+/// (the order it cancels was cancelled by another instance after it read it) is answered
+/// as alone, and the holder's movement is written again at once without it (ADR 0018).
+/// The holder's wallet read is held 500 ms, so the joiner reads its order and joins, and
+/// the other instance cancels the order, while the holder waits.
+async fn a_joiner_whose_condition_fails_is_answered_alone_and_the_holder_written_without_it(app: TestApp) {
+    let partner = app.new_partner().await;
+    let command = cheapest_order(&partner.id);
+    let placed = app.db.store.place_order(&command, None).await.expect("the first order is paid");
+    let slow_reads = [("GetItem", Throttle::Delay(std::time::Duration::from_millis(500)))];
+    let proxy = ThrottlingProxy::start(&app.db.endpoint, &slow_reads).await;
+    let store = app.db.through(&proxy).await;
+    let elsewhere = app.db.store.another_instance();
+    let partner_id = command.partner_id;
+
+    let (holder, joiner, other) = futures::join!(
+        store.place_order(&command, None),
+        store.cancel_order(&partner_id, Mode::Sandbox, &placed.id),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            elsewhere.cancel_order(&partner_id, Mode::Sandbox, &placed.id).await
+        },
+    );
+
+    other.expect("cancelled by the other instance while the holder read the wallet");
+    assert!(matches!(joiner, Err(StoreError::InvalidState(_))), "the joiner finds it cancelled: {joiner:?}");
+    let held = holder.expect("the holder's order is written");
+    assert_eq!(
+        proxy.calls("TransactWriteItems"),
+        2,
+        "the batch, cancelled for the joiner's condition, then the holder's order alone"
+    );
+    assert_eq!(proxy.calls("GetItem"), 1, "the holder tried again at once, from the wallet it had read");
+    let expected = (app.state.config.sandbox_credit - command.total).expect("within the limit");
+    assert_eq!(held.wallet_balance_after, expected, "one order paid, the other refunded");
+    assert_eq!(balance(&app, &partner.key).await, expected.to_string());
     assert_ledger_sums_to_balance(&app, &partner.key).await;
     assert_ledger_chains(&app, &partner.key).await;
 }

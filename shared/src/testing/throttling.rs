@@ -25,6 +25,9 @@ pub enum Throttle {
     /// A `TransactWriteItems` is cancelled with this reason code for every item
     /// (`ThrottlingError`, `ProvisionedThroughputExceeded`).
     Cancel(&'static str),
+    /// The call is forwarded after this long: a slow answer, which leaves a test time to
+    /// change something while the call waits.
+    Delay(std::time::Duration),
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +132,10 @@ async fn answer(State(proxy): State<Proxy>, uri: Uri, headers: HeaderMap, body: 
                 "message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
                 "CancellationReasons": reasons,
             }))
+        }
+        Some(Throttle::Delay(wait)) => {
+            tokio::time::sleep(*wait).await;
+            forward(&proxy, headers, body).await
         }
         None => forward(&proxy, headers, body).await,
     }
