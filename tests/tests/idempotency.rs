@@ -5,10 +5,10 @@
 use std::collections::HashSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use http::{Method, Request, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use steller::testing::{TestApp, TestPartner, TestResponse};
-use support::{all_pages, assert_ledger_sums_to_balance, balance, product};
+use support::{all_pages, assert_ledger_sums_to_balance, balance, keyed_post, product};
 
 mod support;
 
@@ -32,18 +32,6 @@ on_both_engines!(
 
 async fn keyed_order(app: &TestApp, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
     keyed_post(app, "/api/orders", key, idempotency_key, body).await
-}
-
-async fn keyed_post(app: &TestApp, path: &str, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .header("idempotency-key", idempotency_key)
-        .body(axum::body::Body::from(body.to_string()))
-        .expect("a request");
-    app.send(request).await
 }
 
 fn record_key(

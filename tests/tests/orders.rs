@@ -13,7 +13,7 @@ use steller::domain::{
 use steller::store::StoreError;
 use steller::testing::TestApp;
 use steller::testing::throttling::{Throttle, ThrottlingProxy};
-use support::{all_pages, assert_ledger_chains, assert_ledger_sums_to_balance, balance, order, product};
+use support::{all_pages, assert_ledger_chains, assert_ledger_sums_to_balance, balance, keyed_post, order, product};
 
 mod support;
 
@@ -355,17 +355,8 @@ async fn one_stores_concurrent_movements_of_every_kind_keep_exact_balances(app: 
         let first = order(&app, &partner.key, &product_id, 1).await;
         placed.push(format!("/api/orders/{}/cancel", first.body["id"].as_str().expect("an id")));
     }
-    let keyed = || {
-        let request = http::Request::builder()
-            .method(http::Method::POST)
-            .uri("/api/orders")
-            .header("authorization", format!("Bearer {}", partner.key))
-            .header("content-type", "application/json")
-            .header("idempotency-key", "batch-7")
-            .body(axum::body::Body::from(json!({"product_id": product_id, "quantity": 3}).to_string()))
-            .expect("a request");
-        app.send(request)
-    };
+    let body = json!({"product_id": product_id, "quantity": 3});
+    let keyed = || keyed_post(&app, "/api/orders", &partner.key, "batch-7", body.clone());
     let top_up =
         || app.post("/api/wallet/top-up-requests", Some(&partner.key), json!({"amount": "25.00", "currency": "USD"}));
     let cancel = |path: usize| app.post(&placed[path], Some(&partner.key), json!({}));

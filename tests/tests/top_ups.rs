@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use steller::domain::{Decider, TopUpId};
 use steller::testing::TestApp;
 use support::{
-    all_pages, assert_audit_clean, assert_ledger_sums_to_balance, balance, live_key, ops_key, ops_key_and_id,
+    all_pages, assert_audit_clean, assert_ledger_sums_to_balance, balance, keyed_post, live_key, ops_key,
+    ops_key_and_id,
 };
 
 mod support;
@@ -337,17 +338,8 @@ async fn requests_are_isolated_by_partner_and_mode(app: TestApp) {
 
 async fn a_retried_request_with_its_idempotency_key_is_recorded_once(app: TestApp) {
     let partner = app.new_partner().await;
-    let send = || {
-        let request = http::Request::builder()
-            .method(http::Method::POST)
-            .uri("/api/wallet/top-up-requests")
-            .header("authorization", format!("Bearer {}", partner.key))
-            .header("content-type", "application/json")
-            .header("idempotency-key", "topup-1")
-            .body(axum::body::Body::from(json!({"amount": "40.00", "currency": "USD"}).to_string()))
-            .expect("a request");
-        app.send(request)
-    };
+    let body = json!({"amount": "40.00", "currency": "USD"});
+    let send = || keyed_post(&app, "/api/wallet/top-up-requests", &partner.key, "topup-1", body.clone());
 
     let first = send().await;
     let retry = send().await;

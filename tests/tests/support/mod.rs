@@ -55,6 +55,19 @@ pub async fn order(app: &TestApp, key: &str, product_id: &str, quantity: i64) ->
     app.post("/api/orders", Some(key), json!({"product_id": product_id, "quantity": quantity})).await
 }
 
+/// A `POST` of `body` to `path` with the partner's `key` and an `Idempotency-Key`.
+pub async fn keyed_post(app: &TestApp, path: &str, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
+    let request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", idempotency_key)
+        .body(axum::body::Body::from(body.to_string()))
+        .expect("a request");
+    app.send(request).await
+}
+
 pub async fn balance(app: &TestApp, key: &str) -> String {
     let wallet = app.get("/api/wallet", key).await;
     wallet.body["balance"].as_str().expect("a balance").to_owned()
