@@ -13,7 +13,10 @@ use steller::domain::{
 use steller::store::StoreError;
 use steller::testing::TestApp;
 use steller::testing::throttling::{Throttle, ThrottlingProxy};
-use support::{all_pages, assert_ledger_chains, assert_ledger_sums_to_balance, balance, keyed_post, order, product};
+use support::{
+    all_pages, assert_audit_clean, assert_ledger_chains, assert_ledger_sums_to_balance, balance, keyed_post, order,
+    product,
+};
 
 mod support;
 
@@ -135,8 +138,7 @@ async fn fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_make_exactly_
     assert_eq!(balances_after.len(), 17, "each debit saw a distinct, exact balance");
     assert_ledger_sums_to_balance(&app, &partner.key).await;
     assert_ledger_chains(&app, &partner.key).await;
-    let audit = app.state.store.audit().await.expect("the audit runs");
-    assert!(audit.is_clean(), "{:?}", audit.mismatches());
+    assert_audit_clean(&app).await;
 }
 
 async fn cancelling_refunds_once_and_cancelling_again_is_a_conflict(app: TestApp) {
@@ -389,8 +391,7 @@ async fn one_stores_concurrent_movements_of_every_kind_keep_exact_balances(app: 
     assert_eq!(balance(&app, &partner.key).await, "940.00");
     assert_ledger_sums_to_balance(&app, &partner.key).await;
     assert_ledger_chains(&app, &partner.key).await;
-    let audit = app.state.store.audit().await.expect("the audit runs");
-    assert!(audit.is_clean(), "{:?}", audit.mismatches());
+    assert_audit_clean(&app).await;
 }
 
 /// Through one app, the wallet pays for 17 of 50 concurrent orders: movements that join

@@ -106,15 +106,6 @@ struct Written {
     lost: Option<Lost>,
 }
 
-type Writing = std::pin::Pin<Box<dyn Future<Output = Written> + Send + 'static>>;
-
-/// A round's transaction to write: by the request itself when it is the movement's alone,
-/// by a task of its own when other movements joined it.
-enum Commit {
-    Alone(Writing),
-    Batch(Writing),
-}
-
 /// `work`, keeping the request's deadline when run on a task of its own.
 async fn within_deadline<F: Future>(work: F) -> F::Output {
     match crate::deadline::remaining() {
@@ -252,15 +243,17 @@ impl Store {
                 };
             let own = Own { wallet: change.slot, claim, raced, items: transaction.len() };
             let joined = batch::gather(&turn, &mut transaction, partner, &before, &mut change).await?;
+            let alone = joined.is_empty();
             let commit = self.commit(transaction, own, *partner, change.after.clone(), joined);
-            let Written { written, lost } = match commit {
-                Commit::Alone(commit) => commit.await,
+            let Written { written, lost } = if alone {
+                commit.await
+            } else {
                 // Written by a task of its own, so the movements that joined learn how it
                 // went even if this request is dropped meanwhile.
-                Commit::Batch(commit) => tokio::spawn(commit).await.unwrap_or_else(|panicked| Written {
+                tokio::spawn(within_deadline(commit)).await.unwrap_or_else(|panicked| Written {
                     written: Err(StoreError::Dynamo(Box::new(panicked))),
                     lost: None,
-                }),
+                })
             };
             match (written, lost) {
                 (Ok(()), _) => {
@@ -321,10 +314,16 @@ impl Store {
     /// Writes a round's transaction: the movement's own items in the first `own.items`,
     /// then those of the movements that joined it, who are told how it went. The balance
     /// this instance knows follows: `after` once written, none when the fate is unknown.
-    fn commit(&self, transaction: Transaction, own: Own, partner: PartnerId, after: Wallet, joined: Joined) -> Commit {
+    fn commit(
+        &self,
+        transaction: Transaction,
+        own: Own,
+        partner: PartnerId,
+        after: Wallet,
+        joined: Joined,
+    ) -> impl Future<Output = Written> + Send + 'static {
         let store = self.clone();
-        let alone = joined.is_empty();
-        let commit = async move {
+        async move {
             let lost = OnceLock::new();
             let written = store
                 .transact(transaction, |cancelled| match lost_race(cancelled, &own) {
@@ -344,8 +343,7 @@ impl Store {
             }
             joined.tell(&written);
             Written { written, lost: lost.into_inner() }
-        };
-        if alone { Commit::Alone(Box::pin(commit)) } else { Commit::Batch(Box::pin(within_deadline(commit))) }
+        }
     }
 
     /// The wallet and the items at `also`, in one call.

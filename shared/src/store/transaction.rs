@@ -184,6 +184,9 @@ fn key_of(operation: &TransactWriteItem) -> Option<(&str, &str)> {
     Some((text(PK)?, text(SK)?))
 }
 
+/// The cancellation reason of an item whose condition failed.
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
 /// Why DynamoDB cancelled a transaction: one reason per item.
 #[derive(Debug, Clone)]
 pub(crate) struct Cancelled {
@@ -200,13 +203,13 @@ impl Cancelled {
     /// pushed this time) never did.
     pub(crate) fn failed(&self, slot: impl Into<Option<Slot>>) -> bool {
         slot.into().and_then(|Slot(index)| self.reasons.get(index)).and_then(CancellationReason::code)
-            == Some("ConditionalCheckFailed")
+            == Some(CONDITION_FAILED)
     }
 
     /// Whether the condition of any item from `first` on failed: in a batch, those are
     /// the movements that joined the first one's transaction.
     pub(crate) fn failed_from(&self, first: usize) -> bool {
-        self.reasons.iter().skip(first).any(|reason| reason.code() == Some("ConditionalCheckFailed"))
+        self.reasons.iter().skip(first).any(|reason| reason.code() == Some(CONDITION_FAILED))
     }
 
     /// The item in `slot` as it was when its condition failed, when the transaction asked
