@@ -45,14 +45,20 @@ pub async fn serve(declared: &[&str], router: fn(AppState) -> axum::Router) -> R
 /// event is there, in its invocation (Lambda's init ends with the first poll, and the
 /// work is the same either way; docs/performance.md).
 ///
-/// What `lambda_http::run` does, with one more layer outside the runtime's own: the
-/// invocation's response is posted to the Runtime API first, then the work the request
-/// left (its request-log record, its emails) runs to the end, and only then does the
-/// runtime ask for the next invocation. So the partner never waits for it, and nothing is
-/// still running when Lambda freezes the environment.
+/// What `lambda_http::run_concurrent` does, with one more layer outside the runtime's
+/// own: the invocation's response is posted to the Runtime API first, then the work the
+/// request left (its request-log record, its emails) runs to the end, and only then does
+/// the runtime ask for the next invocation. So the partner never waits for it, and
+/// nothing is still running when Lambda freezes the environment.
+///
+/// On an environment that allows several invocations at once (`AWS_LAMBDA_MAX_CONCURRENCY`
+/// above 1, as Lambda Managed Instances set it), that many invocations run side by side
+/// in this process, sharing its store: one wallet's movements among them are written
+/// together (ADR 0018, ADR 0019). Without the variable, as on Lambda's default
+/// environments, one invocation runs at a time, exactly as `run` would.
 pub async fn run(router: impl Future<Output = axum::Router> + Send + 'static) -> Result<(), lambda_http::Error> {
     let handler = ServiceBuilder::new().map_request(without_stage).service(Deferred::new(router));
-    Runtime::new(Adapter::from(handler)).layer(TracingLayer::new()).layer(AfterResponseLayer).run().await
+    Runtime::new(Adapter::from(handler)).layer(TracingLayer::new()).layer(AfterResponseLayer).run_concurrent().await
 }
 
 /// The router, resolved by the first request that needs it and kept for the others.
@@ -68,9 +74,9 @@ impl Deferred {
 }
 
 impl Service<Request> for Deferred {
-    type Response = axum::response::Response;
+    type Response = lambda_http::Response<lambda_http::Body>;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<axum::response::Response, Infallible>>;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -78,7 +84,12 @@ impl Service<Request> for Deferred {
 
     fn call(&mut self, request: Request) -> Self::Future {
         let router = self.router.clone();
-        Box::pin(async move { router.await.oneshot(request).await })
+        Box::pin(async move {
+            let Ok(response) = router.await.oneshot(request).await;
+            // The body read here, as lambda_http would read it after: a response that
+            // can be handed between the invocations running at once (`run_concurrent`).
+            Ok(lambda_http::IntoResponse::into_response(response).await)
+        })
     }
 }
 

@@ -59,7 +59,7 @@ async fn each_order_operation_awaits_no_more_calls_than_its_budget() {
 
     // Another instance moves the money: the balance this one knows is stale, its
     // transaction loses and brings the real wallet, and the order still fits its budget.
-    let partner = sandbox_partner(&function, &key).await;
+    let partner = function.partner_of(&key).await;
     let amount = TopUpAmount::parse(Some("10.00")).expect("an amount");
     let top_up = RequestTopUp { partner_id: partner, mode: Mode::Sandbox, amount, payment_reference: None, note: None };
     function.db.store.request_top_up(&top_up, None).await.expect("topped up elsewhere");
@@ -74,13 +74,4 @@ async fn each_order_operation_awaits_no_more_calls_than_its_budget() {
         "four orders paid, one refunded, one top-up made elsewhere"
     );
     function.assert_policy_allows_every_call("OrdersFunction");
-}
-
-/// The partner whose key `key` is.
-async fn sandbox_partner(function: &CountedFunction, key: &str) -> steller::domain::PartnerId {
-    let key = steller::domain::ApiKey::parse(key).expect("a key");
-    match function.db.store.principal(&key).await.expect("a lookup") {
-        Some(steller::domain::Principal::Partner { partner_id, .. }) => partner_id,
-        other => panic!("not a partner key: {other:?}"),
-    }
 }

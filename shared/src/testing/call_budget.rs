@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::TestDatabase;
 use super::lambda::{LambdaProcess, Outcome};
-use super::throttling::ThrottlingProxy;
+use super::throttling::{Throttle, ThrottlingProxy};
 
 /// A function binary whose every AWS call (DynamoDB, and SQS and SES too) goes through
 /// a proxy that records it.
@@ -32,16 +32,32 @@ impl CountedFunction {
     /// environment template.yaml gives it; its request-log queue is a queue URL on the
     /// proxy, so the record it sends is seen (and counted if it is awaited).
     pub async fn start(path: &str) -> Self {
+        Self::start_with(path, &[], Vec::new()).await
+    }
+
+    /// As `start`, the proxy holding or refusing the operations of `rules`
+    /// (`ThrottlingProxy::start`), and the binary given `extra` variables besides its own
+    /// (such as `AWS_LAMBDA_MAX_CONCURRENCY`).
+    pub async fn start_with(path: &str, rules: &[(&'static str, Throttle)], extra: Vec<(String, String)>) -> Self {
         let db = TestDatabase::embedded().await;
-        let proxy = ThrottlingProxy::start(&db.endpoint, &[]).await;
+        let proxy = ThrottlingProxy::start(&db.endpoint, rules).await;
         let config = db.config();
         let resources = HashMap::from([
             ("DomainTable", config.table.clone()),
             ("RequestLogTable", config.request_log_table.unwrap_or_default()),
             ("RequestLogQueue", format!("{}/000000000000/request-log", proxy.endpoint())),
         ]);
-        let lambda = LambdaProcess::deployed(path, proxy.endpoint(), &resources).await;
+        let lambda = LambdaProcess::deployed_with(path, proxy.endpoint(), &resources, extra).await;
         CountedFunction { db, proxy, lambda }
+    }
+
+    /// The partner whose sandbox or live key `key` is.
+    pub async fn partner_of(&self, key: &str) -> crate::domain::PartnerId {
+        let key = crate::domain::ApiKey::parse(key).expect("a key");
+        match self.db.store.principal(&key).await.expect("a lookup") {
+            Some(crate::domain::Principal::Partner { partner_id, .. }) => partner_id,
+            other => panic!("not a partner key: {other:?}"),
+        }
     }
 
     /// Invokes the function with `event` and lists the AWS calls it awaited.
