@@ -3,12 +3,15 @@
 //! embedded engine. The engine proxy counts the transactions DynamoDB cancelled (lost
 //! races the store retried), and the money is checked afterwards.
 //!
-//! One wallet is run twice: with the clients sharing one `Store`, as the requests of one
-//! process do (the local server), and with a `Store` each, as 16 Lambda instances (each
-//! serving one request at a time) would: a store remembers the balances its own
-//! movements saw, so the two differ.
+//! One wallet is run three ways: with the clients sharing one `Store`, as the requests of
+//! one process do (the local server, or one multi-concurrent Lambda environment); with a
+//! `Store` each, as 16 Lambda instances on default environments (each serving one request
+//! at a time) would; and with the clients spread over three `Store`s, as three
+//! multi-concurrent environments would (Lambda Managed Instances start three; ADR 0019).
+//! A store remembers the balances its own movements saw and writes its waiting movements
+//! together, so the three differ.
 //!
-//! Each run starts on an empty engine of its own. The three runs make a round, and the
+//! Each run starts on an empty engine of its own. The four runs make a round, and the
 //! section runs several rounds one after another: on a shared two-core machine one
 //! round's ratio moves by 0.1× or more, so the verdicts are on the median of the rounds'
 //! ratios, with every round's shown.
@@ -32,6 +35,11 @@ pub const CANCELLED_PER_ORDER_TARGET: f64 = 1.0;
 /// each order takes tens of milliseconds there, and the figure is a rate, not a ratio.
 pub const LATENCY_ORDERS_DIVISOR: usize = 5;
 
+/// How many multi-concurrent environments the third way of running one wallet spreads
+/// the clients over: as many as Lambda Managed Instances start for a function (one per
+/// availability zone), the fewest a busy function runs on.
+pub const ENVIRONMENTS: usize = 3;
+
 /// Each signup's sandbox credit: far more than its orders spend, so no order is refused.
 const CREDIT_DOLLARS: u32 = 10_000;
 
@@ -40,7 +48,7 @@ const CREDIT_DOLLARS: u32 = 10_000;
 pub struct HotWalletRun {
     pub wallets: usize,
     pub clients: usize,
-    /// How many `Store`s the clients used: 1 (shared), or one each.
+    /// How many `Store`s the clients used: 1 (shared), `ENVIRONMENTS`, or one each.
     pub stores: usize,
     pub attempted: usize,
     pub committed: usize,
@@ -56,32 +64,48 @@ pub struct HotWalletRun {
     pub money_held: bool,
 }
 
-/// One round: both layouts and how they compare.
+/// One round: the layouts and how they compare.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HotWalletRound {
     /// One wallet, the clients sharing one store.
     pub one_wallet: HotWalletRun,
     /// One wallet, each client with a store of its own.
     pub one_wallet_separate_stores: HotWalletRun,
+    /// One wallet, the clients spread over `ENVIRONMENTS` stores.
+    pub one_wallet_environments: HotWalletRun,
     pub spread: HotWalletRun,
     /// One wallet's orders per second (shared store) against the spread layout's.
     pub throughput_ratio: Option<f64>,
     /// The same, with a store per client.
     pub separate_stores_throughput_ratio: Option<f64>,
+    /// The same, over `ENVIRONMENTS` stores.
+    pub environments_throughput_ratio: Option<f64>,
 }
 
 impl HotWalletRound {
-    pub fn new(one_wallet: HotWalletRun, one_wallet_separate_stores: HotWalletRun, spread: HotWalletRun) -> Self {
+    pub fn new(
+        one_wallet: HotWalletRun,
+        one_wallet_separate_stores: HotWalletRun,
+        one_wallet_environments: HotWalletRun,
+        spread: HotWalletRun,
+    ) -> Self {
         let ratio = |one: &HotWalletRun| {
             one.orders_per_second.zip(spread.orders_per_second).and_then(|(one, spread)| times(one, spread))
         };
         HotWalletRound {
             throughput_ratio: ratio(&one_wallet),
             separate_stores_throughput_ratio: ratio(&one_wallet_separate_stores),
+            environments_throughput_ratio: ratio(&one_wallet_environments),
             one_wallet,
             one_wallet_separate_stores,
+            one_wallet_environments,
             spread,
         }
+    }
+
+    /// Every run of the round, in the order they ran.
+    pub fn runs(&self) -> [&HotWalletRun; 4] {
+        [&self.one_wallet, &self.one_wallet_separate_stores, &self.one_wallet_environments, &self.spread]
     }
 }
 
@@ -95,10 +119,13 @@ pub struct HotWalletFigures {
     pub throughput_ratio: Option<f64>,
     /// The same, with a store per client.
     pub separate_stores_throughput_ratio: Option<f64>,
+    /// The same, over `ENVIRONMENTS` stores.
+    pub environments_throughput_ratio: Option<f64>,
     /// The most cancelled transactions per committed order in any round, for each way of
     /// running the one wallet.
     pub most_cancelled_per_order: Option<f64>,
     pub separate_stores_most_cancelled_per_order: Option<f64>,
+    pub environments_most_cancelled_per_order: Option<f64>,
     /// Orders that failed in all the rounds, and whether the money held in every run.
     pub failed: usize,
     pub money_held: bool,
@@ -108,31 +135,35 @@ impl HotWalletFigures {
     pub fn new(rounds: Vec<HotWalletRound>) -> Self {
         let ratios = |pick: fn(&HotWalletRound) -> Option<f64>| rounds.iter().filter_map(pick).collect::<Vec<_>>();
         let most = |pick: fn(&HotWalletRound) -> Option<f64>| rounds.iter().filter_map(pick).reduce(f64::max);
-        let runs =
-            || rounds.iter().flat_map(|round| [&round.one_wallet, &round.one_wallet_separate_stores, &round.spread]);
+        let runs = || rounds.iter().flat_map(HotWalletRound::runs);
         let throughput_ratio = median_of(&ratios(|round| round.throughput_ratio));
         let separate_stores_throughput_ratio = median_of(&ratios(|round| round.separate_stores_throughput_ratio));
+        let environments_throughput_ratio = median_of(&ratios(|round| round.environments_throughput_ratio));
         let most_cancelled_per_order = most(|round| round.one_wallet.cancelled_per_order);
         let separate_stores_most_cancelled_per_order =
             most(|round| round.one_wallet_separate_stores.cancelled_per_order);
+        let environments_most_cancelled_per_order = most(|round| round.one_wallet_environments.cancelled_per_order);
         let failed = runs().map(|run| run.failed).sum();
         let money_held = runs().all(|run| run.money_held);
         HotWalletFigures {
             rounds,
             throughput_ratio,
             separate_stores_throughput_ratio,
+            environments_throughput_ratio,
             most_cancelled_per_order,
             separate_stores_most_cancelled_per_order,
+            environments_most_cancelled_per_order,
             failed,
             money_held,
         }
     }
 }
 
-/// Whether the clients share one store or have one each.
+/// Whether the clients share one store, are spread over `ENVIRONMENTS`, or have one each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stores {
     Shared,
+    Environments,
     OneEach,
 }
 
@@ -144,7 +175,8 @@ struct ClientOutcome {
 }
 
 /// `rounds` rounds of `clients` clients each placing `orders_per_client` orders, first
-/// all on one wallet (sharing a store, then a store each), then each on its own.
+/// all on one wallet (sharing a store, then a store each, then over `ENVIRONMENTS`
+/// stores), then each on its own.
 pub async fn measure(clients: usize, orders_per_client: usize, rounds: usize) -> anyhow::Result<HotWalletFigures> {
     let mut measured = Vec::new();
     for _ in 0..rounds {
@@ -153,7 +185,7 @@ pub async fn measure(clients: usize, orders_per_client: usize, rounds: usize) ->
     Ok(HotWalletFigures::new(measured))
 }
 
-/// One round of the three layouts, every call to the engine held `per_call`: zero for the
+/// One round of the four layouts, every call to the engine held `per_call`: zero for the
 /// section's rounds, or AWS's round trip (`AWS_LATENCY`) to see how many orders one wallet
 /// commits per second when each transaction takes that long, and how often instances
 /// racing over it lose.
@@ -162,8 +194,9 @@ pub async fn round(clients: usize, orders_per_client: usize, per_call: Duration)
     let layout = |wallets, stores| on_a_fresh_engine(&product, clients, orders_per_client, wallets, stores, per_call);
     let one_wallet = layout(Wallets::One, Stores::Shared).await?;
     let separate = layout(Wallets::One, Stores::OneEach).await?;
+    let environments = layout(Wallets::One, Stores::Environments).await?;
     let spread = layout(Wallets::OneEach, Stores::Shared).await?;
-    Ok(HotWalletRound::new(one_wallet, separate, spread))
+    Ok(HotWalletRound::new(one_wallet, separate, environments, spread))
 }
 
 /// Whether the clients order on one wallet or on one each.
@@ -223,13 +256,17 @@ async fn run(
         .collect::<Result<Vec<_>, _>>()?;
     engine.proxy.take();
     let started = Instant::now();
+    // Each environment's memory of balances and its wallet turns, over the same SDK client.
+    let environments: Vec<Store> = (0..ENVIRONMENTS).map(|_| store.another_instance()).collect();
     // Each client its own task, so the clients run on every core, as separate callers would.
     let tasks: Vec<_> = commands
         .into_iter()
-        .map(|command| {
+        .enumerate()
+        .map(|(index, command)| {
             let store = match stores {
                 Stores::Shared => store.clone(),
-                // Its own memory of balances, over the same SDK client.
+                // The clients taken in turn, as a router spreads requests.
+                Stores::Environments => environments[index % ENVIRONMENTS].clone(),
                 Stores::OneEach => store.another_instance(),
             };
             tokio::spawn(client(store, command, orders_per_client))
@@ -257,7 +294,11 @@ async fn run(
     Ok(HotWalletRun {
         wallets: distinct.len(),
         clients: wallets.len(),
-        stores: if stores == Stores::Shared { 1 } else { wallets.len() },
+        stores: match stores {
+            Stores::Shared => 1,
+            Stores::Environments => ENVIRONMENTS.min(wallets.len()),
+            Stores::OneEach => wallets.len(),
+        },
         attempted: wallets.len() * orders_per_client,
         committed,
         failed: outcomes.iter().map(|outcome| outcome.failed).sum(),
@@ -288,7 +329,7 @@ fn cheapest_product() -> anyhow::Result<Product> {
         .context("the seed has an active product")
 }
 
-/// The hot-wallet table as printed: every round's three runs, then the ratios over the
+/// The hot-wallet table as printed: every round's four runs, then the ratios over the
 /// rounds and the verdicts.
 pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
     let mut table = runs_table(&figures.rounds);
@@ -306,6 +347,12 @@ pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
             figures.rounds.iter().map(|round| round.separate_stores_throughput_ratio).collect(),
             figures.separate_stores_most_cancelled_per_order,
             "a store per client",
+        ),
+        (
+            figures.environments_throughput_ratio,
+            figures.rounds.iter().map(|round| round.environments_throughput_ratio).collect(),
+            figures.environments_most_cancelled_per_order,
+            "three stores",
         ),
     ] {
         let under = each.iter().filter(|ratio| ratio.is_some_and(|ratio| ratio < THROUGHPUT_RATIO_TARGET)).count();
@@ -326,7 +373,7 @@ pub fn hot_wallet_table(figures: &HotWalletFigures) -> String {
     table
 }
 
-/// The round run with every call held `per_call`: its three runs, then what one wallet
+/// The round run with every call held `per_call`: its four runs, then what one wallet
 /// commits per second there, against 16 wallets' (no target: on AWS one wallet commits
 /// one movement per transaction round trip, whatever the instances do) and how often the
 /// instances' races were lost (target ≤ 1 cancelled transaction per committed order).
@@ -337,6 +384,7 @@ pub fn latency_table(round: &HotWalletRound, per_call: Duration) -> String {
     for (run, ratio, stores) in [
         (&round.one_wallet, round.throughput_ratio, "one store"),
         (&round.one_wallet_separate_stores, round.separate_stores_throughput_ratio, "a store per client"),
+        (&round.one_wallet_environments, round.environments_throughput_ratio, "three stores"),
     ] {
         table.push_str(&format!(
             "one wallet, {stores}, {ms} ms per call: {} orders/s, {} of {spread} wallets' (no target); cancelled transactions per committed order {}\n",
@@ -345,7 +393,7 @@ pub fn latency_table(round: &HotWalletRound, per_call: Duration) -> String {
             cancelled_verdict(run.cancelled_per_order),
         ));
     }
-    let runs = [&round.one_wallet, &round.one_wallet_separate_stores, &round.spread];
+    let runs = round.runs();
     table.push_str(&format!(
         "orders given up: {}; money {}\n",
         runs.iter().map(|run| run.failed).sum::<usize>(),
@@ -371,7 +419,7 @@ fn runs_table(rounds: &[HotWalletRound]) -> String {
         "money"
     );
     for (number, round) in rounds.iter().enumerate() {
-        for run in [&round.one_wallet, &round.one_wallet_separate_stores, &round.spread] {
+        for run in round.runs() {
             table.push_str(&format!(
                 "{:<6} {:<8} {:>7} {:>6} {:>9} {:>6} {:>8.2} {:>9} {:>9} {:>11}  {}\n",
                 number + 1,
@@ -430,18 +478,27 @@ mod tests {
 
     #[test]
     fn the_latency_table_judges_each_way_of_running_one_wallet_by_its_cancellations() {
-        let round =
-            HotWalletRound::new(run(1, 1, 40.0, 0, true), run(1, 16, 30.0, 480, true), run(16, 1, 400.0, 0, true));
+        let round = HotWalletRound::new(
+            run(1, 1, 40.0, 0, true),
+            run(1, 16, 30.0, 480, true),
+            run(1, 3, 120.0, 32, true),
+            run(16, 1, 400.0, 0, true),
+        );
         let table = latency_table(&round, Duration::from_millis(20));
         assert!(table.contains("one wallet, one store, 20 ms per call: 40.0 orders/s, 0.10× of 16 wallets' (no target); cancelled transactions per committed order 0.00 (target ≤ 1: met)"), "{table}");
         assert!(table.contains("one wallet, a store per client, 20 ms per call: 30.0 orders/s, 0.08× of 16 wallets' (no target); cancelled transactions per committed order 1.50 (target ≤ 1: NOT MET)"), "{table}");
+        assert!(table.contains("one wallet, three stores, 20 ms per call: 120.0 orders/s, 0.30× of 16 wallets' (no target); cancelled transactions per committed order 0.10 (target ≤ 1: met)"), "{table}");
         assert!(table.ends_with("orders given up: 0; money held in every run\n"), "{table}");
     }
 
     #[test]
     fn the_latency_table_says_when_the_money_did_not_hold() {
-        let round =
-            HotWalletRound::new(run(1, 1, 40.0, 0, true), run(1, 16, 30.0, 0, false), run(16, 1, 400.0, 0, true));
+        let round = HotWalletRound::new(
+            run(1, 1, 40.0, 0, true),
+            run(1, 16, 30.0, 0, true),
+            run(1, 3, 120.0, 0, false),
+            run(16, 1, 400.0, 0, true),
+        );
         assert!(latency_table(&round, Duration::from_millis(20)).ends_with("money BROKEN\n"));
     }
 }

@@ -130,8 +130,12 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("the hot wallet")?;
         println!(
-            "Hot wallet: {} rounds of {} clients × {} orders on one wallet (one shared store, then a store each), then on {} wallets (embedded engine, steller::Store)\n",
-            args.hot_wallet_rounds, args.clients, args.per_client, args.clients
+            "Hot wallet: {} rounds of {} clients × {} orders on one wallet (one shared store, then a store each, then over {} stores), then on {} wallets (embedded engine, steller::Store)\n",
+            args.hot_wallet_rounds,
+            args.clients,
+            args.per_client,
+            steller_bench::hot_wallet::ENVIRONMENTS,
+            args.clients
         );
         println!("{}", hot_wallet_table(&hot));
         figures.insert("hot_wallet".to_owned(), json!(hot));
