@@ -4,22 +4,15 @@
 //! and is not counted. The API-key lookup is one of the calls.
 
 use serde_json::{Value, json};
-use steller::domain::{Mode, Money, Product, ProductId, RequestTopUp, TopUpAmount};
+use steller::domain::{Mode, Money, ProductId, RequestTopUp, TopUpAmount};
 use steller::testing::call_budget::CountedFunction;
 use steller::testing::lambda::{http_event, sandbox_key};
 
 async fn orders_function() -> (CountedFunction, String, ProductId) {
     let function = CountedFunction::start(env!("CARGO_BIN_EXE_orders")).await;
     let key = sandbox_key(&function.db).await;
-    let product = Product {
-        id: ProductId::generate(),
-        name: "Budget test product".into(),
-        description: "made by a test".into(),
-        unit_price: Money::parse("2.50").expect("a valid price"),
-        active: true,
-    };
-    function.db.store.upsert_product(&product).await.expect("the product is stored");
-    (function, key, product.id)
+    let product = function.product("2.50").await;
+    (function, key, product)
 }
 
 fn order(key: &str, product: &ProductId, idempotency_key: Option<&str>) -> Value {

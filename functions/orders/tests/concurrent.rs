@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use steller::domain::{Mode, Money, Product, ProductId};
+use steller::domain::{Mode, Money};
 use steller::testing::call_budget::CountedFunction;
 use steller::testing::lambda::{http_event, sandbox_key};
 use steller::testing::throttling::Throttle;
@@ -25,16 +25,9 @@ async fn sixteen_orders_at_once(extra: Vec<(String, String)>) -> (CountedFunctio
     let function =
         CountedFunction::start_with(env!("CARGO_BIN_EXE_orders"), &[("TransactWriteItems", held)], extra).await;
     let key = sandbox_key(&function.db).await;
-    let product = Product {
-        id: ProductId::generate(),
-        name: "Concurrency test product".into(),
-        description: "made by a test".into(),
-        unit_price: Money::parse("2.50").expect("a valid price"),
-        active: true,
-    };
-    function.db.store.upsert_product(&product).await.expect("the product is stored");
+    let product = function.product("2.50").await;
     let before = function.proxy.calls("TransactWriteItems");
-    let body = json!({"product_id": product.id.to_string(), "quantity": 2});
+    let body = json!({"product_id": product.to_string(), "quantity": 2});
     let orders = (0..ORDERS).map(|_| {
         let event = http_event("POST", "/api/orders", "$default", Some(&key), Some(&body), false);
         function.invoke(event)
@@ -48,6 +41,15 @@ async fn sixteen_orders_at_once(extra: Vec<(String, String)>) -> (CountedFunctio
         })
         .collect();
     let written = function.proxy.calls("TransactWriteItems") - before;
+    // Each invocation's request-log record leaves after its answer (ADR 0010), whether the
+    // invocations ran one at a time or side by side: none is lost.
+    let sent = async {
+        while function.proxy.calls("SendMessage") < ORDERS {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), sent).await;
+    assert_eq!(function.proxy.calls("SendMessage"), ORDERS, "one request-log record per order");
     (function, key, answers, written)
 }
 

@@ -51,6 +51,19 @@ impl CountedFunction {
         CountedFunction { db, proxy, lambda }
     }
 
+    /// A new active product priced `unit_price` in the catalog, for orders to buy.
+    pub async fn product(&self, unit_price: &str) -> crate::domain::ProductId {
+        let product = crate::domain::Product {
+            id: crate::domain::ProductId::generate(),
+            name: "Test product".into(),
+            description: "made by a test".into(),
+            unit_price: crate::domain::Money::parse(unit_price).expect("a valid price"),
+            active: true,
+        };
+        self.db.store.upsert_product(&product).await.expect("the product is stored");
+        product.id
+    }
+
     /// The partner whose sandbox or live key `key` is.
     pub async fn partner_of(&self, key: &str) -> crate::domain::PartnerId {
         let key = crate::domain::ApiKey::parse(key).expect("a key");
