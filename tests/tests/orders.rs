@@ -34,6 +34,7 @@ on_both_engines!(
     one_stores_concurrent_movements_of_every_kind_keep_exact_balances,
     one_stores_fifty_parallel_orders_on_a_wallet_that_pays_for_seventeen_make_exactly_seventeen,
     a_joiner_whose_condition_fails_is_answered_alone_and_the_holder_written_without_it,
+    a_batch_stops_retrying_in_time_for_the_earliest_deadline_among_its_movements,
     an_instance_whose_remembered_balance_is_stale_orders_from_the_real_one,
     orders_that_lost_races_are_listed_in_created_at_order,
 );
@@ -448,6 +449,40 @@ async fn a_joiner_whose_condition_fails_is_answered_alone_and_the_holder_written
     assert_eq!(balance(&app, &partner.key).await, expected.to_string());
     assert_ledger_sums_to_balance(&app, &partner.key).await;
     assert_ledger_chains(&app, &partner.key).await;
+}
+
+/// A batch is written by a task of its own, under the earliest deadline among its
+/// movements (ADR 0018, ADR 0019: on a multi-concurrent Lambda environment joiners have
+/// deadlines of their own). The holder's wallet read is held 300 ms, so the second order
+/// joins it; every transaction is refused as throttled after 200 ms. With 5 s left the
+/// holder alone would retry the batch; the joiner's deadline, 650 ms after the start,
+/// leaves time to join (300 ms, one try) but none for a retry after the refusal, so both
+/// answer after one try, with nothing written.
+async fn a_batch_stops_retrying_in_time_for_the_earliest_deadline_among_its_movements(app: TestApp) {
+    use std::time::{Duration, Instant};
+    let partner = app.new_partner().await;
+    let command = cheapest_order(&partner.id);
+    let rules = [
+        ("GetItem", Throttle::Delay(Duration::from_millis(300))),
+        ("TransactWriteItems", Throttle::SlowCancel(Duration::from_millis(200), "ThrottlingError")),
+    ];
+    let proxy = ThrottlingProxy::start(&app.db.endpoint, &rules).await;
+    let store = app.db.through(&proxy).await;
+
+    let started = Instant::now();
+    let (holder, joiner) = futures::join!(
+        steller::deadline::within(started + Duration::from_secs(5), store.place_order(&command, None)),
+        async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            steller::deadline::within(started + Duration::from_millis(650), store.place_order(&command, None)).await
+        },
+    );
+
+    assert!(matches!(holder, Err(StoreError::Unavailable(_))), "the holder: {holder:?}");
+    assert!(matches!(joiner, Err(StoreError::Unavailable(_))), "the joiner: {joiner:?}");
+    assert_eq!(proxy.calls("GetItem"), 1, "the second order waited for the holder's read and joined it");
+    assert_eq!(proxy.calls("TransactWriteItems"), 1, "no retry starts past the joiner's deadline");
+    assert_eq!(balance(&app, &partner.key).await, app.state.config.sandbox_credit.to_string(), "nothing written");
 }
 
 /// An order of one of the seed's cheapest product, quantity 1, on the partner's sandbox wallet.

@@ -17,6 +17,7 @@
 //! is unknown (a timeout) answers every joiner with that failure, as it does the holder.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -46,8 +47,11 @@ impl Offer {
     /// Hands the holder the movement built on the wallet offered (`transaction`, with its
     /// wallet update `wallet`), and waits for the batch: `Some(Ok)` once written,
     /// `Some(Err)` when its fate is unknown, `None` when the movement must run alone.
+    /// The joiner's own deadline goes with it: the batch is written within the earliest
+    /// of its movements' (`Joined::answer_by`).
     pub(crate) async fn join(self, transaction: Transaction, wallet: BalanceChange) -> Option<Result<(), StoreError>> {
-        self.reply.send(Some(Part { transaction, wallet })).ok()?;
+        let answer_by = crate::deadline::remaining().map(|left| Instant::now() + left);
+        self.reply.send(Some(Part { transaction, wallet, answer_by })).ok()?;
         match self.verdict.await {
             Ok(Verdict::Committed) => Some(Ok(())),
             Ok(Verdict::Unknown(why)) => Some(Err(StoreError::Unavailable(why.into()))),
@@ -67,6 +71,8 @@ impl Offer {
 pub(crate) struct Part {
     transaction: Transaction,
     wallet: BalanceChange,
+    /// When the joiner's request must be answered by, if it has a deadline.
+    answer_by: Option<Instant>,
 }
 
 /// How a batch went, for each movement that joined it.
@@ -95,11 +101,19 @@ const MOST_PART_ITEMS: usize = 7;
 #[derive(Debug, Default)]
 pub(crate) struct Joined {
     verdicts: Vec<oneshot::Sender<Verdict>>,
+    /// The earliest deadline among the joiners'.
+    answer_by: Option<Instant>,
 }
 
 impl Joined {
     pub(crate) fn is_empty(&self) -> bool {
         self.verdicts.is_empty()
+    }
+
+    /// The earliest deadline among the movements that joined, if any has one: the batch
+    /// must be written (or given up) by then, so none of them answers late.
+    pub(crate) fn answer_by(&self) -> Option<Instant> {
+        self.answer_by
     }
 
     /// Tells every joiner how the batch went: `written` is the transaction's result.
@@ -145,6 +159,7 @@ pub(crate) async fn gather(
         after = part.wallet.after.clone();
         transaction.absorb(part.transaction, part.wallet.slot);
         joined.verdicts.push(verdict);
+        joined.answer_by = joined.answer_by.into_iter().chain(part.answer_by).min();
     }
     if !joined.is_empty() {
         replace_balance_change(transaction, own.slot, partner, before, &after)?;
@@ -157,7 +172,7 @@ pub(crate) async fn gather(
 /// touches no item the transaction already does but the wallet (two cancellations of
 /// one order, two orders under one idempotency key).
 fn fits(transaction: &Transaction, part: &Part) -> bool {
-    let Part { transaction: theirs, wallet } = part;
+    let Part { transaction: theirs, wallet, .. } = part;
     if theirs.len() > MOST_PART_ITEMS + 1 {
         return false;
     }

@@ -106,10 +106,18 @@ struct Written {
     lost: Option<Lost>,
 }
 
-/// `work`, keeping the request's deadline when run on a task of its own.
-async fn within_deadline<F: Future>(work: F) -> F::Output {
-    match crate::deadline::remaining() {
-        Some(left) => crate::deadline::within(Instant::now() + left, work).await,
+/// When a batch must be written by: the earliest deadline among this request's and those
+/// of the movements that joined it. Read here, in the request's task: a task spawned to
+/// write the batch has no deadline of its own.
+fn batch_deadline(joined: &Joined) -> Option<Instant> {
+    let own = crate::deadline::remaining().map(|left| Instant::now() + left);
+    own.into_iter().chain(joined.answer_by()).min()
+}
+
+/// `work`, with `answer_by` (when there is one) as its deadline.
+async fn within<F: Future>(answer_by: Option<Instant>, work: F) -> F::Output {
+    match answer_by {
+        Some(answer_by) => crate::deadline::within(answer_by, work).await,
         None => work.await,
     }
 }
@@ -244,13 +252,15 @@ impl Store {
             let own = Own { wallet: change.slot, claim, raced, items: transaction.len() };
             let joined = batch::gather(&turn, &mut transaction, partner, &before, &mut change).await?;
             let alone = joined.is_empty();
+            let answer_by = batch_deadline(&joined);
             let commit = self.commit(transaction, own, *partner, change.after.clone(), joined);
             let Written { written, lost } = if alone {
                 commit.await
             } else {
                 // Written by a task of its own, so the movements that joined learn how it
-                // went even if this request is dropped meanwhile.
-                tokio::spawn(within_deadline(commit)).await.unwrap_or_else(|panicked| Written {
+                // went even if this request is dropped meanwhile; its retries stop in
+                // time for the earliest of them to be answered.
+                tokio::spawn(within(answer_by, commit)).await.unwrap_or_else(|panicked| Written {
                     written: Err(StoreError::Dynamo(Box::new(panicked))),
                     lost: None,
                 })

@@ -28,6 +28,8 @@ pub enum Throttle {
     /// The call is forwarded after this long: a slow answer, which leaves a test time to
     /// change something while the call waits.
     Delay(std::time::Duration),
+    /// As `Cancel`, after this long: a transaction that takes time to be refused.
+    SlowCancel(std::time::Duration, &'static str),
 }
 
 #[derive(Debug, Default)]
@@ -121,17 +123,10 @@ async fn answer(State(proxy): State<Proxy>, uri: Uri, headers: HeaderMap, body: 
     }
     match proxy.rules.get(operation.as_str()) {
         Some(Throttle::Error(code)) => refusal(json!({"__type": aws_type(code), "message": "Throughput exceeded"})),
-        Some(Throttle::Cancel(reason)) => {
-            let items = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|request| request["TransactItems"].as_array().map(Vec::len))
-                .unwrap_or(1);
-            let reasons: Vec<Value> = (0..items).map(|_| json!({"Code": reason, "Message": "Throttled"})).collect();
-            refusal(json!({
-                "__type": aws_type("TransactionCanceledException"),
-                "message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
-                "CancellationReasons": reasons,
-            }))
+        Some(Throttle::Cancel(reason)) => cancelled(&body, reason),
+        Some(Throttle::SlowCancel(wait, reason)) => {
+            tokio::time::sleep(*wait).await;
+            cancelled(&body, reason)
         }
         Some(Throttle::Delay(wait)) => {
             tokio::time::sleep(*wait).await;
@@ -139,6 +134,20 @@ async fn answer(State(proxy): State<Proxy>, uri: Uri, headers: HeaderMap, body: 
         }
         None => forward(&proxy, headers, body).await,
     }
+}
+
+/// The transaction in `body` cancelled, every item for `reason`.
+fn cancelled(body: &[u8], reason: &str) -> Response {
+    let items = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|request| request["TransactItems"].as_array().map(Vec::len))
+        .unwrap_or(1);
+    let reasons: Vec<Value> = (0..items).map(|_| json!({"Code": reason, "Message": "Throttled"})).collect();
+    refusal(json!({
+        "__type": aws_type("TransactionCanceledException"),
+        "message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
+        "CancellationReasons": reasons,
+    }))
 }
 
 /// The operation a request calls: its `X-Amz-Target` (DynamoDB, SQS), its `Action`
