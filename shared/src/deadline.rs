@@ -42,6 +42,12 @@ pub async fn within<F: Future>(answer_by: Instant, work: F) -> F::Output {
     ANSWER_BY.scope(answer_by, work).await
 }
 
+/// When the answer must be ready, when a deadline is set: to hand to work that runs on
+/// a task of its own, where this task's deadline is not set.
+pub fn due() -> Option<Instant> {
+    ANSWER_BY.try_with(|by| *by).ok()
+}
+
 /// How long is left before the answer must be ready, when a deadline is set.
 pub fn remaining() -> Option<Duration> {
     ANSWER_BY.try_with(|by| by.saturating_duration_since(Instant::now())).ok()

@@ -50,8 +50,7 @@ impl Offer {
     /// The joiner's own deadline goes with it: the batch is written within the earliest
     /// of its movements' (`Joined::answer_by`).
     pub(crate) async fn join(self, transaction: Transaction, wallet: BalanceChange) -> Option<Result<(), StoreError>> {
-        let answer_by = crate::deadline::remaining().map(|left| Instant::now() + left);
-        self.reply.send(Some(Part { transaction, wallet, answer_by })).ok()?;
+        self.reply.send(Some(Part { transaction, wallet, answer_by: crate::deadline::due() })).ok()?;
         match self.verdict.await {
             Ok(Verdict::Committed) => Some(Ok(())),
             Ok(Verdict::Unknown(why)) => Some(Err(StoreError::Unavailable(why.into()))),

@@ -110,8 +110,7 @@ struct Written {
 /// of the movements that joined it. Read here, in the request's task: a task spawned to
 /// write the batch has no deadline of its own.
 fn batch_deadline(joined: &Joined) -> Option<Instant> {
-    let own = crate::deadline::remaining().map(|left| Instant::now() + left);
-    own.into_iter().chain(joined.answer_by()).min()
+    crate::deadline::due().into_iter().chain(joined.answer_by()).min()
 }
 
 /// `work`, with `answer_by` (when there is one) as its deadline.
